@@ -1,0 +1,5 @@
+import sys
+
+from homeflex.cli import main
+
+sys.exit(main())

@@ -1,0 +1,300 @@
+"""The `homeflex` command: demo, vtn, ven, sim, telemetry, settle."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+from homeflex.core.clock import WallClock
+from homeflex.core.logs import configure_logging
+from homeflex.core.timeutil import LONDON
+from homeflex.settings import Settings, load_settings
+
+log = logging.getLogger("homeflex")
+
+
+async def _forever() -> None:
+    await asyncio.Event().wait()
+
+
+async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.core.clock import WallClock
+    from homeflex.demo import format_report, run_demo
+
+    status = await run_demo(settings, wall_now=WallClock().now())
+    print(format_report(status))
+    return 0
+
+
+async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.storage import open_storage
+    from homeflex.storage.records import SettlementRecord
+    from homeflex.telemetry.settler import settle_event
+    from homeflex.vtn.service import VtnService
+
+    clock = WallClock()
+    storage = await open_storage(settings.database_url)
+    try:
+
+        async def settle(event_id: str) -> list[SettlementRecord]:
+            return await settle_event(storage, event_id, clock.now())
+
+        async with VtnService(
+            storage,
+            clock,
+            settle,
+            host=settings.vtn_host,
+            port=settings.vtn_port,
+            poll_interval=timedelta(seconds=settings.poll_interval_s),
+            report_interval=timedelta(seconds=settings.report_interval_s),
+        ):
+            await _forever()
+    finally:
+        await storage.close()
+    return 0
+
+
+async def cmd_telemetry(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.storage import open_storage
+    from homeflex.telemetry.ingest import Ingestor
+
+    if not settings.mqtt_url:
+        print("homeflex telemetry needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
+        return 2
+    from aiohttp import web
+
+    from homeflex.metrics import metrics_handler
+
+    storage = await open_storage(settings.database_url)
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.vtn_host, settings.metrics_port).start()
+    try:
+        async with Ingestor(storage, WallClock(), settings.mqtt_url):
+            await _forever()
+    finally:
+        await runner.cleanup()
+        await storage.close()
+    return 0
+
+
+def _population(settings: Settings) -> list:  # type: ignore[type-arg]
+    from homeflex.sim.population import make_population
+
+    return make_population(settings.households, settings.seed)
+
+
+async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.control.loop import HouseholdController
+    from homeflex.ven.agent import VenAgent
+
+    if not settings.mqtt_url:
+        print("homeflex ven needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
+        return 2
+    configs = {c.spec.id: c for c in _population(settings)}
+    if args.household not in configs:
+        print(f"unknown household {args.household!r}; known: {', '.join(configs)}", file=sys.stderr)
+        return 2
+    clock = WallClock()
+    async with (
+        HouseholdController(configs[args.household].spec, clock, settings.mqtt_url) as controller,
+        VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b"),
+    ):
+        await _forever()
+    return 0
+
+
+async def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.sim.devices import run_population
+
+    if not settings.mqtt_url:
+        print("homeflex sim needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
+        return 2
+    async with run_population(_population(settings), WallClock(), settings.mqtt_url):
+        await _forever()
+    return 0
+
+
+async def cmd_settle(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.storage import open_storage
+    from homeflex.telemetry.settler import settle_event, settle_period
+
+    if (args.event_id is None) == (args.period_from is None or args.period_to is None):
+        print(
+            "homeflex settle: give an event id, or --from and --to (UK dates, e.g. 2026-11-01)",
+            file=sys.stderr,
+        )
+        return 2
+    storage = await open_storage(settings.database_url)
+    try:
+        now = WallClock().now()
+        if args.event_id is not None:
+            written = await settle_event(storage, args.event_id, now)
+        else:
+            start, end = (
+                datetime.combine(date.fromisoformat(d), time(), LONDON)
+                for d in (args.period_from, args.period_to)
+            )
+            written = await settle_period(storage, start, end, now)
+        for s in written:
+            print(
+                f"{s.household_id} v{s.version} {s.status} "
+                f"delivered {s.delivered_kwh:.3f} kWh £{s.payment_gbp}"
+            )
+        print(f"{len(written)} new settlement version(s)")
+    except (LookupError, ValueError) as err:
+        print(f"homeflex settle: {err}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+    return 0
+
+
+async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.storage import open_storage
+    from homeflex.telemetry.books import reconcile_books
+
+    storage = await open_storage(settings.database_url)
+    try:
+        result = await reconcile_books(storage)
+    finally:
+        await storage.close()
+    for account, balance in sorted(result.balances.items()):
+        print(f"{account:<30}{balance:>12}")
+    for problem in result.problems:
+        print(f"PROBLEM: {problem}")
+    print("the books balance" if result.ok else f"{len(result.problems)} problem(s)")
+    return 0 if result.ok else 1
+
+
+async def cmd_statement(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.storage import open_storage
+    from homeflex.telemetry.books import household_statement
+    from homeflex.telemetry.statements import render_text
+
+    storage = await open_storage(settings.database_url)
+    try:
+        if await storage.get_household(args.household) is None:
+            print(f"unknown household {args.household!r}", file=sys.stderr)
+            return 2
+        statement = await household_statement(storage, args.household, args.month)
+    except ValueError as err:
+        print(f"homeflex statement: {err}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+    print(render_text(statement))
+    return 0
+
+
+async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from homeflex.storage import open_storage
+    from homeflex.storage.records import RejectedReading
+    from homeflex.telemetry.importer import import_intervals
+    from homeflex.telemetry.validate import ReadingRejected
+
+    now = WallClock().now()
+    try:
+        text = await asyncio.to_thread(Path(args.file).read_text)
+        result = import_intervals(args.household, text, received_at=now, timezone=args.timezone)
+    except (OSError, ReadingRejected, ValueError) as err:
+        print(f"homeflex import-readings: {err}", file=sys.stderr)
+        return 2
+    storage = await open_storage(settings.database_url)
+    try:
+        if await storage.get_household(args.household) is None:
+            print(f"unknown household {args.household!r}: enrol it first", file=sys.stderr)
+            return 2
+        stored = await storage.insert_readings(result.readings, now)
+        await storage.insert_rejected(
+            [
+                RejectedReading(
+                    household_id=args.household,
+                    topic=f"{args.file}:{line}",
+                    payload=b"",
+                    reason=why.reason,
+                    message=why.message,
+                    received_at=now,
+                )
+                for line, why in result.rejected
+            ]
+        )
+    finally:
+        await storage.close()
+    print(
+        f"{result.intervals} intervals -> {stored} new readings; {result.duplicates} duplicate rows; "
+        f"{len(result.rejected)} rejected"
+    )
+    for line, why in result.rejected[:20]:
+        print(f"  line {line}: {why.reason}: {why.message}")
+    return 0
+
+
+COMMANDS = {
+    "demo": (cmd_demo, "run the community demo: broker, VTN, 20 households, one flex event, settlement"),
+    "vtn": (cmd_vtn, "run the VTN (OpenADR 2.0b) and the operator API"),
+    "ven": (cmd_ven, "run one household's VEN and control loop"),
+    "sim": (cmd_sim, "run simulated households' devices over MQTT"),
+    "telemetry": (cmd_telemetry, "ingest meter readings from MQTT into storage"),
+    "settle": (cmd_settle, "settle an event from stored readings"),
+    "reconcile": (cmd_reconcile, "check that the ledger balances and matches the settlements"),
+    "statement": (cmd_statement, "a household's monthly statement with the evidence per event"),
+    "import-readings": (cmd_import, "import a household's interval meter data (CSV: start,value kWh)"),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="homeflex", description=__doc__)
+    p.add_argument("--config", help="settings file (TOML); default ./homeflex.toml if present")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        s = sub.add_parser(name, help=help_text)
+        if name == "ven":
+            s.add_argument("--household", required=True, help="household id, e.g. hh001")
+        if name == "settle":
+            s.add_argument("event_id", nargs="?", help="one event; or settle a period with --from/--to")
+            s.add_argument(
+                "--from", dest="period_from", help="first UK date of the period (events ending in it)"
+            )
+            s.add_argument("--to", dest="period_to", help="the UK date after the period")
+        if name == "statement":
+            s.add_argument("--household", required=True)
+            s.add_argument("--month", required=True, help="YYYY-MM")
+        if name == "import-readings":
+            s.add_argument("--household", required=True)
+            s.add_argument(
+                "--timezone",
+                default="UTC",
+                choices=["UTC", "Europe/London"],
+                help="how to read times without an offset (default UTC settlement periods)",
+            )
+            s.add_argument("file")
+        if name == "demo":
+            s.add_argument("--households", type=int, help="number of households (default 20)")
+            s.add_argument("--speed", type=float, help="simulated seconds per wall second (default 60)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings(
+            args.config, households=getattr(args, "households", None), speed=getattr(args, "speed", None)
+        )
+    except (ValueError, FileNotFoundError) as err:
+        print(f"homeflex: {err}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    handler = COMMANDS[args.command][0]
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(handler(settings, args))
+    return 130

@@ -1,0 +1,1 @@
+"""The household's asyncio control loop: plans and commands devices over MQTT."""

@@ -1,0 +1,175 @@
+"""The stage-2 LP as sparse arrays: column layout, bounds, rows and the objective.
+
+Columns are blocks of N (one per step): grid import, grid export, PV curtailment, EV charge, heat-pump
+electrical, battery charge, battery discharge (all kW), indoor temperature at the end of each step (°C)
+and battery energy at the end of each step (kWh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from homeflex.control.planner.problem import FloatArray, Heating, PlanningProblem
+from homeflex.control.planner.thermal import cop_series, decay, simulate_indoor
+
+# Tie-breaker (£/kWh) against simultaneous battery charge/discharge and needless curtailment.
+TINY_PENALTY_GBP_PER_KWH = 1e-5
+
+
+class Col(IntEnum):
+    IMPORT = 0
+    EXPORT = 1
+    CURTAIL = 2
+    EV = 3
+    HP = 4
+    CHARGE = 5
+    DISCHARGE = 6
+    INDOOR = 7
+    SOC = 8
+
+
+@dataclass(frozen=True, kw_only=True)
+class Relax:
+    """Requirements to drop when diagnosing infeasibility."""
+
+    caps: bool = False
+    ev: bool = False
+    comfort: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class LpArrays:
+    cost: FloatArray
+    col_lower: FloatArray
+    col_upper: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    rows: np.ndarray  # triplets, row-sorted by the caller
+    cols: np.ndarray
+    vals: FloatArray
+
+
+def comfort_bounds(heating: Heating, outdoor_c: FloatArray, step_h: float) -> tuple[FloatArray, FloatArray]:
+    """Indoor bounds (°C) for the ends of steps 0..N-1.
+
+    The lower bound is the band's minimum, or the best the heat pump can do flat out when the house
+    starts below the band. The upper bound only limits heating: where the house would drift above the
+    band unheated (warm weather, gains), the ceiling follows that drift so "heat pump off" stays feasible.
+    """
+    b, c = heating.building, heating.comfort
+    n = outdoor_c.size
+    cop = cop_series(heating.heat_pump, outdoor_c)
+    flat_out = simulate_indoor(b, outdoor_c, cop * heating.heat_pump.max_electric_kw, step_h)[1:]
+    lower = np.minimum(c.min_c, flat_out)
+    a = decay(b, step_h)
+    t_eq_off = outdoor_c + b.internal_gains_kw / (b.htc_w_per_k / 1000.0)
+    upper = np.empty(n)
+    prev = max(c.max_c, b.initial_indoor_c)
+    for t in range(n):
+        prev = max(c.max_c, a * prev + (1.0 - a) * t_eq_off[t])
+        upper[t] = prev
+    return lower, upper
+
+
+def _bounds(p: PlanningProblem, relax: Relax) -> tuple[FloatArray, FloatArray]:
+    n, inf = p.n_steps, np.inf
+    lo = np.zeros((len(Col), n))
+    hi = np.zeros((len(Col), n))
+    hi[Col.IMPORT] = np.full(n, p.max_import_kw) if relax.caps else np.maximum(p.caps_kw, 0.0)
+    hi[Col.EXPORT] = p.max_export_kw
+    hi[Col.CURTAIL] = p.pv_kw
+    if p.ev is not None:
+        hi[Col.EV, p.ev.arrival_step : min(p.ev.ready_by_step, n)] = p.ev.max_kw
+    if p.heating is not None:
+        hi[Col.HP] = p.heating.heat_pump.max_electric_kw
+        lo[Col.INDOOR], hi[Col.INDOOR] = comfort_bounds(p.heating, p.outdoor_c, p.step_h)
+        if relax.comfort:
+            lo[Col.INDOOR] = -inf
+    if p.battery is not None:
+        bat = p.battery
+        hi[Col.CHARGE] = hi[Col.DISCHARGE] = bat.max_kw
+        lo[Col.SOC], hi[Col.SOC] = bat.reserve_soc * bat.capacity_kwh, bat.capacity_kwh
+    return lo.reshape(-1), hi.reshape(-1)
+
+
+def _idx(col: Col, n: int) -> np.ndarray:
+    return col * n + np.arange(n)
+
+
+def build(p: PlanningProblem, relax: Relax = Relax()) -> LpArrays:
+    n, dt = p.n_steps, p.step_h
+    steps = np.arange(n)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    rlo: list[FloatArray] = []
+    rhi: list[FloatArray] = []
+
+    def add(row0: int, col: Col, coef: FloatArray | float, shift: int = 0) -> None:
+        sel = steps[shift:]
+        rows.append(row0 + sel)
+        cols.append(col * n + sel - shift)
+        vals.append(np.broadcast_to(np.asarray(coef, dtype=np.float64), (n,))[shift:].copy())
+
+    # Power balance: import - export - curtail - ev - hp - charge + discharge = base - pv.
+    for col, sign in (
+        (Col.IMPORT, 1.0),
+        (Col.EXPORT, -1.0),
+        (Col.CURTAIL, -1.0),
+        (Col.EV, -1.0),
+        (Col.HP, -1.0),
+        (Col.CHARGE, -1.0),
+        (Col.DISCHARGE, 1.0),
+    ):
+        add(0, col, sign)
+    rlo.append(p.base_load_kw - p.pv_kw)
+    rhi.append(p.base_load_kw - p.pv_kw)
+    nrow = n
+    if p.heating is not None:  # T[t+1] - a·T[t] - (1-a)·COP/H·hp = (1-a)·(T_out + gains/H)
+        b = p.heating.building
+        a, h_kw = decay(b, dt), b.htc_w_per_k / 1000.0
+        cop = cop_series(p.heating.heat_pump, p.outdoor_c)
+        add(nrow, Col.INDOOR, 1.0)
+        add(nrow, Col.INDOOR, -a, shift=1)
+        add(nrow, Col.HP, -(1.0 - a) * cop / h_kw)
+        rhs = (1.0 - a) * (p.outdoor_c + b.internal_gains_kw / h_kw)
+        rhs[0] += a * b.initial_indoor_c
+        rlo.append(rhs)
+        rhi.append(rhs)
+        nrow += n
+    if p.battery is not None:  # E[t+1] - E[t] - η·dt·charge + dt/η·discharge = 0
+        eta = p.battery.leg_efficiency
+        add(nrow, Col.SOC, 1.0)
+        add(nrow, Col.SOC, -1.0, shift=1)
+        add(nrow, Col.CHARGE, -eta * dt)
+        add(nrow, Col.DISCHARGE, dt / eta)
+        rhs = np.zeros(n)
+        rhs[0] = p.battery.initial_soc * p.battery.capacity_kwh
+        rlo.append(rhs)
+        rhi.append(rhs.copy())
+        nrow += n
+    if p.ev is not None:  # Σ η·dt·ev = target (EV columns are bounded to zero outside the window)
+        add(nrow, Col.EV, p.ev.efficiency * dt)
+        rows[-1] = np.full(n, nrow)
+        rlo.append(np.array([0.0 if relax.ev else p.ev.target_kwh]))
+        rhi.append(np.array([p.ev.target_kwh]))
+        nrow += 1
+
+    cost = np.zeros((len(Col), n))
+    cost[Col.IMPORT] = p.tariff.import_gbp_per_kwh * dt
+    cost[Col.EXPORT] = -p.tariff.export_gbp_per_kwh * dt
+    cost[Col.CURTAIL] = cost[Col.CHARGE] = cost[Col.DISCHARGE] = TINY_PENALTY_GBP_PER_KWH * dt
+    lo, hi = _bounds(p, relax)
+    return LpArrays(
+        cost=cost.reshape(-1),
+        col_lower=lo,
+        col_upper=hi,
+        row_lower=np.concatenate(rlo),
+        row_upper=np.concatenate(rhi),
+        rows=np.concatenate(rows),
+        cols=np.concatenate(cols),
+        vals=np.concatenate(vals),
+    )

@@ -1,0 +1,109 @@
+"""``plan``: solve the stage-2 LP with HiGHS and read the setpoints back; diagnose infeasibility."""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+
+from homeflex.control.planner.model import Col, LpArrays, Relax, build
+from homeflex.control.planner.plan import Plan, PlanStatus, failed_plan
+from homeflex.control.planner.problem import FloatArray, PlanningProblem
+
+_INF = highspy.kHighsInf
+
+
+def _finite(x: FloatArray) -> FloatArray:
+    return np.clip(x, -_INF, _INF)
+
+
+def _solve(arrays: LpArrays) -> tuple[highspy.HighsModelStatus, FloatArray]:
+    order = np.argsort(arrays.rows, kind="stable")
+    n_row = arrays.row_lower.size
+    lp = highspy.HighsLp()
+    lp.num_col_ = arrays.cost.size
+    lp.num_row_ = n_row
+    lp.col_cost_ = arrays.cost
+    lp.col_lower_ = _finite(arrays.col_lower)
+    lp.col_upper_ = _finite(arrays.col_upper)
+    lp.row_lower_ = _finite(arrays.row_lower)
+    lp.row_upper_ = _finite(arrays.row_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.concatenate(([0], np.cumsum(np.bincount(arrays.rows, minlength=n_row))))
+    lp.a_matrix_.index_ = arrays.cols[order]
+    lp.a_matrix_.value_ = arrays.vals[order]
+    h = highspy.Highs()  # type: ignore[no-untyped-call,unused-ignore]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        return status, np.zeros(0)
+    x: FloatArray = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    return status, x
+
+
+def _plan_from(p: PlanningProblem, x: FloatArray) -> Plan:
+    n = p.n_steps
+    blocks = x.reshape(len(Col), n)
+
+    def get(col: Col) -> FloatArray:
+        v: FloatArray = blocks[col].copy()
+        return v if col in (Col.INDOOR, Col.SOC) else np.maximum(v, 0.0)
+
+    imp, exp = get(Col.IMPORT), get(Col.EXPORT)
+    dt = p.step_h
+    cost = float(np.sum(imp * p.tariff.import_gbp_per_kwh * dt - exp * p.tariff.export_gbp_per_kwh * dt))
+    indoor0 = p.heating.building.initial_indoor_c if p.heating else float("nan")
+    soc0 = p.battery.initial_soc * p.battery.capacity_kwh if p.battery else 0.0
+    return Plan(
+        status=PlanStatus.OPTIMAL,
+        reason="",
+        cost_gbp=cost,
+        grid_import_kw=imp,
+        grid_export_kw=exp,
+        ev_kw=get(Col.EV),
+        heat_pump_kw=get(Col.HP),
+        battery_charge_kw=get(Col.CHARGE),
+        battery_discharge_kw=get(Col.DISCHARGE),
+        pv_curtailed_kw=get(Col.CURTAIL),
+        indoor_c=np.concatenate(([indoor0], get(Col.INDOOR) if p.heating else np.full(n, np.nan))),
+        battery_soc_kwh=np.concatenate(([soc0], get(Col.SOC))),
+    )
+
+
+def _feasible(p: PlanningProblem, relax: Relax) -> bool:
+    return _solve(build(p, relax))[0] == highspy.HighsModelStatus.kOptimal
+
+
+def diagnose(p: PlanningProblem) -> str:
+    """Why ``p`` is infeasible, by checking requirements and re-solving with some of them dropped."""
+    if p.ev is not None:
+        reach = p.ev.max_deliverable_kwh(p.step_h, p.n_steps)
+        if reach + 1e-9 < p.ev.target_kwh:
+            return (
+                f"EV target not reachable by ready-by: {p.ev.target_kwh:.2f} kWh needed, "
+                f"at most {reach:.2f} kWh deliverable"
+            )
+    capped = bool(np.isfinite(p.import_cap_kw).any()) if p.import_cap_kw is not None else False
+    if capped and _feasible(p, Relax(caps=True)):
+        return "DSO import cap cannot be met together with the EV target and the comfort band"
+    if p.ev is not None and _feasible(p, Relax(ev=True)):
+        return "EV target not reachable by ready-by within the household's import limits"
+    if p.heating is not None and _feasible(p, Relax(comfort=True)):
+        return "comfort band lower bound cannot be held within the household's import limits"
+    return "base load and import limits are inconsistent (import needed above the cap)"
+
+
+def plan(problem: PlanningProblem) -> Plan:
+    """The least-cost plan for one household over the horizon; never raises for an infeasible problem."""
+    if problem.ev is not None:
+        reach = problem.ev.max_deliverable_kwh(problem.step_h, problem.n_steps)
+        if reach + 1e-9 < problem.ev.target_kwh:
+            return failed_plan(PlanStatus.INFEASIBLE, diagnose(problem))
+    status, x = _solve(build(problem))
+    if status == highspy.HighsModelStatus.kOptimal:
+        return _plan_from(problem, x)
+    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return failed_plan(PlanStatus.INFEASIBLE, diagnose(problem))
+    return failed_plan(PlanStatus.ERROR, f"HiGHS model status {status.name}")

@@ -1,0 +1,1 @@
+"""Shared domain types and the clock. Imports nothing else from homeflex."""

@@ -1,0 +1,110 @@
+"""Domain values shared by every part of homeflex.
+
+Sign convention, stated once: power and energy are positive when the household (or a device) takes
+from the grid or the house circuit (import / consumption) and negative when it gives (export / generation).
+Units are fixed in the names: W, Wh, kW, kWh, s, £ (GBP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import IntEnum, StrEnum
+
+
+class Category(StrEnum):
+    """Customer categories; a customer can move between them over time."""
+
+    A = "A"  # System Service Provider (incl. aggregators with DSO/TSO contracts)
+    B = "B"  # Active Participant
+    C = "C"  # Passive Participant
+    D = "D"  # Passive Consumer
+
+
+class Stage(IntEnum):
+    """Operating stage of a household's control loop."""
+
+    MANUAL = 1  # observe and learn
+    AUTOMATIC = 2  # optimise against the tariff, no flex
+    FLEX = 3  # automatic with flex: responds to DSO events
+
+
+class DeviceKind(StrEnum):
+    EV_CHARGER = "ev_charger"
+    HEAT_PUMP = "heat_pump"
+    BATTERY = "battery"
+    PV = "pv"
+    SMART_PLUG = "smart_plug"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceSpec:
+    """A controllable device as the platform knows it: identity and limits."""
+
+    id: str
+    kind: DeviceKind
+    max_power_w: float  # largest consumption (or, for PV/battery, generation) magnitude
+
+    def __post_init__(self) -> None:
+        if not self.id or "/" in self.id or "+" in self.id or "#" in self.id:
+            raise ValueError(f"invalid device id {self.id!r}")
+        if self.max_power_w <= 0:
+            raise ValueError(f"device {self.id}: max_power_w must be positive")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HouseholdSpec:
+    id: str
+    category: Category
+    stage: Stage
+    devices: tuple[DeviceSpec, ...] = ()
+    vulnerable: bool = False
+    group: str = "community"
+    max_import_w: float = 23_000.0  # 100 A single-phase supply
+
+    def __post_init__(self) -> None:
+        if not self.id or "/" in self.id or "+" in self.id or "#" in self.id:
+            raise ValueError(f"invalid household id {self.id!r}")
+        ids = [d.id for d in self.devices]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"household {self.id}: duplicate device ids")
+
+    def device(self, kind: DeviceKind) -> DeviceSpec | None:
+        return next((d for d in self.devices if d.kind == kind), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlexEvent:
+    """A DSO request to reduce import in a window, as the household side sees it."""
+
+    event_id: str
+    modification_number: int
+    start: datetime
+    duration: timedelta
+    reduction_w: float  # requested reduction for this household
+    price_gbp_per_mwh: float
+    cancelled: bool = False
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ValueError("event start must be timezone-aware")
+        if self.duration <= timedelta(0):
+            raise ValueError("event duration must be positive")
+        if self.reduction_w < 0:
+            raise ValueError("requested reduction must not be negative")
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.duration
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterReading:
+    """One reading of a household meter. Registers are cumulative since installation."""
+
+    household_id: str
+    ts: datetime  # when it was measured (UTC)
+    import_wh: float
+    export_wh: float
+    power_w: float  # instantaneous net power, + import
+    received_at: datetime | None = field(default=None, compare=False)  # when the platform got it

@@ -1,0 +1,60 @@
+"""MQTT topic names: one place, so devices, control and telemetry agree.
+
+homeflex/v1/<household>/<device>/cmd      controller -> device  {"id", "set": {...}, "expires_at"}  QoS 1
+homeflex/v1/<household>/<device>/ack      device -> controller  {"id", "ok", "error"?}             QoS 1
+homeflex/v1/<household>/<device>/state    device -> all, retained {"ts", "power_w", ...}          QoS 1
+homeflex/v1/<household>/meter/reading     meter -> telemetry    {"ts", "import_wh", "export_wh", "power_w"}
+homeflex/v1/<household>/meter/history     meter -> telemetry    [reading, ...] (backlog, oldest first)
+homeflex/v1/<household>/status           controller online/offline (last will), retained
+"""
+
+from __future__ import annotations
+
+PREFIX = "homeflex/v1"
+METER = "meter"
+
+READINGS_FILTER = f"{PREFIX}/+/{METER}/reading"
+HISTORY_FILTER = f"{PREFIX}/+/{METER}/history"
+
+
+def device_topic(household_id: str, device_id: str, leaf: str) -> str:
+    return f"{PREFIX}/{household_id}/{device_id}/{leaf}"
+
+
+def cmd(household_id: str, device_id: str) -> str:
+    return device_topic(household_id, device_id, "cmd")
+
+
+def ack(household_id: str, device_id: str) -> str:
+    return device_topic(household_id, device_id, "ack")
+
+
+def state(household_id: str, device_id: str) -> str:
+    return device_topic(household_id, device_id, "state")
+
+
+def meter_reading(household_id: str) -> str:
+    return device_topic(household_id, METER, "reading")
+
+
+def meter_history(household_id: str) -> str:
+    return device_topic(household_id, METER, "history")
+
+
+def status(household_id: str) -> str:
+    return f"{PREFIX}/{household_id}/status"
+
+
+def household_of(topic: str) -> str:
+    """The household id in a homeflex topic; ValueError for a topic outside the tree."""
+    parts = topic.split("/")
+    if len(parts) < 3 or f"{parts[0]}/{parts[1]}" != PREFIX or not parts[2]:
+        raise ValueError(f"not a homeflex topic: {topic!r}")
+    return parts[2]
+
+
+def device_of(topic: str) -> str:
+    parts = topic.split("/")
+    if len(parts) < 5:
+        raise ValueError(f"not a device topic: {topic!r}")
+    return parts[3]

@@ -1,0 +1,124 @@
+"""Which MQTT broker runs: a configured URL, else mosquitto on a free port, else embedded amqtt."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_mosquitto() -> str | None:
+    return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+
+
+async def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                await writer.wait_closed()
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+
+
+MOSQUITTO_CONF = """\
+listener {port} 127.0.0.1
+allow_anonymous true
+set_tcp_nodelay true
+persistence false
+max_queued_messages 100000
+log_dest stderr
+log_type error
+log_type warning
+"""
+
+
+@asynccontextmanager
+async def mosquitto(binary: str) -> AsyncIterator[str]:
+    """A private mosquitto on a free loopback port, stopped on exit."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="homeflex-mosquitto-") as tmp:
+        conf = _write_config(Path(tmp), port)
+        # mosquitto logs only errors and warnings (to our stderr), so nothing fills a pipe.
+        proc = await asyncio.create_subprocess_exec(
+            binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL
+        )
+        try:
+            await wait_for_port(port)
+            yield f"mqtt://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 5)
+            except TimeoutError:
+                proc.kill()
+
+
+def _write_config(folder: Path, port: int) -> Path:
+    conf = folder / "mosquitto.conf"
+    conf.write_text(MOSQUITTO_CONF.format(port=port))
+    conf.chmod(0o644)  # mosquitto drops to its own user when started as root
+    folder.chmod(0o755)
+    return conf
+
+
+@asynccontextmanager
+async def embedded_amqtt() -> AsyncIterator[str]:
+    """amqtt in this process, bound to loopback: for local demos only (no ACLs, MQTT 3.1.1)."""
+    from amqtt.broker import Broker
+
+    port = free_port()
+    config = {
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+    broker = Broker(config)
+    await broker.start()
+    try:
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        await broker.shutdown()
+
+
+@asynccontextmanager
+async def mqtt_broker(url: str | None, kind: str = "auto") -> AsyncIterator[str]:
+    """Yield the MQTT URL to use, starting a broker when none is configured.
+
+    kind: "auto" (mosquitto if installed, else embedded amqtt), "mosquitto" or "embedded".
+    """
+    if kind not in ("auto", "mosquitto", "embedded"):
+        raise ValueError(f"mqtt_broker must be auto, mosquitto or embedded, not {kind!r}")
+    if url:
+        log.info("mqtt broker: using %s", url)
+        yield url
+        return
+    binary = find_mosquitto() if kind != "embedded" else None
+    if kind == "mosquitto" and not binary:
+        raise RuntimeError("mqtt_broker=mosquitto but no mosquitto binary on PATH")
+    if binary:
+        async with mosquitto(binary) as started:
+            log.info("mqtt broker: started mosquitto (%s) at %s", binary, started)
+            yield started
+        return
+    async with embedded_amqtt() as started:
+        log.warning(
+            "mqtt broker: mosquitto not found; started the embedded pure-Python amqtt broker at %s. "
+            "It is for local demos only: no ACLs, slower. Install mosquitto or set HOMEFLEX_MQTT_URL.",
+            started,
+        )
+        yield started

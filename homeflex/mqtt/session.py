@@ -1,0 +1,200 @@
+"""One MQTT connection with topic handlers, reconnecting with jittered backoff.
+
+QoS 1 request/response needs TCP_NODELAY on the client (and the broker): with Nagle on, a
+responder's PUBACK followed by its reply waits for a delayed ACK (~40 ms; shared/domain/mqtt.md §3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import random
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, bytes], Awaitable[None] | None]
+NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
+class MqttUnavailable(ConnectionError):
+    """The broker cannot be reached now; retry later."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MqttEndpoint:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+
+def parse_mqtt_url(url: str) -> MqttEndpoint:
+    """`mqtt://[user:pass@]host[:port]` -> endpoint; ValueError with the reason otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme != "mqtt" or not parts.hostname:
+        raise ValueError(f"MQTT URL must look like mqtt://host:port, got {url!r}")
+    return MqttEndpoint(
+        host=parts.hostname,
+        port=parts.port or 1883,
+        username=parts.username,
+        password=parts.password,
+    )
+
+
+def encode(payload: bytes | str | dict[str, Any] | list[Any]) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str):
+        return payload.encode()
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+class MqttSession:
+    """An MQTT client owned by an async context manager.
+
+    Handlers are registered per topic filter and called in arrival order; a handler that raises is
+    logged and skipped, and the session goes on. Subscriptions are restored after a reconnect.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        identifier: str,
+        *,
+        will: tuple[str, bytes] | None = None,
+        keepalive: int = 10,
+        max_concurrent_outgoing: int = 256,
+    ) -> None:
+        self.endpoint = parse_mqtt_url(url)
+        self.identifier = identifier
+        self._will = will
+        self._keepalive = keepalive
+        self._max_outgoing = max_concurrent_outgoing
+        self._handlers: list[tuple[str, Handler]] = []
+        self._client: aiomqtt.Client | None = None
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._online_payload: tuple[str, bytes] | None = None
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Call `handler(topic, payload)` for every message matching `topic_filter` (QoS 1)."""
+        self._handlers.append((topic_filter, handler))
+        if self._client is not None and self._connected.is_set():
+            asyncio.get_running_loop().create_task(self._subscribe_one(topic_filter))
+
+    def announce(self, topic: str, payload: bytes) -> None:
+        """A retained message published on every (re)connect, e.g. 'online' against the will."""
+        self._online_payload = (topic, payload)
+
+    async def _subscribe_one(self, topic_filter: str) -> None:
+        try:
+            assert self._client is not None
+            await self._client.subscribe(topic_filter, qos=1)
+        except aiomqtt.MqttError as err:  # the reconnect path subscribes again
+            log.warning("subscribe %s failed: %s", topic_filter, err)
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes | str | dict[str, Any] | list[Any],
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        """Publish; waits up to `timeout` s for a connection, else raises MqttUnavailable."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._connected.wait()
+        except TimeoutError as err:
+            raise MqttUnavailable(f"{self.identifier}: no broker connection") from err
+        assert self._client is not None
+        try:
+            await self._client.publish(topic, encode(payload), qos=qos, retain=retain)
+        except aiomqtt.MqttError as err:
+            raise MqttUnavailable(f"{self.identifier}: publish failed: {err}") from err
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def __aenter__(self) -> MqttSession:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"mqtt-{self.identifier}")
+        try:
+            async with asyncio.timeout(15):
+                await self._connected.wait()
+        except TimeoutError as err:
+            await self.__aexit__(None, None, None)
+            raise MqttUnavailable(
+                f"cannot connect to mqtt://{self.endpoint.host}:{self.endpoint.port} as {self.identifier}"
+            ) from err
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._connected.clear()
+
+    def _make_client(self) -> aiomqtt.Client:
+        will = None
+        if self._will is not None:
+            will = aiomqtt.Will(self._will[0], self._will[1], qos=1, retain=True)
+        return aiomqtt.Client(
+            self.endpoint.host,
+            self.endpoint.port,
+            username=self.endpoint.username,
+            password=self.endpoint.password,
+            identifier=self.identifier,
+            keepalive=self._keepalive,
+            will=will,
+            socket_options=NODELAY,
+            max_concurrent_outgoing_calls=self._max_outgoing,
+        )
+
+    async def _run(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                async with self._make_client() as client:
+                    self._client = client
+                    for topic_filter, _ in self._handlers:
+                        await client.subscribe(topic_filter, qos=1)
+                    if self._online_payload is not None:
+                        await client.publish(*self._online_payload, qos=1, retain=True)
+                    self._connected.set()
+                    if backoff > 0.2:
+                        log.info("%s: reconnected to the broker", self.identifier)
+                    backoff = 0.2
+                    async for message in client.messages:
+                        await self._dispatch(str(message.topic), message.topic, message.payload)
+            except aiomqtt.MqttError as err:
+                if self._connected.is_set() or backoff == 0.2:
+                    log.warning("%s: broker connection lost: %s", self.identifier, err)
+                self._connected.clear()
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+                backoff = min(backoff * 2, 10.0)
+
+    async def _dispatch(self, topic: str, matcher: aiomqtt.Topic, payload: Any) -> None:
+        data = payload if isinstance(payload, bytes) else str(payload).encode()
+        for topic_filter, handler in self._handlers:
+            if not matcher.matches(topic_filter):
+                continue
+            try:
+                result = handler(topic, data)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # a bad message must not stop the session
+                log.exception("%s: handler for %s failed", self.identifier, topic)

@@ -1,0 +1,64 @@
+"""One typed settings object, from a TOML file and HOMEFLEX_* environment variables (env wins)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    mqtt_url: str | None = None  # none: start a broker on a free loopback port, as mqtt_broker says
+    mqtt_broker: str = "auto"  # auto: mosquitto if installed, else embedded amqtt | mosquitto | embedded
+    database_url: str = "sqlite:///homeflex-data/homeflex.db"
+    vtn_host: str = "127.0.0.1"
+    vtn_port: int = 8080
+    vtn_url: str = "http://127.0.0.1:8080"  # where VENs and the CLI find the VTN
+    poll_interval_s: float = 10.0  # OpenADR 2.0b pull: the VTN asks VENs to poll this often
+    report_interval_s: float = 10.0
+    households: int = 20
+    seed: int = 7
+    speed: float = 60.0  # demo: simulated seconds per wall second
+    metrics_port: int = 9108  # homeflex telemetry serves /metrics here
+    log_level: str = "INFO"
+    log_format: str = "text"  # text | json
+
+
+def _convert(name: str, kind: Any, raw: Any) -> Any:
+    text = str(raw)
+    try:
+        if kind in (int, "int"):
+            return int(text)
+        if kind in (float, "float"):
+            return float(text)
+    except ValueError as err:
+        raise ValueError(f"setting {name}: {raw!r} is not a {kind}") from err
+    return None if kind == "str | None" and text == "" else text
+
+
+def load_settings(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Defaults < file (homeflex.toml if present) < HOMEFLEX_<NAME> environment < explicit overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    file = Path(path) if path else Path("homeflex.toml")
+    if path and not file.exists():
+        raise FileNotFoundError(f"settings file {file} not found")
+    if file.exists():
+        values.update(tomllib.loads(file.read_text()))
+    known = {f.name: f.type for f in fields(Settings)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(
+            f"unknown settings in {file}: {', '.join(sorted(unknown))}; known: {', '.join(known)}"
+        )
+    for name in known:
+        if f"HOMEFLEX_{name.upper()}" in env:
+            values[name] = env[f"HOMEFLEX_{name.upper()}"]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **{k: _convert(k, known[k], v) for k, v in values.items()})

@@ -1,0 +1,154 @@
+"""Simulated households on MQTT: one connection per device plus the meter, and the physics clock.
+
+    async with HouseholdSimulator(config, clock, "mqtt://127.0.0.1:1883") as sim: ...
+
+Like real devices, simulators are only reachable through MQTT topics (homeflex.core.topics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from datetime import timedelta
+
+from homeflex.core import topics
+from homeflex.core.clock import Clock, sleep_until
+from homeflex.mqtt import MqttSession, MqttUnavailable
+from homeflex.sim.endpoint import DeviceEndpoint, availability_topic
+from homeflex.sim.household import SimHousehold
+from homeflex.sim.population import SimHouseholdConfig, build_household
+
+log = logging.getLogger(__name__)
+
+
+class HouseholdSimulator:
+    """Runs a SimHousehold on `clock`: physics every `step_s`, meter and state on their own cadences."""
+
+    def __init__(
+        self,
+        source: SimHouseholdConfig | SimHousehold,
+        clock: Clock,
+        mqtt_url: str,
+        *,
+        step_s: float = 10.0,
+        meter_interval_s: float = 10.0,
+        state_interval_s: float = 60.0,
+    ) -> None:
+        if min(step_s, meter_interval_s, state_interval_s) <= 0:
+            raise ValueError("step and publishing intervals must be positive")
+        self.household = source if isinstance(source, SimHousehold) else build_household(source)
+        self.clock = clock
+        self.mqtt_url = mqtt_url
+        self.step_s = step_s
+        self.meter_interval_s = meter_interval_s
+        self.state_interval_s = state_interval_s
+        self.devices: dict[str, DeviceEndpoint] = {}
+        self._stack = AsyncExitStack()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = clock.now()  # loops tick on a grid from here; reset on entry
+        hh = self.household.id
+        self._meter_availability = availability_topic(hh, topics.METER)
+        self.meter = MqttSession(mqtt_url, f"sim-{hh}-meter", will=(self._meter_availability, b"offline"))
+        self.meter.announce(self._meter_availability, b"online")
+
+    async def __aenter__(self) -> HouseholdSimulator:
+        self._started = self.clock.now()
+        self.household.advance_to(self._started, self.step_s)  # catch up, e.g. after a history backfill
+        try:
+            await self._stack.enter_async_context(self.meter)
+            for device_id in self.household.devices:
+                endpoint = DeviceEndpoint(
+                    self.household, device_id, self.clock, self.mqtt_url, step_s=self.step_s
+                )
+                self.devices[device_id] = await self._stack.enter_async_context(endpoint)
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        loops = (
+            ("physics", self.step_s, self._step),
+            ("meter", self.meter_interval_s, self.publish_reading),
+            ("state", self.state_interval_s, self._publish_states),
+        )
+        for name, interval, action in loops:
+            task = asyncio.get_running_loop().create_task(
+                self._every(interval, action), name=f"{self.household.id}-{name}"
+            )
+            self._tasks.append(task)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        with suppress(MqttUnavailable):  # a clean shutdown sends no will: say it ourselves
+            await self.meter.publish(self._meter_availability, b"offline", retain=True, timeout=1.0)
+        await self._stack.aclose()
+
+    async def publish_reading(self) -> None:
+        now = self.clock.now()
+        self.household.advance_to(now, self.step_s)
+        await self.meter.publish(topics.meter_reading(self.household.id), self.household.meter_reading(now))
+
+    async def _step(self) -> None:
+        self.household.advance_to(self.clock.now(), self.step_s)
+
+    async def _publish_states(self) -> None:
+        self.household.advance_to(self.clock.now(), self.step_s)
+        for endpoint in self.devices.values():
+            await endpoint.publish_state()
+
+    async def _every(self, interval_s: float, action: Callable[[], Awaitable[None]]) -> None:
+        """Run `action` on a fixed grid of clock time from the start; missed ticks are skipped, not
+        replayed, and a failure is logged and the loop goes on."""
+        step = timedelta(seconds=interval_s)
+        due = self._started + step
+        while True:
+            await sleep_until(self.clock, due)
+            # Next tick from when this one fired: time that passes during a slow publish must not
+            # swallow the tick that comes due meanwhile.
+            fired = self.clock.now()
+            try:
+                await action()
+            except MqttUnavailable as err:
+                log.warning("%s: %s", self.household.id, err)
+            except Exception:
+                log.exception("%s: simulator loop failed", self.household.id)
+            while due <= fired:
+                due += step
+
+
+async def publish_history(
+    target: MqttSession | str, household_id: str, readings: Sequence[dict[str, object]], chunk: int = 336
+) -> None:
+    """Publish a backlog to meter/history as JSON lists of at most `chunk` readings (QoS 1), oldest first."""
+    if chunk < 1:
+        raise ValueError("chunk must be at least 1")
+    if isinstance(target, str):
+        async with MqttSession(target, f"sim-{household_id}-history") as session:
+            await publish_history(session, household_id, readings, chunk)
+        return
+    for i in range(0, len(readings), chunk):
+        await target.publish(topics.meter_history(household_id), list(readings[i : i + chunk]))
+
+
+@asynccontextmanager
+async def run_population(
+    sources: Sequence[SimHouseholdConfig | SimHousehold],
+    clock: Clock,
+    mqtt_url: str,
+    **options: float,
+) -> AsyncIterator[list[HouseholdSimulator]]:
+    """Start a HouseholdSimulator per source, concurrently (options as for HouseholdSimulator)."""
+    simulators = [HouseholdSimulator(s, clock, mqtt_url, **options) for s in sources]
+    results = await asyncio.gather(*(sim.__aenter__() for sim in simulators), return_exceptions=True)
+    started = [sim for sim, result in zip(simulators, results, strict=True) if result is sim]
+    try:
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        yield simulators
+    finally:
+        await asyncio.gather(*(sim.__aexit__(None, None, None) for sim in started), return_exceptions=True)

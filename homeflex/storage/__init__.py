@@ -1,0 +1,22 @@
+"""One storage interface (`Storage`), two backends: SQLite (default, embedded) and PostgreSQL."""
+
+from __future__ import annotations
+
+from homeflex.storage.base import Storage
+from homeflex.storage.postgres import PostgresStorage
+from homeflex.storage.sqlite import SQLiteStorage
+
+__all__ = ["PostgresStorage", "SQLiteStorage", "Storage", "open_storage"]
+
+URL_FORMS = ("sqlite:///path/to/file.db", "sqlite://:memory:", "postgresql://user@host:port/db")
+
+
+async def open_storage(url: str) -> Storage:
+    """Open the backend a database URL names. postgres:// is accepted as postgresql://."""
+    if url == "sqlite://:memory:":
+        return await SQLiteStorage.open(":memory:")
+    if url.startswith("sqlite:///"):
+        return await SQLiteStorage.open(url.removeprefix("sqlite:///"))
+    if url.startswith(("postgresql://", "postgres://")):
+        return await PostgresStorage.open(url)
+    raise ValueError(f"unsupported database URL {url!r}: use one of {', '.join(URL_FORMS)}")

@@ -1,0 +1,152 @@
+"""The one storage interface. SQLiteStorage and PostgresStorage implement it; code outside
+homeflex.storage should depend on this Protocol only (construction goes through `open_storage`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from homeflex.core.domain import MeterReading
+from homeflex.storage.records import (
+    EventRecord,
+    HouseholdRecord,
+    LedgerEntry,
+    ProgrammeRecord,
+    RejectedReading,
+    SettlementRecord,
+    TargetRecord,
+    VenRecord,
+)
+
+
+class Storage(Protocol):
+    """Times are aware datetimes (UTC); money is decimal strings; energy kWh, power kW or W as named."""
+
+    async def close(self) -> None:
+        """Release the connection (or pool)."""
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied now."""
+
+    # -- households and VENs
+    async def upsert_household(self, h: HouseholdRecord, at: datetime) -> None:
+        """Create a household, or update its group, category and vulnerability."""
+
+    async def get_household(self, household_id: str) -> HouseholdRecord | None:
+        """One household, or None."""
+
+    async def list_households(self, group: str | None = None) -> list[HouseholdRecord]:
+        """All households (of one group if given), ordered by id."""
+
+    async def save_ven(self, ven: VenRecord, at: datetime) -> None:
+        """Register a VEN, or update its registration id and fingerprint."""
+
+    async def get_ven(self, ven_id: str) -> VenRecord | None:
+        """One VEN registration, or None."""
+
+    async def count_vens(self) -> int:
+        """How many VENs are registered."""
+
+    # -- events
+    async def create_event(self, event: EventRecord, household_ids: Iterable[str]) -> None:
+        """Store an event and its target households atomically."""
+
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        """One event, or None."""
+
+    async def list_events(self) -> list[EventRecord]:
+        """All events, ordered by start then id."""
+
+    async def cancel_event(self, event_id: str, at: datetime) -> EventRecord | None:
+        """Mark cancelled and bump the modification number (once); returns the event as stored."""
+
+    async def event_targets(self, event_id: str) -> list[TargetRecord]:
+        """The event's targets with what each VEN was sent and answered, ordered by household."""
+
+    async def events_for_poll(self, household_id: str, now: datetime) -> list[EventRecord]:
+        """Events this VEN has not answered at their current modification and that have not ended."""
+
+    async def mark_sent(self, household_id: str, events: Sequence[EventRecord]) -> None:
+        """Record which modification of each event was sent to the household's VEN."""
+
+    async def record_opt(
+        self, event_id: str, household_id: str, modification_number: int, opt_type: str, at: datetime
+    ) -> bool:
+        """Store a VEN's opt response; False if the event is not targeted at that household."""
+
+    # -- OpenADR reports
+    async def save_report_request(self, report_request_id: str, ven_id: str, at: datetime) -> None:
+        """Remember a report request (a repeated id is ignored)."""
+
+    async def report_request_ven(self, report_request_id: str) -> str | None:
+        """The VEN a report request was made to, or None."""
+
+    async def save_ven_reports(
+        self, ven_id: str, report_request_id: str, values: Sequence[tuple[str, datetime, float]], at: datetime
+    ) -> None:
+        """Store reported (r_id, time, value) triples; a repeated (r_id, time) replaces the old value."""
+
+    async def ven_reports(self, ven_id: str) -> list[tuple[str, datetime, float]]:
+        """A VEN's reported (r_id, time, value) triples, oldest first."""
+
+    # -- readings
+    async def insert_readings(self, readings: Sequence[MeterReading], received_at: datetime) -> int:
+        """Insert atomically; duplicates by (household, ts) are ignored, the first stored wins.
+        Returns how many were new."""
+
+    async def insert_rejected(self, rejected: Sequence[RejectedReading]) -> None:
+        """Keep readings that failed validation, with the reason."""
+
+    async def readings(self, household_id: str, start: datetime, end: datetime) -> list[MeterReading]:
+        """A household's readings measured in [start, end] (both inclusive), oldest first."""
+
+    async def count_readings(self, household_id: str | None = None) -> int:
+        """How many readings are stored (for one household if given)."""
+
+    async def rejected_readings(self) -> list[RejectedReading]:
+        """Every rejected reading, in the order stored."""
+
+    # -- settlement and ledger
+    async def household_settlements(
+        self, household_id: str, start: datetime, end: datetime
+    ) -> list[SettlementRecord]:
+        """Every settlement version for a household computed in [start, end), oldest first."""
+
+    async def ledger_balances(self) -> dict[str, Decimal]:
+        """Balance per account: credits minus debits (they sum to zero)."""
+
+    async def upsert_programme(self, p: ProgrammeRecord, at: datetime) -> None:
+        """Create or replace a flexibility programme."""
+
+    async def get_programme(self, programme_id: str) -> ProgrammeRecord | None:
+        """One programme, or None."""
+
+    async def save_period_energy(
+        self, household_id: str, energy: Mapping[datetime, float], at: datetime
+    ) -> None:
+        """Upsert aggregated kWh per half-hour; NaN is stored as NULL (not measurable)."""
+
+    async def period_energy(self, household_id: str, start: datetime, end: datetime) -> dict[datetime, float]:
+        """kWh per half-hour starting in [start, end); NaN where not measurable."""
+
+    async def save_settlement_run(
+        self, started_at: datetime, period_start: datetime, period_end: datetime, events: int, versions: int
+    ) -> None:
+        """Append a settlement run to the audit trail."""
+
+    async def events_ending_between(self, start: datetime, end: datetime) -> list[EventRecord]:
+        """Events whose window ends in [start, end)."""
+
+    async def latest_settlements(self, event_id: str) -> list[SettlementRecord]:
+        """The latest settlement version per household for an event, ordered by household."""
+
+    async def save_settlement(self, record: SettlementRecord, entries: Sequence[LedgerEntry]) -> None:
+        """A settlement version and its ledger entries, atomically."""
+
+    async def ledger(self, event_id: str | None = None) -> list[LedgerEntry]:
+        """Ledger entries (of one event if given), in the order written."""
+
+    async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """For tests and diagnostics only: SQL and placeholders in the backend's own dialect."""

@@ -1,0 +1,111 @@
+"""Rows the storage interface reads and writes: plain frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeflex.core.domain import Category
+
+
+@dataclass(frozen=True, kw_only=True)
+class HouseholdRecord:
+    id: str
+    group: str
+    category: Category
+    vulnerable: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class VenRecord:
+    ven_id: str
+    household_id: str
+    ven_name: str
+    registration_id: str
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventRecord:
+    """A DSO flex event as the VTN stores it. reduction_kw is per targeted household."""
+
+    event_id: str
+    modification_number: int
+    status: str  # 'scheduled' | 'cancelled'
+    start: datetime
+    duration: timedelta
+    reduction_kw: float
+    price_gbp_per_mwh: float
+    created_at: datetime
+    programme_id: str = "default"
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.duration
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeRecord:
+    """A flexibility product: how its events are baselined and paid."""
+
+    id: str
+    name: str
+    baseline_method: str = "same_day_type"
+    baseline_params: dict[str, Any] = field(default_factory=dict)
+    adjustment: dict[str, Any] = field(default_factory=dict)  # {} = no day-of adjustment
+    payment_curve: tuple[tuple[float, float], ...] = ()  # () = pay the delivered (capped) energy
+    availability_gbp_per_mw_h: str = "0"
+    community_share: str = "0"  # fraction of each payment the community operator keeps
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetRecord:
+    event_id: str
+    household_id: str
+    sent_modification: int | None
+    acked_modification: int | None
+    opt_type: str | None
+    opt_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RejectedReading:
+    household_id: str | None
+    topic: str
+    payload: bytes
+    reason: str
+    message: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettlementRecord:
+    event_id: str
+    household_id: str
+    version: int
+    status: str
+    method: str
+    baseline_kw: float | None
+    actual_kw: float | None
+    instructed_kwh: float
+    delivered_kwh: float
+    payment_gbp: str  # decimal string: what the DSO pays for this household's delivery
+    evidence: str  # JSON: per-period baseline, actual, delivered
+    computed_at: datetime
+    household_gbp: str = "0"
+    community_gbp: str = "0"
+    inputs_sha256: str = ""  # of the readings and parameters used, so a run can be checked later
+    parameters: str = "{}"  # JSON: method, params, product
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerEntry:
+    event_id: str
+    household_id: str
+    settlement_version: int
+    debit_account: str
+    credit_account: str
+    amount_gbp: str
+    memo: str
+    created_at: datetime

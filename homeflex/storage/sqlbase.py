@@ -1,0 +1,357 @@
+"""The storage interface written once in SQL both backends understand: the primitives a backend
+supplies, then households, VENs, events, OpenADR reports and readings (settlement is in sqlsettle.py).
+
+Statements use `?` placeholders and the SQLite spelling `INSERT OR IGNORE`; a backend rewrites them for
+its driver if it needs to (PostgresStorage turns them into `$n` and `ON CONFLICT DO NOTHING`). A backend
+supplies the connection primitives and how it stores times and flags; everything else lives here.
+Upsert batches are written in key order, so concurrent writers on a row-locking database cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeAlias
+
+from homeflex.core.domain import Category, MeterReading
+from homeflex.storage.records import (
+    EventRecord,
+    HouseholdRecord,
+    RejectedReading,
+    TargetRecord,
+    VenRecord,
+)
+
+Row: TypeAlias = Any  # aiosqlite.Row or asyncpg.Record: both index by column name and by position
+ReadingRow: TypeAlias = tuple[str, int, float, float, float, int]  # the readings table's columns
+
+
+def to_ms(value: datetime) -> int:
+    return round(value.timestamp() * 1000)
+
+
+def from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def evidence_json(rows: Iterable[dict[str, Any]]) -> str:
+    return json.dumps(list(rows), separators=(",", ":"))
+
+
+class Transaction(Protocol):
+    """Statements inside one open transaction."""
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class SqlBase(ABC):
+    """The first half of homeflex.storage.base.Storage, over the primitives below."""
+
+    # -- what a backend supplies ------------------------------------------------------------------
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def migrate(self) -> list[int]: ...
+
+    @abstractmethod
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    @abstractmethod
+    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement in its own implicit transaction; returns the rows changed."""
+
+    @abstractmethod
+    def _transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A write transaction: committed on exit, rolled back on any exception."""
+
+    @abstractmethod
+    async def _insert_new_readings(self, rows: Sequence[ReadingRow]) -> int:
+        """INSERT OR IGNORE the rows in one transaction, in order; returns how many were new."""
+
+    @staticmethod
+    @abstractmethod
+    def _time(value: datetime) -> Any:
+        """A datetime as this backend stores it."""
+
+    @staticmethod
+    @abstractmethod
+    def _read_time(value: Any) -> datetime:
+        """A stored time back to an aware UTC datetime."""
+
+    @staticmethod
+    @abstractmethod
+    def _flag(value: bool) -> Any:
+        """A boolean as this backend stores it."""
+
+    def _opt_time(self, value: Any) -> datetime | None:
+        return self._read_time(value) if value else None
+
+    # -- households and VENs -------------------------------------------------------------------
+
+    async def upsert_household(self, h: HouseholdRecord, at: datetime) -> None:
+        await self._execute(
+            "INSERT INTO households (id, group_name, category, vulnerable, created_at) VALUES (?,?,?,?,?)"
+            " ON CONFLICT (id) DO UPDATE SET group_name=excluded.group_name, category=excluded.category,"
+            " vulnerable=excluded.vulnerable",
+            (h.id, h.group, h.category.value, self._flag(h.vulnerable), self._time(at)),
+        )
+
+    @staticmethod
+    def _household(row: Row) -> HouseholdRecord:
+        return HouseholdRecord(
+            id=row["id"],
+            group=row["group_name"],
+            category=Category(row["category"]),
+            vulnerable=bool(row["vulnerable"]),
+        )
+
+    async def get_household(self, household_id: str) -> HouseholdRecord | None:
+        rows = await self._fetch("SELECT * FROM households WHERE id=?", (household_id,))
+        return self._household(rows[0]) if rows else None
+
+    async def list_households(self, group: str | None = None) -> list[HouseholdRecord]:
+        if group is None:
+            rows = await self._fetch("SELECT * FROM households ORDER BY id")
+        else:
+            rows = await self._fetch("SELECT * FROM households WHERE group_name=? ORDER BY id", (group,))
+        return [self._household(r) for r in rows]
+
+    async def save_ven(self, ven: VenRecord, at: datetime) -> None:
+        await self._execute(
+            "INSERT INTO vens (ven_id, household_id, ven_name, registration_id, fingerprint, registered_at)"
+            " VALUES (?,?,?,?,?,?) ON CONFLICT (ven_id) DO UPDATE SET"
+            " registration_id=excluded.registration_id,"
+            " fingerprint=excluded.fingerprint, registered_at=excluded.registered_at",
+            (
+                ven.ven_id,
+                ven.household_id,
+                ven.ven_name,
+                ven.registration_id,
+                ven.fingerprint,
+                self._time(at),
+            ),
+        )
+
+    async def get_ven(self, ven_id: str) -> VenRecord | None:
+        rows = await self._fetch("SELECT * FROM vens WHERE ven_id=?", (ven_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return VenRecord(
+            ven_id=r["ven_id"],
+            household_id=r["household_id"],
+            ven_name=r["ven_name"],
+            registration_id=r["registration_id"],
+            fingerprint=r["fingerprint"],
+        )
+
+    async def count_vens(self) -> int:
+        rows = await self._fetch("SELECT count(*) FROM vens")
+        return int(rows[0][0])
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def _event(self, row: Row) -> EventRecord:
+        return EventRecord(
+            event_id=row["event_id"],
+            modification_number=row["modification_number"],
+            status=row["status"],
+            start=self._read_time(row["start"]),
+            duration=timedelta(seconds=row["duration_s"]),
+            reduction_kw=row["reduction_kw"],
+            price_gbp_per_mwh=row["price_gbp_per_mwh"],
+            created_at=self._read_time(row["created_at"]),
+            programme_id=row["programme_id"],
+        )
+
+    async def create_event(self, event: EventRecord, household_ids: Iterable[str]) -> None:
+        async with self._transaction() as tx:
+            await tx.execute(
+                "INSERT INTO events (event_id, modification_number, status, start, duration_s, reduction_kw,"
+                " price_gbp_per_mwh, created_at, programme_id) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    event.event_id,
+                    event.modification_number,
+                    event.status,
+                    self._time(event.start),
+                    int(event.duration.total_seconds()),
+                    event.reduction_kw,
+                    event.price_gbp_per_mwh,
+                    self._time(event.created_at),
+                    event.programme_id,
+                ),
+            )
+            await tx.executemany(
+                "INSERT INTO event_targets (event_id, household_id) VALUES (?,?)",
+                [(event.event_id, h) for h in household_ids],
+            )
+
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        rows = await self._fetch("SELECT * FROM events WHERE event_id=?", (event_id,))
+        return self._event(rows[0]) if rows else None
+
+    async def list_events(self) -> list[EventRecord]:
+        return [self._event(r) for r in await self._fetch("SELECT * FROM events ORDER BY start, event_id")]
+
+    async def cancel_event(self, event_id: str, at: datetime) -> EventRecord | None:
+        """Mark cancelled and bump the modification number, so VENs receive the change."""
+        await self._execute(
+            "UPDATE events SET status='cancelled', cancelled_at=?, modification_number=modification_number+1"
+            " WHERE event_id=? AND status != 'cancelled'",
+            (self._time(at), event_id),
+        )
+        return await self.get_event(event_id)
+
+    async def event_targets(self, event_id: str) -> list[TargetRecord]:
+        rows = await self._fetch(
+            "SELECT * FROM event_targets WHERE event_id=? ORDER BY household_id", (event_id,)
+        )
+        return [
+            TargetRecord(
+                event_id=r["event_id"],
+                household_id=r["household_id"],
+                sent_modification=r["sent_modification"],
+                acked_modification=r["acked_modification"],
+                opt_type=r["opt_type"],
+                opt_at=self._opt_time(r["opt_at"]),
+            )
+            for r in rows
+        ]
+
+    async def events_for_poll(self, household_id: str, now: datetime) -> list[EventRecord]:
+        """Events this VEN has not yet answered at their current modification and that have not ended."""
+        rows = await self._fetch(
+            "SELECT e.* FROM events e JOIN event_targets t ON t.event_id = e.event_id"
+            " WHERE t.household_id=? AND (t.acked_modification IS NULL"
+            " OR t.acked_modification < e.modification_number) ORDER BY e.start",
+            (household_id,),
+        )
+        return [e for e in map(self._event, rows) if e.end > now]
+
+    async def mark_sent(self, household_id: str, events: Sequence[EventRecord]) -> None:
+        async with self._transaction() as tx:
+            await tx.executemany(
+                "UPDATE event_targets SET sent_modification=? WHERE event_id=? AND household_id=?",
+                sorted(
+                    ((e.modification_number, e.event_id, household_id) for e in events), key=lambda p: p[1]
+                ),
+            )
+
+    async def record_opt(
+        self, event_id: str, household_id: str, modification_number: int, opt_type: str, at: datetime
+    ) -> bool:
+        """Store a VEN's opt response; False if the event is not targeted at that household."""
+        changed = await self._execute(
+            "UPDATE event_targets SET acked_modification=?, opt_type=?, opt_at=?"
+            " WHERE event_id=? AND household_id=?",
+            (modification_number, opt_type, self._time(at), event_id, household_id),
+        )
+        return changed == 1
+
+    # -- OpenADR reports -------------------------------------------------------------------------
+
+    async def save_report_request(self, report_request_id: str, ven_id: str, at: datetime) -> None:
+        await self._execute(
+            "INSERT OR IGNORE INTO report_requests (report_request_id, ven_id, created_at) VALUES (?,?,?)",
+            (report_request_id, ven_id, self._time(at)),
+        )
+
+    async def report_request_ven(self, report_request_id: str) -> str | None:
+        rows = await self._fetch(
+            "SELECT ven_id FROM report_requests WHERE report_request_id=?", (report_request_id,)
+        )
+        return rows[0][0] if rows else None
+
+    async def save_ven_reports(
+        self, ven_id: str, report_request_id: str, values: Sequence[tuple[str, datetime, float]], at: datetime
+    ) -> None:
+        rows = [(ven_id, r_id, to_ms(ts), value, report_request_id, to_ms(at)) for r_id, ts, value in values]
+        async with self._transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO ven_reports (ven_id, r_id, ts_ms, value, report_request_id, received_ms)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT (ven_id, r_id, ts_ms) DO UPDATE SET value=excluded.value,"
+                " report_request_id=excluded.report_request_id, received_ms=excluded.received_ms",
+                sorted(rows, key=lambda r: (r[1], r[2])),  # stable: of two equal keys the later still wins
+            )
+
+    async def ven_reports(self, ven_id: str) -> list[tuple[str, datetime, float]]:
+        rows = await self._fetch(
+            "SELECT r_id, ts_ms, value FROM ven_reports WHERE ven_id=? ORDER BY ts_ms", (ven_id,)
+        )
+        return [(r[0], from_ms(r[1]), r[2]) for r in rows]
+
+    # -- readings --------------------------------------------------------------------------------
+
+    async def insert_readings(self, readings: Sequence[MeterReading], received_at: datetime) -> int:
+        """Insert in one transaction; a reading for an existing (household, ts) is a duplicate and the
+        first one stored wins. Returns how many were new."""
+        fallback = to_ms(received_at)
+        rows = [
+            (
+                r.household_id,
+                to_ms(r.ts),
+                r.import_wh,
+                r.export_wh,
+                r.power_w,
+                to_ms(r.received_at) if r.received_at else fallback,
+            )
+            for r in readings
+        ]
+        # Stable sort: duplicates keep their order, so the first given is still the first stored.
+        return await self._insert_new_readings(sorted(rows, key=lambda r: (r[0], r[1])))
+
+    async def insert_rejected(self, rejected: Sequence[RejectedReading]) -> None:
+        async with self._transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO rejected_readings (household_id, topic, payload, reason, message, received_ms)"
+                " VALUES (?,?,?,?,?,?)",
+                [
+                    (r.household_id, r.topic, r.payload, r.reason, r.message, to_ms(r.received_at))
+                    for r in rejected
+                ],
+            )
+
+    async def readings(self, household_id: str, start: datetime, end: datetime) -> list[MeterReading]:
+        rows = await self._fetch(
+            "SELECT * FROM readings WHERE household_id=? AND ts_ms>=? AND ts_ms<=? ORDER BY ts_ms",
+            (household_id, to_ms(start), to_ms(end)),
+        )
+        return [
+            MeterReading(
+                household_id=household_id,
+                ts=from_ms(r["ts_ms"]),
+                import_wh=r["import_wh"],
+                export_wh=r["export_wh"],
+                power_w=r["power_w"],
+                received_at=from_ms(r["received_ms"]),
+            )
+            for r in rows
+        ]
+
+    async def count_readings(self, household_id: str | None = None) -> int:
+        if household_id is None:
+            rows = await self._fetch("SELECT count(*) FROM readings")
+        else:
+            rows = await self._fetch("SELECT count(*) FROM readings WHERE household_id=?", (household_id,))
+        return int(rows[0][0])
+
+    async def rejected_readings(self) -> list[RejectedReading]:
+        rows = await self._fetch("SELECT * FROM rejected_readings ORDER BY id")
+        return [
+            RejectedReading(
+                household_id=r["household_id"],
+                topic=r["topic"],
+                payload=bytes(r["payload"]),
+                reason=r["reason"],
+                message=r["message"],
+                received_at=from_ms(r["received_ms"]),
+            )
+            for r in rows
+        ]

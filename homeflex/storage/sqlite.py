@@ -1,0 +1,150 @@
+"""The SQLite backend (default, embedded): WAL, one connection per process, batched writes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from homeflex.core.timeutil import parse_utc
+from homeflex.storage.migrate import load_migrations
+from homeflex.storage.sqlbase import ReadingRow, evidence_json, from_ms, to_ms
+from homeflex.storage.sqlsettle import SqlStorage
+
+__all__ = ["SQLiteStorage", "evidence_json", "from_ms", "to_ms"]  # the helpers moved to sqlbase
+
+
+class _SQLiteTransaction:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self._db.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._db.executemany(sql, rows)
+
+
+class SQLiteStorage(SqlStorage):
+    """Open with `await SQLiteStorage.open(path)`; ':memory:' works for tests.
+
+    Times the records carry as datetimes are stored as ISO 8601 text ('Z'), flags as 0/1."""
+
+    def __init__(self, db: aiosqlite.Connection, path: str) -> None:
+        self._db = db
+        self.path = path
+        # One connection is shared by every task in the process: a statement from one task must not
+        # land inside another task's open transaction.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SQLiteStorage:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA busy_timeout=10000")
+        await _enable_wal(db)
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        storage = cls(db, path)
+        await storage.migrate()
+        return storage
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied now."""
+        await self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        applied = []
+        for m in load_migrations("sqlite"):
+            if m.version in await self._applied_versions():
+                continue
+            try:
+                # applied_at is the database's own time: bookkeeping, not domain time.
+                await self._db.executescript(
+                    f"BEGIN IMMEDIATE;\n{m.sql}\n"
+                    f"INSERT INTO schema_migrations VALUES ({m.version}, '{m.name}', "
+                    "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));\nCOMMIT;"
+                )
+            except sqlite3.Error:
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                if m.version in await self._applied_versions():
+                    continue  # another process starting on the same file applied it first
+                raise
+            applied.append(m.version)
+        return applied
+
+    async def _applied_versions(self) -> set[int]:
+        return {row[0] for row in await self._db.execute_fetchall("SELECT version FROM schema_migrations")}
+
+    # -- the primitives SqlStorage builds on -----------------------------------------------------
+
+    @staticmethod
+    def _time(value: datetime) -> str:
+        # Fixed width, so that text order is time order (17:00:00.5Z must sort after 17:00:00Z).
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    @staticmethod
+    def _read_time(value: Any) -> datetime:
+        return parse_utc(value)
+
+    @staticmethod
+    def _flag(value: bool) -> int:
+        return int(value)
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, params))
+
+    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement in its own implicit transaction; returns the rows changed."""
+        async with self._lock:
+            cursor = await self._db.execute(sql, params)
+            return cursor.rowcount
+
+    @asynccontextmanager
+    async def _transaction(self, mode: str = "IMMEDIATE") -> AsyncIterator[_SQLiteTransaction]:
+        async with self._lock:
+            await self._db.execute(f"BEGIN {mode}")
+            try:
+                yield _SQLiteTransaction(self._db)
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _insert_new_readings(self, rows: Sequence[ReadingRow]) -> int:
+        async with self._transaction():
+            before = self._db.total_changes
+            await self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?)", rows)
+            return self._db.total_changes - before
+
+    async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        """For tests and diagnostics only."""
+        return await self._fetch(sql, params)
+
+
+async def _enable_wal(db: aiosqlite.Connection, attempts: int = 100) -> None:
+    """Switch to WAL. On a new file another connection may hold the lock this needs, and SQLite then
+    answers SQLITE_BUSY at once, without its busy handler: retry for up to ~2 s."""
+    for attempt in range(attempts):
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.02)

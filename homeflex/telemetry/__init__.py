@@ -1,0 +1,1 @@
+"""Meter readings in, baselines, delivery and payments out."""

@@ -1,0 +1,139 @@
+"""MQTT meter readings -> storage, in batches; bad readings are recorded with their reason."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+
+from homeflex import metrics
+from homeflex.core import topics
+from homeflex.core.clock import Clock
+from homeflex.core.domain import MeterReading
+from homeflex.mqtt import MqttSession
+from homeflex.storage import Storage
+from homeflex.storage.records import RejectedReading
+from homeflex.telemetry.validate import ReadingRejected, parse_history, parse_reading
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestCounters:
+    received: int = 0  # readings seen (a history message counts each item)
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+class Ingestor:
+    """Subscribes to every household's meter topics; flushes when a batch fills or every `flush_s`."""
+
+    def __init__(
+        self, storage: Storage, clock: Clock, mqtt_url: str, *, batch_size: int = 1000, flush_s: float = 0.2
+    ) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.counters = IngestCounters()
+        self._session = MqttSession(mqtt_url, "telemetry-ingest")
+        self._batch_size = batch_size
+        self._flush_s = flush_s
+        self._pending: list[MeterReading] = []
+        self._rejected: list[RejectedReading] = []
+        self._known: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Ingestor:
+        self._session.subscribe(topics.READINGS_FILTER, self._on_reading)
+        self._session.subscribe(topics.HISTORY_FILTER, self._on_history)
+        await self._session.__aenter__()
+        self._task = asyncio.get_running_loop().create_task(self._flush_loop())
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._session.__aexit__(exc_type, exc, tb)
+        if self._task:
+            self._task.cancel()
+        await self.flush()
+
+    async def _known_household(self, household_id: str) -> bool:
+        if household_id not in self._known and await self.storage.get_household(household_id):
+            self._known.add(household_id)
+        return household_id in self._known
+
+    def _reject(self, household_id: str | None, topic: str, payload: bytes, err: ReadingRejected) -> None:
+        self.counters.rejected += 1
+        metrics.READINGS_REJECTED.labels(err.reason).inc()
+        self._rejected.append(
+            RejectedReading(
+                household_id=household_id,
+                topic=topic,
+                payload=payload[:4096],
+                reason=err.reason,
+                message=str(err),
+                received_at=self.clock.now(),
+            )
+        )
+
+    async def _on_reading(self, topic: str, payload: bytes) -> None:
+        self.counters.received += 1
+        household_id = topics.household_of(topic)
+        try:
+            if not await self._known_household(household_id):
+                raise ReadingRejected("unknown_meter", f"no enrolled household {household_id!r}")
+            reading = parse_reading(household_id, payload, self.clock.now())
+            self._pending.append(reading)
+            metrics.INGESTION_LAG.observe(max(0.0, (self.clock.now() - reading.ts).total_seconds()))
+        except ReadingRejected as err:
+            self._reject(household_id, topic, payload, err)
+        await self._maybe_flush()
+
+    async def _on_history(self, topic: str, payload: bytes) -> None:
+        household_id = topics.household_of(topic)
+        try:
+            if not await self._known_household(household_id):
+                raise ReadingRejected("unknown_meter", f"no enrolled household {household_id!r}")
+            good, bad = parse_history(household_id, payload, self.clock.now())
+        except ReadingRejected as err:
+            self.counters.received += 1
+            self._reject(household_id, topic, payload, err)
+            return
+        self.counters.received += len(good) + len(bad)
+        self._pending.extend(good)
+        for index, rejection in bad:
+            self._reject(household_id, f"{topic}#{index}", payload, rejection)
+        await self._maybe_flush()
+
+    async def _maybe_flush(self) -> None:
+        if len(self._pending) >= self._batch_size:
+            await self.flush()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_s)
+            try:
+                await self.flush()
+            except Exception:  # keep ingesting; the batch stays pending and is retried
+                log.exception("flushing readings failed")
+
+    async def flush(self) -> None:
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            rejected, self._rejected = self._rejected, []
+            try:
+                if batch:
+                    new = await self.storage.insert_readings(batch, self.clock.now())
+                    self.counters.stored += new
+                    self.counters.duplicates += len(batch) - new
+                    metrics.READINGS_STORED.inc(new)
+                    metrics.READINGS_DUPLICATE.inc(len(batch) - new)
+                if rejected:
+                    await self.storage.insert_rejected(rejected)
+            except BaseException:
+                self._pending[:0] = batch
+                self._rejected[:0] = rejected
+                raise

@@ -1,0 +1,246 @@
+"""Settle events from stored readings: baseline, delivery and payment, then ledger entries.
+
+Idempotent: settling again with the same data adds nothing. Different data (late readings) adds
+a new settlement version and ledger entries for the difference only; nothing is ever edited.
+Each version keeps its evidence per half-hour, the programme's parameters and a hash of its inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from homeflex import metrics
+from homeflex.core.domain import MeterReading
+from homeflex.core.timeutil import local_date, period_start, periods
+from homeflex.storage import Storage
+from homeflex.storage.records import EventRecord, LedgerEntry, SettlementRecord
+from homeflex.telemetry.adjustment import adjust, adjustment_window, applies, window_means
+from homeflex.telemetry.baseline import EventWindow, compute_baseline
+from homeflex.telemetry.energy import period_energy_kwh
+from homeflex.telemetry.payments import availability_payment, split
+from homeflex.telemetry.programme import Rules, rules_from_record
+from homeflex.telemetry.reconcile import COMMUNITY, DSO, household_account
+from homeflex.telemetry.settlement import HouseholdSettlement, round_money, settle_household
+
+AFTER_EVENT = timedelta(hours=4)  # PJM Same Day looks at the hours after an event
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def inputs_hash(readings: list[MeterReading], event: EventRecord, rules: Rules, opted_in: bool) -> str:
+    h = hashlib.sha256()
+    h.update(
+        f"{event.event_id}|{event.start}|{event.duration}|{event.reduction_kw}|"
+        f"{event.price_gbp_per_mwh}|{opted_in}|{rules.describe()}".encode()
+    )
+    for r in readings:
+        h.update(f"{r.ts.timestamp()}|{r.import_wh}|{r.export_wh}\n".encode())
+    return h.hexdigest()
+
+
+def settlement_record(
+    result: HouseholdSettlement, *, opted_in: bool, rules: Rules, version: int, at: datetime, digest: str
+) -> SettlementRecord:
+    evidence = [
+        {
+            "period": p.period_start.isoformat(),
+            "baseline_kwh": _finite(p.baseline_kwh),
+            "actual_kwh": _finite(p.actual_kwh),
+            "instructed_kwh": p.instructed_kwh,
+            "delivered_kwh": p.delivered_kwh,
+        }
+        for p in result.periods
+    ]
+    payment = round_money(result.payment_gbp)
+    community, household = split(payment, rules.community_share)
+    return SettlementRecord(
+        event_id=result.event_id,
+        household_id=result.household_id,
+        version=version,
+        status=result.status if opted_in else "not_opted_in",
+        method=rules.method,
+        baseline_kw=_finite(result.baseline_kw),
+        actual_kw=_finite(result.actual_kw),
+        instructed_kwh=result.instructed_kwh,
+        delivered_kwh=result.delivered_kwh,
+        payment_gbp=str(payment),
+        evidence=json.dumps(evidence),
+        computed_at=at,
+        household_gbp=str(household),
+        community_gbp=str(community),
+        inputs_sha256=digest,
+        parameters=rules.describe(),
+    )
+
+
+FIGURES = (
+    "status",
+    "method",
+    "baseline_kw",
+    "actual_kw",
+    "instructed_kwh",
+    "delivered_kwh",
+    "payment_gbp",
+    "household_gbp",
+    "evidence",
+    "parameters",
+)
+
+
+def same_figures(a: SettlementRecord, b: SettlementRecord) -> bool:
+    return all(getattr(a, k) == getattr(b, k) for k in FIGURES)
+
+
+def ledger_entries(record: SettlementRecord, previous: SettlementRecord | None) -> list[LedgerEntry]:
+    """DSO -> community for the payment, community -> household for the household's share; only the
+    change since the previous version, so running totals always equal the latest version."""
+    to_community = Decimal(record.payment_gbp) - (Decimal(previous.payment_gbp) if previous else 0)
+    to_household = Decimal(record.household_gbp) - (Decimal(previous.household_gbp) if previous else 0)
+    memo = f"event {record.event_id} settlement v{record.version}"
+    if previous:
+        memo += f" (adjusts v{previous.version})"
+    legs = ((DSO, COMMUNITY, to_community), (COMMUNITY, household_account(record.household_id), to_household))
+    return [
+        LedgerEntry(
+            event_id=record.event_id,
+            household_id=record.household_id,
+            settlement_version=record.version,
+            debit_account=debit,
+            credit_account=credit,
+            amount_gbp=str(amount),
+            memo=memo,
+            created_at=record.computed_at,
+        )
+        for debit, credit, amount in legs
+        if amount != 0
+    ]
+
+
+async def event_days(storage: Storage, exclude: str) -> dict[str, frozenset[date]]:
+    """Per household, the local dates of its other (not cancelled) events: not normal days for a
+    baseline. Read once per settlement run, not once per household."""
+    days: dict[str, set[date]] = defaultdict(set)
+    for event in await storage.list_events():
+        if event.event_id == exclude or event.status == "cancelled":
+            continue
+        for target in await storage.event_targets(event.event_id):
+            days[target.household_id].add(local_date(event.start))
+    return {household: frozenset(d) for household, d in days.items()}
+
+
+def baseline_for(
+    event: EventRecord, energy: dict[datetime, float], excluded: frozenset[date], rules: Rules
+) -> dict[datetime, float]:
+    """The programme's baseline per event half-hour, with its day-of adjustment if it has one."""
+    window = EventWindow(start=event.start, end=event.end)
+
+    def base(p: datetime) -> float:
+        return compute_baseline(rules.method, p, energy, excluded_days=excluded, event=window, **rules.params)
+
+    baseline = {p: base(p) for p in periods(event.start, event.end)}
+    if not applies(rules.adjustment):
+        return baseline
+    adj_window = adjustment_window(event.start, rules.adjustment)
+    bw, aw = window_means(adj_window, {p: base(p) for p in adj_window}, energy)
+    return {p: adjust(b, bw, aw, rules.adjustment) for p, b in baseline.items()}
+
+
+async def settle_one(
+    storage: Storage,
+    event: EventRecord,
+    household_id: str,
+    opted_in: bool,
+    rules: Rules,
+    other_event_days: frozenset[date],
+    now: datetime,
+) -> tuple[HouseholdSettlement, str]:
+    first = period_start(event.start - rules.lookback)
+    readings = await storage.readings(household_id, first, event.end + AFTER_EVENT)
+    window = periods(first, event.end + AFTER_EVENT)
+    energy = period_energy_kwh(readings, window) if readings else dict.fromkeys(window, math.nan)
+    await storage.save_period_energy(household_id, energy, now)
+    excluded = other_event_days | {local_date(event.start)}
+    result = settle_household(
+        household_id=household_id,
+        event_id=event.event_id,
+        start=event.start,
+        end=event.end,
+        reduction_kw=event.reduction_kw if opted_in else 0.0,
+        price_gbp_per_mwh=event.price_gbp_per_mwh,
+        baseline_kwh=baseline_for(event, energy, excluded, rules),
+        actual_kwh={p: energy[p] for p in periods(event.start, event.end)},
+        curve=rules.curve,
+    )
+    return with_availability(result, event, rules), inputs_hash(readings, event, rules, opted_in)
+
+
+def with_availability(result: HouseholdSettlement, event: EventRecord, rules: Rules) -> HouseholdSettlement:
+    """Add the availability fee for the window: rate x instructed MW x hours x factor, where the factor
+    is the delivery ratio capped at 1 (settlement.md §5 leaves the factor to the programme; this reading
+    pays availability in proportion to what was delivered)."""
+    if rules.availability_gbp_per_mw_h == 0 or result.status != "settled" or result.instructed_kwh == 0:
+        return result
+    factor = min(1.0, result.delivered_kwh / result.instructed_kwh)
+    hours = event.duration.total_seconds() / 3600
+    fee = availability_payment(rules.availability_gbp_per_mw_h, event.reduction_kw / 1000, hours, factor)
+    return replace(result, payment_gbp=result.payment_gbp + fee)
+
+
+async def settle_event(storage: Storage, event_id: str, now: datetime) -> list[SettlementRecord]:
+    """Settle every targeted household; returns the new settlement versions written (none if unchanged)."""
+    event = await storage.get_event(event_id)
+    if event is None:
+        raise LookupError(f"no event {event_id!r}")
+    if event.status == "cancelled" or now < event.end:
+        return []
+    programme = await storage.get_programme(event.programme_id)
+    if programme is None:
+        raise LookupError(f"event {event_id} names unknown programme {event.programme_id!r}")
+    rules = rules_from_record(programme)
+    other_days = await event_days(storage, event_id)
+    latest = {s.household_id: s for s in await storage.latest_settlements(event_id)}
+    written = []
+    for target in await storage.event_targets(event_id):
+        opted_in = target.opt_type == "optIn"
+        days = other_days.get(target.household_id, frozenset())
+        result, digest = await settle_one(storage, event, target.household_id, opted_in, rules, days, now)
+        previous = latest.get(target.household_id)
+        record = settlement_record(
+            result,
+            opted_in=opted_in,
+            rules=rules,
+            digest=digest,
+            at=now,
+            version=previous.version + 1 if previous else 1,
+        )
+        if previous is not None and same_figures(record, previous):
+            continue
+        await storage.save_settlement(record, ledger_entries(record, previous))
+        written.append(record)
+        delta = Decimal(record.payment_gbp) - (Decimal(previous.payment_gbp) if previous else Decimal(0))
+        metrics.record_payment(delta, first_version=previous is None)
+        if previous is None:
+            metrics.DELIVERED_KWH.inc(record.delivered_kwh)
+    return written
+
+
+async def settle_period(
+    storage: Storage, start: datetime, end: datetime, now: datetime
+) -> list[SettlementRecord]:
+    """Settle every event that ended in [start, end) and has ended by `now`; records the run."""
+    events = [
+        e for e in await storage.events_ending_between(start, end) if e.status != "cancelled" and e.end <= now
+    ]
+    written = []
+    for event in events:
+        written += await settle_event(storage, event.event_id, now)
+    await storage.save_settlement_run(now, start, end, len(events), len(written))
+    return written

@@ -1,0 +1,197 @@
+"""openleadr's OpenADRServer wired to the database instead of its in-memory queues.
+
+External poll mode (shared/domain/openadr.md §6): every poll is answered from the database, opt
+responses and reports are written to it, so a restarted VTN carries on where it stopped and VENs
+need not register again. openleadr keeps report callbacks, report requests and opt callbacks in
+memory; the handlers for those messages are replaced here with database-backed ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from openleadr import OpenADRServer
+from openleadr.service import VTNService
+
+from homeflex import metrics
+from homeflex.core.clock import Clock
+from homeflex.storage import Storage
+from homeflex.storage.records import VenRecord
+from homeflex.vtn.events import openadr_event
+
+log = logging.getLogger(__name__)
+VTN_ID = "HOMEFLEX-VTN"
+
+
+def ven_id_for(household_id: str) -> str:
+    return f"ven-{household_id}"
+
+
+class OpenAdrHandlers:
+    """The VTN's OpenADR behaviour, one method per message, state in `storage`."""
+
+    def __init__(self, storage: Storage, clock: Clock, report_interval: timedelta) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.report_interval = report_interval
+
+    async def ven_lookup(self, ven_id: str) -> dict[str, Any] | None:
+        ven = await self.storage.get_ven(ven_id)
+        if ven is None:
+            return None
+        return {
+            "ven_id": ven.ven_id,
+            "ven_name": ven.ven_name,
+            "fingerprint": ven.fingerprint,
+            "registration_id": ven.registration_id,
+        }
+
+    async def on_create_party_registration(self, payload: dict[str, Any]) -> tuple[str, str] | bool:
+        """A VEN's ven_name is its household id; only enrolled households may register."""
+        household_id = payload.get("ven_name") or ""
+        if await self.storage.get_household(household_id) is None:
+            log.warning("registration refused: unknown household %r", household_id)
+            return False
+        ven_id = ven_id_for(household_id)
+        existing = await self.storage.get_ven(ven_id)
+        registration_id = existing.registration_id if existing else str(uuid.uuid4())
+        # Stored before answering, or openleadr's ven_lookup loops on re-registration (#66).
+        await self.storage.save_ven(
+            VenRecord(
+                ven_id=ven_id,
+                household_id=household_id,
+                ven_name=household_id,
+                registration_id=registration_id,
+                fingerprint=payload.get("fingerprint"),
+            ),
+            self.clock.now(),
+        )
+        log.info("registered %s for household %s", ven_id, household_id)
+        metrics.VEN_REGISTRATIONS.inc()
+        return ven_id, registration_id
+
+    async def _household(self, ven_id: str) -> str | None:
+        ven = await self.storage.get_ven(ven_id)
+        return ven.household_id if ven else None
+
+    async def pending_events(self, ven_id: str) -> list[dict[str, Any]]:
+        household_id = await self._household(ven_id)
+        if household_id is None:
+            return []
+        now = self.clock.now()
+        events = await self.storage.events_for_poll(household_id, now)
+        if events:
+            await self.storage.mark_sent(household_id, events)
+        return [openadr_event(e, ven_id, now) for e in events]
+
+    async def on_poll(self, ven_id: str) -> tuple[str, dict[str, Any]] | None:
+        metrics.POLLS.inc()
+        events = await self.pending_events(ven_id)
+        # A tuple, not a list: openleadr 0.5.36 mishandles a bare list from on_poll.
+        return ("oadrDistributeEvent", {"events": events}) if events else None
+
+    async def on_request_event(self, ven_id: str) -> list[dict[str, Any]] | None:
+        return await self.pending_events(ven_id) or None
+
+    async def created_event(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """oadrCreatedEvent with the modification number each response is for (openleadr's external
+        mode drops it, so this replaces its handler)."""
+        ven_id = payload["ven_id"]
+        household_id = await self._household(ven_id)
+        for response in payload.get("event_responses") or []:
+            stored = household_id is not None and await self.storage.record_opt(
+                response["event_id"],
+                household_id,
+                int(response["modification_number"]),
+                response["opt_type"],
+                self.clock.now(),
+            )
+            if stored:
+                metrics.OPT_RESPONSES.labels(response["opt_type"]).inc()
+                log.info(
+                    "%s %s event %s (mod %s)",
+                    ven_id,
+                    response["opt_type"],
+                    response["event_id"],
+                    response["modification_number"],
+                )
+            else:
+                log.warning("%s answered event %s that is not for it", ven_id, response["event_id"])
+        return "oadrResponse", {}
+
+    async def on_register_report(
+        self,
+        ven_id: str,
+        resource_id: str,
+        measurement: str,
+        unit: str,
+        scale: str,
+        min_sampling_interval: timedelta,
+        max_sampling_interval: timedelta,
+    ) -> tuple[Any, timedelta] | None:
+        if measurement not in ("RealPower", "Real Power", "powerReal"):
+            return None
+        interval = min(max(self.report_interval, min_sampling_interval), max_sampling_interval)
+        return _unused_callback, interval
+
+    async def update_report(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Store reported values; a report for a request this VTN never made is ignored."""
+        ven_id = payload["ven_id"]
+        now = self.clock.now()
+        for report in payload.get("reports") or []:
+            request_id = report.get("report_request_id")
+            if await self.storage.report_request_ven(request_id) != ven_id:
+                log.warning("%s sent a report for unknown request %s", ven_id, request_id)
+                continue
+            values = [
+                (i["report_payload"]["r_id"], i["dtstart"], float(i["report_payload"]["value"]))
+                for i in report.get("intervals") or []
+            ]
+            await self.storage.save_ven_reports(ven_id, request_id, values, now)
+        return "oadrUpdatedReport", {}
+
+    async def created_report(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return "oadrResponse", {}
+
+
+def _unused_callback(data: object) -> None:
+    """openleadr wants a callback per requested report; values go through `update_report` instead."""
+
+
+def build_server(
+    handlers: OpenAdrHandlers, *, host: str, port: int, poll_interval: timedelta
+) -> OpenADRServer:
+    server = OpenADRServer(
+        vtn_id=VTN_ID,
+        http_host=host,
+        http_port=port,
+        requested_poll_freq=poll_interval,
+        ven_lookup=handlers.ven_lookup,
+        show_fingerprint=False,
+    )
+    # openleadr stores a bare partial as a class attribute; Python 3.14 would bind it as a method.
+    VTNService._create_message = staticmethod(VTNService._create_message)
+    server.add_handler("on_create_party_registration", handlers.on_create_party_registration)
+    server.add_handler("on_poll", handlers.on_poll)
+    server.add_handler("on_request_event", handlers.on_request_event)
+    server.add_handler("on_register_report", handlers.on_register_report)
+    events = server.services["event_service"]
+    events.handlers["oadrCreatedEvent"] = handlers.created_event
+    reports = server.services["report_service"]
+    register = reports.handlers["oadrRegisterReport"]
+
+    async def register_report(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        response_type, response = await register(payload)
+        for request in response.get("report_requests") or []:
+            await handlers.storage.save_report_request(
+                request.report_request_id, payload["ven_id"], handlers.clock.now()
+            )
+        return response_type, response
+
+    reports.handlers["oadrRegisterReport"] = register_report
+    reports.handlers["oadrUpdateReport"] = handlers.update_report
+    reports.handlers["oadrCreatedReport"] = handlers.created_report
+    return server

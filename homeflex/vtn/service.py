@@ -1,0 +1,68 @@
+"""The VTN process: openleadr's OpenADR endpoint and the operator API on one aiohttp app."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from types import TracebackType
+
+from aiohttp import web
+
+from homeflex.core.clock import Clock
+from homeflex.storage import Storage
+from homeflex.vtn import api
+from homeflex.vtn.openadr import OpenAdrHandlers, build_server
+
+log = logging.getLogger(__name__)
+OPENADR_PREFIX = "/OpenADR2/Simple/2.0b"
+
+
+class VtnService:
+    """`async with VtnService(...) as vtn:` serves until the block ends. Port 0 picks a free port."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        settle: api.Settle,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        poll_interval: timedelta = timedelta(seconds=10),
+        report_interval: timedelta = timedelta(seconds=10),
+    ) -> None:
+        if report_interval < timedelta(seconds=1):
+            # OpenADR durations carry whole seconds here: a shorter one would request a one-off report.
+            raise ValueError("report_interval must be at least 1 s")
+        self.handlers = OpenAdrHandlers(storage, clock, report_interval)
+        self.server = build_server(self.handlers, host=host, port=port, poll_interval=poll_interval)
+        api.add_routes(self.server.app, storage, clock, settle)
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def openadr_url(self) -> str:
+        return f"{self.url}{OPENADR_PREFIX}"
+
+    async def __aenter__(self) -> VtnService:
+        # Our own runner rather than server.run(): same app, without openleadr's banner on stdout.
+        self._runner = web.AppRunner(self.server.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host=self.host, port=self.port)
+        await site.start()
+        if self.port == 0:
+            self.port = int(self._runner.addresses[0][1])
+        log.info("VTN serving OpenADR 2.0b at %s and the operator API at %s/api", self.openadr_url, self.url)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,72 @@
+"""Shared fixtures: the real Mosquitto broker and a real SQLite database per test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from homeflex.mqtt.broker import mqtt_broker
+from homeflex.storage import SQLiteStorage, Storage
+from tests.storage.conftest import new_schema, open_postgres
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def system_mqtt() -> str | None:
+    """Mosquitto on 127.0.0.1:1883 where it runs (as on CI)."""
+    return "mqtt://127.0.0.1:1883" if _listening(1883) else None
+
+
+@pytest.fixture
+async def mqtt_url(system_mqtt: str | None) -> AsyncIterator[str]:
+    """Real Mosquitto: the system one, else a private one on a free port. Never the embedded broker."""
+    if system_mqtt:
+        yield system_mqtt
+        return
+    from homeflex.mqtt.broker import find_mosquitto
+
+    if not find_mosquitto():
+        if os.environ.get("HOMEFLEX_REQUIRE_SERVICES") == "1":
+            pytest.fail("HOMEFLEX_REQUIRE_SERVICES=1 but no mosquitto is running or installed")
+        pytest.skip("no mosquitto on this machine")
+    async with mqtt_broker(None) as url:
+        yield url
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
+    s = await SQLiteStorage.open(tmp_path / "homeflex.db")
+    yield s
+    await s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    """A fresh SQLite file, then a fresh PostgreSQL schema (skipped or failed as open_postgres says)."""
+    if request.param == "sqlite":
+        lite = await SQLiteStorage.open(tmp_path / "homeflex.db")
+        yield lite
+        await lite.close()
+        return
+    pg = await open_postgres(new_schema())
+    try:
+        yield pg
+    finally:
+        await pg.drop_schema()
+        await pg.close()
+
+
+@pytest.fixture
+def uid() -> str:
+    """A suffix that keeps this test's households and topics apart from every other test's."""
+    return uuid.uuid4().hex[:8]
