@@ -226,7 +226,7 @@ def flex_event(index: int, start: datetime, duration_s: float) -> FlexEvent:
 async def run_event(r: Rig, event: FlexEvent) -> tuple[list[Record], list[Record]]:
     """Schedule `event` everywhere at once; its curtail and restore outcomes once every restore is acked."""
     for controller in r.controllers:
-        controller.schedule(event)
+        controller.schedule_event(event)
     restored_by = event.end + timedelta(seconds=SETTINGS.recovery_stagger_s)
     async with asyncio.timeout(
         r.clock.wall_seconds((restored_by - r.clock.now()).total_seconds()) + PHASE_SLACK_S

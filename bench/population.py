@@ -1,49 +1,30 @@
 """The benchmark's households: make_population, topped up so every household has something to curtail.
 
-A household whose planner would command nothing but an EV charger at the benchmark's time (no flexible
-device, an EV not yet plugged in, a vulnerable home with only heating, an appliance that is not running) gets
-a smart plug whose appliance runs across the benchmark window, so that every household takes part in every
-event. An EV alone is not enough: a charger applies a new limit after a random delay of up to 10 min (SI
-2021/1467), so a pause that took effect during one event can outlast the restore and leave the car with
-nothing to shed at the next.
+A household with nothing but an EV charger (or nothing at all) gets a smart plug whose appliance runs
+across the benchmark window, so that every household takes part in every event. An EV alone is not
+enough: a charger applies a new limit after a random delay of up to 10 min (SI 2021/1467), so a pause
+that took effect during one event can outlast the restore and leave the car with nothing to shed at the
+next.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from homeflex.control.flex import plan_event
-from homeflex.core.domain import DeviceKind, DeviceSpec, FlexEvent
+from homeflex.core.domain import DeviceKind, DeviceSpec
 from homeflex.core.timeutil import LONDON
 from homeflex.sim.physics.smart_plug import SmartPlugParams
-from homeflex.sim.population import SimHouseholdConfig, build_household, make_population
+from homeflex.sim.population import SimHouseholdConfig, make_population
 
 PLUG_W = 1500.0
 STEP_S = 10.0
 
 
-def planned_devices(config: SimHouseholdConfig, at: datetime, reduction_w: float) -> list[DeviceSpec]:
-    """The devices the planner would command at `at` for a `reduction_w` event (simulated offline)."""
-    household = build_household(config)
-    household.advance_to(at - timedelta(minutes=1), STEP_S)
-    household.advance_to(at, STEP_S)
-    states = {device_id: household.device_state(device_id) for device_id in household.devices}
-    event = FlexEvent(
-        event_id="probe",
-        modification_number=0,
-        start=at,
-        duration=timedelta(minutes=1),
-        reduction_w=reduction_w,
-        price_gbp_per_mwh=0.0,
-    )
-    planned = {a.device_id for a in plan_event(config.spec, states, event).actions}
-    return [d for d in config.spec.devices if d.id in planned]
-
-
 def steadily_curtailable(config: SimHouseholdConfig, at: datetime, reduction_w: float) -> bool:
-    """Whether a device other than an EV charger would be commanded at `at`."""
-    return any(d.kind != DeviceKind.EV_CHARGER for d in planned_devices(config, at, reduction_w))
+    """Whether a device other than an EV charger is there to command: an event's start re-confirms
+    every device of a household, so any such device takes part at once."""
+    return any(d.kind != DeviceKind.EV_CHARGER for d in config.spec.devices)
 
 
 def with_running_plug(config: SimHouseholdConfig, at: datetime) -> SimHouseholdConfig:

@@ -1,4 +1,4 @@
-"""The `homeflex` command: demo, vtn, ven, sim, telemetry, settle."""
+"""The `homeflex` command: demo, vtn, ven, sim, telemetry, settle, profile."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from homeflex.core.clock import WallClock
 from homeflex.core.logs import configure_logging
-from homeflex.core.timeutil import LONDON
+from homeflex.core.timeutil import LONDON, iso
 from homeflex.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from homeflex.storage import Storage
 
 log = logging.getLogger("homeflex")
 
@@ -239,6 +243,72 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_profile(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.core.timeutil import parse_utc
+    from homeflex.storage import CorruptRecordError, open_storage
+
+    try:
+        as_of = parse_utc(args.as_of) if getattr(args, "as_of", None) else None
+    except ValueError as err:
+        print(f"homeflex profile: --as-of: {err}", file=sys.stderr)
+        return 2
+    storage = await open_storage(settings.database_url)
+    try:
+        if args.profile_command == "learn":
+            return await _profile_learn(storage, args.household, as_of)
+        return await _profile_show(storage, args.household_id)
+    except (LookupError, CorruptRecordError) as err:
+        print(f"homeflex profile: {err}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+
+
+async def _profile_learn(storage: Storage, household_id: str | None, as_of: datetime | None) -> int:
+    from homeflex.telemetry.profiles import learn_all, learn_and_store
+
+    now = WallClock().now()
+    as_of = as_of or now
+    if household_id is not None:
+        records, failed = [await learn_and_store(storage, household_id, as_of, learned_at=now)], {}
+    else:
+        result = await learn_all(storage, as_of, learned_at=now)
+        records, failed = result.records, result.failed
+    for r in records:
+        state = "new" if r.learned_at == now else f"unchanged since {iso(r.learned_at)}"
+        ready = "ready" if r.ready else "not ready: " + "; ".join(r.reasons)
+        print(f"{r.household_id} v{r.version} ({state}): {ready}")
+    for failed_id, why in failed.items():
+        print(f"{failed_id}: FAILED: {why}")
+    return 1 if failed else 0
+
+
+async def _profile_show(storage: Storage, household_id: str) -> int:
+    from homeflex.telemetry.profiles import profile_summary, stored_profile
+
+    if await storage.get_household(household_id) is None:
+        raise LookupError(f"unknown household {household_id!r}")
+    record = await storage.latest_profile(household_id)
+    if record is None:
+        print(
+            f"homeflex profile: household {household_id!r} has no learned profile yet;"
+            " run `homeflex profile learn`",
+            file=sys.stderr,
+        )
+        return 1
+    profile = stored_profile(record)
+    print(
+        f"{household_id} profile v{record.version}, learned {iso(record.learned_at)}"
+        f" from data before {iso(record.as_of)}"
+    )
+    print("READY for stage 2" if record.ready else "NOT READY: stays in stage 1 (manual)")
+    for reason in record.reasons:
+        print(f"  - {reason}")
+    for line in profile_summary(profile):
+        print(f"  {line}")
+    return 0
+
+
 COMMANDS = {
     "demo": (cmd_demo, "run the community demo: broker, VTN, 20 households, one flex event, settlement"),
     "vtn": (cmd_vtn, "run the VTN (OpenADR 2.0b) and the operator API"),
@@ -249,6 +319,7 @@ COMMANDS = {
     "reconcile": (cmd_reconcile, "check that the ledger balances and matches the settlements"),
     "statement": (cmd_statement, "a household's monthly statement with the evidence per event"),
     "import-readings": (cmd_import, "import a household's interval meter data (CSV: start,value kWh)"),
+    "profile": (cmd_profile, "learn households' stage-1 profiles, or show one with its readiness"),
 }
 
 
@@ -278,10 +349,23 @@ def parser() -> argparse.ArgumentParser:
                 help="how to read times without an offset (default UTC settlement periods)",
             )
             s.add_argument("file")
+        if name == "profile":
+            _profile_parser(s)
         if name == "demo":
             s.add_argument("--households", type=int, help="number of households (default 20)")
             s.add_argument("--speed", type=float, help="simulated seconds per wall second (default 60)")
     return p
+
+
+def _profile_parser(s: argparse.ArgumentParser) -> None:
+    actions = s.add_subparsers(dest="profile_command", required=True)
+    learn = actions.add_parser(
+        "learn", help="learn from stored readings; stores a version if anything changed"
+    )
+    learn.add_argument("--household", help="one household (default: every registered household)")
+    learn.add_argument("--as-of", help="learn from readings before this ISO time with offset (default now)")
+    show = actions.add_parser("show", help="the latest profile: readiness with reasons, and a summary")
+    show.add_argument("household_id")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

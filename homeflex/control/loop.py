@@ -1,9 +1,13 @@
-"""The household control loop: tracks device state, runs flex events, restores devices after.
+"""The household control loop: the stage's control mode, on one asyncio task.
 
-At an event's start it plans from the devices' latest state (pure `plan_event`), commands them and
-waits for each acknowledgement. Commands expire a few minutes ahead and are refreshed while the event
-lasts, so a device whose controller dies returns to normal by itself. Recovery after the event is
-staggered by a random offset per household, so a community does not rebound in one spike.
+Stage 1 (manual) only observes: it keeps the devices' states and the learned profile, and says whether
+the household is ready for stage 2. Stages 2 and 3 run tick -> read -> decide (pure) -> send: the plan is
+made afresh every half-hour, when an event arrives or leaves, and when the devices stray from it (EV
+plugged or unplugged, the house warmer or colder than planned); each tick sends at most one command
+per device, and only when its settings change or its last command is about to expire. Commands expire
+(``command_ttl_s``), so if the loop, the VEN or the broker stops, devices return to their own behaviour.
+After an event the household holds its event settings for a random stagger before recovering, and the
+plan ramps import back up, so the community does not rebound in one spike.
 """
 
 from __future__ import annotations
@@ -11,19 +15,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from homeflex.control.commands import CommandFailed, CommandSender
-from homeflex.control.devices import Curtailment, adapter_for
-from homeflex.control.flex import FlexPlan, plan_event
+from homeflex.control.core import ControlCore
+from homeflex.control.devices import Settings
+from homeflex.control.flexplan import Assessment
+from homeflex.control.forecast import Forecast, ForecastSource, ProfileForecast
+from homeflex.control.profile import HouseholdProfile, Readiness, profile_from_json
+from homeflex.control.schedule import Schedule
+from homeflex.control.setup import HouseholdSetup
 from homeflex.core import topics
 from homeflex.core.clock import Clock, perf_seconds, sleep_until
-from homeflex.core.domain import FlexEvent, HouseholdSpec
+from homeflex.core.domain import FlexEvent, HouseholdSpec, Stage
 from homeflex.mqtt import MqttSession
 
 log = logging.getLogger(__name__)
@@ -31,22 +39,32 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class CommandOutcome:
-    event_id: str
+    event_id: str  # "" outside events
     device_id: str
-    phase: str  # "curtail" | "refresh" | "restore"
+    phase: str  # "plan" | "curtail" (an event's first dispatch) | "refresh" | "restore"
     ok: bool
     attempts: int
-    latency_s: float  # wall seconds from the phase's due time to the device's ack
+    latency_s: float  # wall seconds from the tick's due time to the device's ack
     error: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ControlSettings:
-    command_ttl_s: float = 300.0  # simulated seconds a command stays in force without refresh
-    refresh_s: float = 120.0
-    recovery_stagger_s: float = 300.0  # upper bound of the random recovery offset
+    command_ttl_s: float = 900.0  # simulated seconds a command stays in force without a refresh
+    refresh_s: float = 300.0  # the loop ticks at least this often
+    recovery_stagger_s: float = 300.0  # upper bound of the random hold after an event
     ack_timeout_s: float = 2.0  # wall seconds
     ack_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0 < self.refresh_s < self.command_ttl_s:
+            raise ValueError("refresh_s must be positive and shorter than command_ttl_s")
+
+
+@dataclass
+class _Sent:
+    settings: Settings
+    expires: datetime | None
 
 
 class HouseholdController:
@@ -57,11 +75,15 @@ class HouseholdController:
         mqtt_url: str,
         settings: ControlSettings = ControlSettings(),
         *,
+        setup: HouseholdSetup | None = None,
+        forecast: ForecastSource | None = None,
         seed: int | None = None,
     ) -> None:
         self.household = household
         self.clock = clock
         self.settings = settings
+        self.setup = setup or HouseholdSetup()
+        self._forecast = forecast
         self.session = MqttSession(
             mqtt_url, f"ctl-{household.id}", will=(topics.status(household.id), b"offline")
         )
@@ -72,24 +94,36 @@ class HouseholdController:
         self.states: dict[str, dict[str, Any]] = {}
         self.outcomes: list[CommandOutcome] = []
         self.on_outcome: Callable[[CommandOutcome], None] | None = None
-        self._rng = random.Random(seed if seed is not None else household.id)
-        self._events: dict[str, asyncio.Task[None]] = {}
-        self._restores: set[asyncio.Task[None]] = set()
+        self.profile: HouseholdProfile | None = None
+        self.readiness: Readiness | None = None
+        self.core = ControlCore(
+            household=household,
+            setup=self.setup,
+            forecast=_LiveForecast(self),
+            recovery_stagger_s=settings.recovery_stagger_s,
+            seed=seed,
+        )
+        self._sent: dict[str, _Sent] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
         self.session.subscribe(f"{topics.PREFIX}/{household.id}/+/state", self._on_state)
         self.session.subscribe(topics.meter_reading(household.id), self._on_state)
+        self.session.subscribe(topics.profile(household.id), self._on_profile)
 
     async def __aenter__(self) -> HouseholdController:
         await self.session.__aenter__()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"control-{self.household.id}")
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        tasks = [*self._events.values(), *self._restores]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
         await self.session.__aexit__(exc_type, exc, tb)
+
+    # --- inputs -------------------------------------------------------------------------------
 
     def _on_state(self, topic: str, payload: bytes) -> None:
         try:
@@ -97,98 +131,121 @@ class HouseholdController:
         except ValueError:
             log.warning("%s: unreadable state on %s", self.household.id, topic)
             return
-        if isinstance(state, dict):
-            self.states[topics.device_of(topic)] = state
+        if not isinstance(state, dict):
+            return
+        device = topics.device_of(topic)
+        before = self.states.get(device, {}).get("plugged")
+        self.states[device] = state
+        if state.get("plugged") != before and before is not None:
+            self._wake.set()  # a car came or went: re-plan now, not at the next tick
+
+    def _on_profile(self, topic: str, payload: bytes) -> None:
+        try:
+            body = json.loads(payload)
+            self.profile = profile_from_json(body["profile"])
+            self.readiness = Readiness(ready=bool(body["ready"]), reasons=list(body["reasons"]))
+        except (ValueError, KeyError, TypeError) as err:
+            log.warning("%s: unreadable profile: %s", self.household.id, err)
+            return
+        verdict = "ready" if self.readiness.ready else "not ready"
+        log.info(
+            "%s: profile v%d, %s for stage 2: %s",
+            self.household.id,
+            self.profile.version,
+            verdict,
+            "; ".join(self.readiness.reasons),
+        )
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         return {k: dict(v) for k, v in self.states.items()}
 
-    def schedule(self, event: FlexEvent) -> None:
-        """Run `event` (replacing an earlier version of it); returns at once."""
-        self.cancel(event.event_id)
-        task = asyncio.get_running_loop().create_task(self._run_event(event), name=f"event-{event.event_id}")
-        self._events[event.event_id] = task
-        task.add_done_callback(
-            lambda t: (
-                self._events.pop(event.event_id, None) if self._events.get(event.event_id) is t else None
-            )
-        )
+    def forecast(self) -> ForecastSource:
+        """The wired-in forecast, else the learned profile with the outdoor temperature held at its
+        last reading (persistence)."""
+        if self._forecast is not None:
+            return self._forecast
+        outdoor = next((s["outdoor_c"] for s in self.states.values() if "outdoor_c" in s), None)
+        level = float(outdoor) if isinstance(outdoor, int | float) else 10.0
+        return ProfileForecast(profile=self.profile, outdoor_c=lambda _: level)
+
+    @property
+    def schedule(self) -> Schedule | None:
+        return self.core.schedule
+
+    # --- events (stage 3) ---------------------------------------------------------------------
+
+    def assess(self, event: FlexEvent) -> Assessment | None:
+        """What the household could deliver for ``event`` now (pure planning; nothing is sent)."""
+        return self.core.assess(event, self.clock.now(), self.snapshot())
+
+    def schedule_event(self, event: FlexEvent) -> None:
+        """Accept ``event`` (replacing an earlier version of it): re-plan with it now."""
+        self.core.accept(event)
+        self._wake.set()
 
     def cancel(self, event_id: str) -> None:
-        """Stop an event; devices already curtailed are restored at once."""
-        task = self._events.pop(event_id, None)
-        if task is not None:
-            task.cancel()
+        """Drop an event; the loop re-plans without it and recovers at once."""
+        if self.core.cancel(event_id):
+            self._wake.set()
 
-    async def _run_event(self, event: FlexEvent) -> None:
-        await sleep_until(self.clock, event.start)
-        stagger = timedelta(seconds=self._rng.uniform(0, self.settings.recovery_stagger_s))
-        actions: dict[str, Curtailment] = {}
-        phase = "curtail"
+    # --- the loop -----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self.household.stage >= Stage.AUTOMATIC:
+                    await self._tick(self.clock.now())
+            except Exception:
+                log.exception("%s: control tick failed", self.household.id)
+            await self._wait(self.core.next_wake(self.clock.now(), self.settings.refresh_s))
+
+    async def _wait(self, when: datetime) -> None:
+        sleeper = asyncio.ensure_future(sleep_until(self.clock, when))
+        woken = asyncio.ensure_future(self._wake.wait())
         try:
-            while (now := self.clock.now()) < event.end:
-                due = self._due_wall(event.start if phase == "curtail" else now)
-                await self._curtail(event, actions, now, event.end + stagger, phase, due)
-                phase = "refresh"
-                remaining = (event.end - self.clock.now()).total_seconds()
-                await self.clock.sleep(min(self.settings.refresh_s, max(remaining, 0)))
-            await self.clock.sleep(stagger.total_seconds())
+            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if actions:
-                restore = asyncio.get_running_loop().create_task(self._restore(event, list(actions)))
-                self._restores.add(restore)
-                restore.add_done_callback(self._restores.discard)
+            for task in (sleeper, woken):
+                task.cancel()
+            self._wake.clear()
 
-    def _due_wall(self, due: datetime) -> float:
-        """The perf counter value at which `due` (clock time) fell, to measure latency from it."""
-        late_s = (self.clock.now() - due).total_seconds()
-        return perf_seconds() - self.clock.wall_seconds(max(late_s, 0.0))
-
-    async def _curtail(
-        self,
-        event: FlexEvent,
-        actions: dict[str, Curtailment],
-        now: datetime,
-        until: datetime,
-        phase: str,
-        due: float,
-    ) -> None:
-        # Keep what is curtailed; plan more devices only for the part of the request not yet covered.
-        covered = sum(a.reduction_w for a in actions.values())
-        remaining = replace(event, reduction_w=max(0.0, event.reduction_w - covered))
-        states = {k: v for k, v in self.snapshot().items() if k not in actions}
-        plan: FlexPlan = plan_event(self.household, states, remaining)
-        for action in plan.actions:
-            actions[action.device_id] = action
-        expires = min(now + timedelta(seconds=self.settings.command_ttl_s), until)
-        await asyncio.gather(
-            *(
-                self._command(event.event_id, a.device_id, a.settings, expires, phase, due)
-                for a in actions.values()
-            )
-        )
-
-    async def _restore(self, event: FlexEvent, device_ids: list[str]) -> None:
+    async def _tick(self, now: datetime) -> None:
         due = perf_seconds()
-        specs = {d.id: d for d in self.household.devices}
-        await asyncio.gather(
-            *(
-                self._command(event.event_id, d, adapter_for(specs[d]).restore(), None, "restore", due)
-                for d in device_ids
-            )
-        )
+        held = {d: s.settings for d, s in self._sent.items()}
+        decision = self.core.decide(now, self.snapshot(), held)
+        due -= self.clock.wall_seconds(decision.late_s)  # latency counts a late wake-up
+        phase = "refresh" if decision.phase == "hold" else decision.phase
+        await self._send(decision.settings, now, decision.event_id, phase, due)
+
+    async def _send(
+        self, wanted: dict[str, Settings], now: datetime, event_id: str, phase: str, due: float
+    ) -> None:
+        horizon = now + timedelta(seconds=self.settings.refresh_s * 1.5)
+        jobs = []
+        for device_id, settings in wanted.items():
+            sent = self._sent.get(device_id)
+            own = all(v is None for v in settings.values())  # back to the device's own behaviour
+            expiring = sent is not None and sent.expires is not None and sent.expires <= horizon
+            # An event's start and its recovery re-confirm every device, changed or not.
+            forced = phase in ("curtail", "restore")
+            if sent is not None and sent.settings == settings and not expiring and not forced:
+                continue
+            expires = None if own else now + timedelta(seconds=self.settings.command_ttl_s)
+            jobs.append(self._command(event_id, device_id, settings, expires, phase, due))
+        await asyncio.gather(*jobs)
 
     async def _command(
         self,
         event_id: str,
         device_id: str,
-        settings: dict[str, Any],
+        settings: Settings,
         expires: datetime | None,
         phase: str,
         due: float,
     ) -> None:
         try:
             ack = await self.sender.send(device_id, settings, expires)
+            self._sent[device_id] = _Sent(settings=settings, expires=expires)
             outcome = CommandOutcome(
                 event_id=event_id,
                 device_id=device_id,
@@ -199,6 +256,7 @@ class HouseholdController:
             )
         except CommandFailed as err:
             log.error("%s", err)
+            self._sent.pop(device_id, None)  # unknown: send again next tick
             outcome = CommandOutcome(
                 event_id=event_id,
                 device_id=device_id,
@@ -211,3 +269,13 @@ class HouseholdController:
         self.outcomes.append(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
+
+
+@dataclass(frozen=True)
+class _LiveForecast:
+    """Asks the controller at each plan, so a profile or reading that arrives later is used."""
+
+    controller: HouseholdController
+
+    def forecast(self, start: datetime, n_steps: int, step_h: float) -> Forecast:
+        return self.controller.forecast().forecast(start, n_steps, step_h)

@@ -6,6 +6,8 @@ homeflex/v1/<household>/<device>/state    device -> all, retained {"ts", "power_
 homeflex/v1/<household>/meter/reading     meter -> telemetry    {"ts", "import_wh", "export_wh", "power_w"}
 homeflex/v1/<household>/meter/history     meter -> telemetry    [reading, ...] (backlog, oldest first)
 homeflex/v1/<household>/status           controller online/offline (last will), retained
+homeflex/v1/<household>/profile          telemetry -> control, retained {"version", "ready", "reasons",
+                                         "profile"}
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ def meter_history(household_id: str) -> str:
 
 def status(household_id: str) -> str:
     return f"{PREFIX}/{household_id}/status"
+
+
+def profile(household_id: str) -> str:
+    return f"{PREFIX}/{household_id}/profile"
 
 
 def household_of(topic: str) -> str:

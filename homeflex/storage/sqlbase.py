@@ -48,6 +48,8 @@ class Transaction(Protocol):
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
 
 class SqlBase(ABC):
     """The first half of homeflex.storage.base.Storage, over the primitives below."""

@@ -30,6 +30,9 @@ class _SQLiteTransaction:
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self._db.executemany(sql, rows)
 
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        return list(await self._db.execute_fetchall(sql, params))
+
 
 class SQLiteStorage(SqlStorage):
     """Open with `await SQLiteStorage.open(path)`; ':memory:' works for tests.

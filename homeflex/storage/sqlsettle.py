@@ -1,5 +1,6 @@
-"""The second half of the storage interface in shared SQL: settlements, the ledger, programmes, period
-aggregates and settlement runs. SqlStorage is the whole interface; a backend subclasses it."""
+"""The last part of the storage interface in shared SQL: settlements, the ledger, programmes, period
+aggregates and settlement runs. SqlStorage is the whole interface (SqlBase, then the profiles in
+sqlprofile.py, then this); a backend subclasses it."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from homeflex.storage.records import EventRecord, LedgerEntry, ProgrammeRecord, SettlementRecord
-from homeflex.storage.sqlbase import Row, SqlBase, from_ms, to_ms
+from homeflex.storage.sqlbase import Row, from_ms, to_ms
+from homeflex.storage.sqlprofile import SqlProfiles
 
 
-class SqlStorage(SqlBase):
+class SqlStorage(SqlProfiles):
     """Implements homeflex.storage.base.Storage; a backend supplies SqlBase's primitives."""
 
     # -- settlement and ledger -------------------------------------------------------------------

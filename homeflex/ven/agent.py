@@ -1,7 +1,7 @@
 """The household VEN: openleadr OpenADRClient -> opt decision -> the household's control loop.
 
 `on_event` runs inside openleadr's poll job and blocks polling while it runs, so it only decides
-(pure, microseconds) and hands the event to the control loop's task; actuation happens there.
+(pure planning, milliseconds) and hands the event to the control loop's task; actuation happens there.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from openleadr import OpenADRClient, enums
 
 from homeflex.control.loop import HouseholdController
 from homeflex.core.clock import Clock
-from homeflex.core.domain import FlexEvent
+from homeflex.core.domain import FlexEvent, Stage
 from homeflex.ven.decision import OptDecision, decide_opt
 from homeflex.ven.events import parse_event
 
@@ -75,12 +75,19 @@ class VenAgent:
         except (KeyError, TypeError, ValueError) as err:
             log.error("%s: unreadable event, opting out: %s", self.household.id, err)
             return "optOut"
-        decision = decide_opt(self.household, self.controller.snapshot(), flex, self.clock.now())
+        assessment = self.controller.assess(flex) if self.household.stage >= Stage.FLEX else None
+        decision = decide_opt(
+            self.household,
+            flex,
+            self.clock.now(),
+            assessment,
+            min_share=self.controller.setup.preferences.min_event_share,
+        )
         self.decisions[flex.event_id] = decision
         self.events[flex.event_id] = flex
         log.info("%s %s event %s: %s", self.household.id, decision.opt_type, flex.event_id, decision.reason)
         if decision.opt_in:
-            self.controller.schedule(flex)
+            self.controller.schedule_event(flex)
         else:
             self.controller.cancel(flex.event_id)
         return decision.opt_type

@@ -1,13 +1,16 @@
-"""Whether a household opts in to a flex event, and why (pure)."""
+"""Whether a household opts in to a flex event, and why (pure).
+
+In stage 3 the household's planner says how much of the request it can deliver while keeping every
+preference (EV ready on time, comfort band, battery reserve; a vulnerable home's comfort floor is hard,
+with a margin). It opts in when that is at least its minimum share, and otherwise says why not.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from homeflex.control.flex import FlexPlan, plan_event
+from homeflex.control.flexplan import Assessment
 from homeflex.core.domain import FlexEvent, HouseholdSpec, Stage
 
 
@@ -15,7 +18,7 @@ from homeflex.core.domain import FlexEvent, HouseholdSpec, Stage
 class OptDecision:
     opt_in: bool
     reason: str
-    plan: FlexPlan | None = None
+    assessment: Assessment | None = None
 
     @property
     def opt_type(self) -> str:
@@ -23,9 +26,13 @@ class OptDecision:
 
 
 def decide_opt(
-    household: HouseholdSpec, states: Mapping[str, Mapping[str, Any]], event: FlexEvent, now: datetime
+    household: HouseholdSpec,
+    event: FlexEvent,
+    now: datetime,
+    assessment: Assessment | None,
+    *,
+    min_share: float = 0.5,
 ) -> OptDecision:
-    """Opt in only in stage 3, for a live event, when some device can shed load safely now."""
     if event.cancelled:
         return OptDecision(opt_in=False, reason="event cancelled")
     if household.stage < Stage.FLEX:
@@ -34,13 +41,12 @@ def decide_opt(
         )
     if now >= event.end:
         return OptDecision(opt_in=False, reason="event already over")
-    plan = plan_event(household, states, event)
-    if not plan.actions:
-        why = "no device can shed load now"
-        if household.vulnerable:
-            why += " (heating is protected in a vulnerable household)"
-        return OptDecision(opt_in=False, reason=why, plan=plan)
-    share = min(1.0, plan.expected_reduction_w / event.reduction_w) if event.reduction_w else 1.0
-    return OptDecision(
-        opt_in=True, reason=f"can shed {plan.expected_reduction_w:.0f} W ({share:.0%} of request)", plan=plan
-    )
+    if assessment is None:
+        return OptDecision(opt_in=False, reason="no plan: device states or forecast unavailable")
+    a = assessment
+    share = f"{a.deliverable_kw:.2f} of {a.requested_kw:.2f} kW ({a.share:.0%})"
+    if a.share < min_share or a.deliverable_kw <= 0:
+        why = f"can deliver only {share}" + (f": {a.reason}" if a.reason else "")
+        return OptDecision(opt_in=False, reason=why, assessment=a)
+    cost = f"; costs £{a.extra_cost_gbp:.2f} on the tariff" if a.extra_cost_gbp > 0.005 else ""
+    return OptDecision(opt_in=True, reason=f"plan delivers {share}{cost}", assessment=a)

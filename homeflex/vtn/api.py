@@ -1,4 +1,5 @@
-"""The operator HTTP API: enrol households, create and cancel events, read their status.
+"""The operator HTTP API: enrol households, create and cancel events, read their status, and show each
+household's learned stage-1 profile with its readiness.
 
 JSON in and out; a bad request gets 400 with {"error": "<why>"} and changes nothing.
 """
@@ -17,9 +18,10 @@ from homeflex import metrics
 from homeflex.core.clock import Clock
 from homeflex.core.domain import Category
 from homeflex.core.timeutil import iso
-from homeflex.storage import Storage
-from homeflex.storage.records import EventRecord, HouseholdRecord, SettlementRecord
+from homeflex.storage import CorruptRecordError, Storage
+from homeflex.storage.records import EventRecord, HouseholdRecord, ProfileVersion, SettlementRecord
 from homeflex.telemetry.books import household_statement, reconcile_books
+from homeflex.telemetry.profiles import profile_document
 from homeflex.telemetry.programme import programme_from_json, programme_json, rules_from_record
 from homeflex.telemetry.statements import statement_json
 from homeflex.vtn.events import BadRequest, event_status, parse_event_request
@@ -196,6 +198,46 @@ async def get_reconciliation(request: web.Request) -> web.Response:
     )
 
 
+def profile_version_json(p: ProfileVersion) -> dict[str, Any]:
+    return {
+        "household_id": p.household_id,
+        "version": p.version,
+        "as_of": iso(p.as_of),
+        "learned_at": iso(p.learned_at),
+        "ready": p.ready,
+        "reasons": list(p.reasons),
+    }
+
+
+async def get_profile(request: web.Request) -> web.Response:
+    """The latest learned profile, with its readiness and the reasons for it."""
+    storage, household_id = request.app[STORAGE], request.match_info["household_id"]
+    if await storage.get_household(household_id) is None:
+        return error(404, f"no household {household_id!r}")
+    try:
+        record = await storage.latest_profile(household_id)
+        if record is None:
+            return error(404, f"household {household_id!r} has no learned profile yet")
+        document = profile_document(record)
+    except CorruptRecordError as err:
+        return error(500, str(err))
+    return web.json_response({**profile_version_json(record), "profile": document})
+
+
+async def get_profile_versions(request: web.Request) -> web.Response:
+    """Every stored profile version's metadata, oldest first."""
+    storage, household_id = request.app[STORAGE], request.match_info["household_id"]
+    if await storage.get_household(household_id) is None:
+        return error(404, f"no household {household_id!r}")
+    try:
+        versions = await storage.profile_versions(household_id)
+    except CorruptRecordError as err:
+        return error(500, str(err))
+    if not versions:
+        return error(404, f"household {household_id!r} has no learned profile yet")
+    return web.json_response([profile_version_json(v) for v in versions])
+
+
 def delivery_ratio(settlements: list[SettlementRecord]) -> float | None:
     """Delivered over instructed energy, for the settled households (capped per half-hour)."""
     settled = [s for s in settlements if s.status == "settled"]
@@ -274,6 +316,8 @@ def add_routes(app: web.Application, storage: Storage, clock: Clock, settle: Set
             web.put("/api/programmes/{programme_id}", put_programme),
             web.get("/api/programmes/{programme_id}", get_programme),
             web.get("/api/households/{household_id}/statements/{month}", get_statement),
+            web.get("/api/households/{household_id}/profile", get_profile),
+            web.get("/api/households/{household_id}/profile/versions", get_profile_versions),
             web.get("/api/ledger/reconciliation", get_reconciliation),
         ]
     )

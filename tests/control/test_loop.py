@@ -1,6 +1,6 @@
-"""The control loop against simulated devices on the real broker: commands are acknowledged, refreshed
-and restored; a dead controller's commands expire so devices go back to normal by themselves; a device
-that never answers is retried and reported, and the loop goes on."""
+"""The control loop against simulated devices on the real broker: stage 2 commands the plan, stage 3 curtails
+for an event, refreshes, holds and restores; stage 1 never commands; a dead controller's commands expire so
+devices go back to normal by themselves; a device that never answers is retried and reported."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import json
 from datetime import datetime, timedelta
 
 from homeflex.control.loop import CommandOutcome, ControlSettings, HouseholdController
+from homeflex.control.profile import profile_to_json
+from homeflex.control.setup import HouseholdSetup
+from homeflex.control.tariffs import tariff_from_config
 from homeflex.core import topics
 from homeflex.core.clock import ScaledClock
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, FlexEvent, HouseholdSpec, Stage
@@ -24,8 +27,8 @@ START = datetime(2026, 12, 2, 18, 0, tzinfo=LONDON)
 BATTERY = DeviceSpec(id="battery", kind=DeviceKind.BATTERY, max_power_w=5000)
 
 
-def spec(hh: str, *devices: DeviceSpec) -> HouseholdSpec:
-    return HouseholdSpec(id=hh, category=Category.B, stage=Stage.FLEX, devices=devices)
+def spec(hh: str, *devices: DeviceSpec, stage: Stage = Stage.FLEX) -> HouseholdSpec:
+    return HouseholdSpec(id=hh, category=Category.B, stage=stage, devices=devices)
 
 
 def sim(hh: str) -> SimHousehold:
@@ -58,7 +61,29 @@ async def until(predicate: object, timeout: float) -> None:
             await asyncio.sleep(0.05)
 
 
-async def test_curtail_refresh_and_restore(mqtt_url: str, uid: str) -> None:
+async def test_stage2_commands_the_plan_with_expiry(mqtt_url: str, uid: str) -> None:
+    hh = f"plan{uid}"
+    clock = ScaledClock(START, 120.0)
+    peak = HouseholdSetup(tariff=tariff_from_config({"type": "three_rate"}))  # 16:00-19:00 is dear
+    settings = ControlSettings(command_ttl_s=600, refresh_s=120)
+    async with (
+        HouseholdSimulator(sim(hh), clock, mqtt_url),
+        HouseholdController(
+            spec(hh, BATTERY, stage=Stage.AUTOMATIC), clock, mqtt_url, settings, setup=peak
+        ) as controller,
+    ):
+        await until(lambda: (controller.states.get("battery", {}).get("settings") or {}).get("power_w"), 10)
+        sent = controller._sent["battery"]
+    power = controller.states["battery"]["settings"]["power_w"]
+    assert power < 0  # 18:00 on a peak rate with a full battery: discharge
+    assert sent.expires is not None and sent.expires > START
+    assert {o.phase for o in controller.outcomes} == {"plan"}
+    assert all(o.ok for o in controller.outcomes)
+    assert controller.schedule is not None and controller.schedule.ok
+    assert controller.core.replans[0][1] == "start"
+
+
+async def test_event_curtail_refresh_hold_and_restore(mqtt_url: str, uid: str) -> None:
     hh = f"loop{uid}"
     clock = ScaledClock(START, 120.0)
     settings = ControlSettings(command_ttl_s=120, refresh_s=60, recovery_stagger_s=30)
@@ -66,14 +91,48 @@ async def test_curtail_refresh_and_restore(mqtt_url: str, uid: str) -> None:
         HouseholdSimulator(sim(hh), clock, mqtt_url),
         HouseholdController(spec(hh, BATTERY), clock, mqtt_url, settings) as controller,
     ):
-        await until(lambda: "battery" in controller.states, 5)
-        controller.schedule(event(clock, minutes=5))
-        await until(lambda: any(o.phase == "restore" for o in controller.outcomes), 15)
-    phases = [o.phase for o in controller.outcomes]
+        await until(lambda: "battery" in controller.states and "meter" in controller.states, 5)
+        flex = event(clock, minutes=5)
+        assessment = controller.assess(flex)
+        assert assessment is not None and assessment.share == 1.0
+        controller.schedule_event(flex)
+        await until(lambda: any(o.phase == "curtail" for o in controller.outcomes), 10)
+        during = controller.states["battery"]
+        await until(lambda: any(o.phase == "restore" for o in controller.outcomes), 20)
+    phases = [o.phase for o in controller.outcomes if o.event_id == "e1"]
     assert phases[0] == "curtail" and phases[-1] == "restore"
-    assert phases.count("refresh") >= 3  # a 5-minute event with a 60 s refresh
+    assert phases.count("refresh") >= 2  # a 5-minute event, commands of 120 s refreshed every 60 s
     assert all(o.ok and o.attempts == 1 for o in controller.outcomes)
+    # 3 kW asked of a house taking well under that: the battery covers it and exports the rest.
+    assert during["settings"]["power_w"] <= -2500
+
+
+async def test_stage1_observes_and_never_commands(mqtt_url: str, uid: str) -> None:
+    from homeflex.control.profile import learn_profile
+
+    hh = f"obs{uid}"
+    clock = ScaledClock(START, 120.0)
+    profile = learn_profile(hh, {}, as_of=START, version=3)
+    async with (
+        HouseholdSimulator(sim(hh), clock, mqtt_url),
+        HouseholdController(spec(hh, BATTERY, stage=Stage.MANUAL), clock, mqtt_url) as controller,
+        MqttSession(mqtt_url, f"pub-{uid}") as publisher,
+    ):
+        body = {
+            "version": 3,
+            "ready": False,
+            "reasons": ["0 of 14 days observed"],
+            "profile": profile_to_json(profile),
+        }
+        await publisher.publish(topics.profile(hh), body, retain=True)
+        await until(lambda: controller.readiness is not None, 5)
+        await asyncio.sleep(2.0)  # four simulated minutes
+        await publisher.publish(topics.profile(hh), b"", retain=True)
+    assert controller.outcomes == []
     assert controller.states["battery"]["settings"] == {"power_w": None}
+    assert controller.readiness is not None and not controller.readiness.ready
+    assert controller.readiness.reasons == ["0 of 14 days observed"]
+    assert controller.profile is not None and controller.profile.version == 3
 
 
 async def test_dead_controller_commands_expire(mqtt_url: str, uid: str) -> None:
@@ -84,8 +143,9 @@ async def test_dead_controller_commands_expire(mqtt_url: str, uid: str) -> None:
         latest = await watch_state(observer, hh, "battery")
         controller = HouseholdController(spec(hh, BATTERY), clock, mqtt_url, settings)
         await controller.__aenter__()
-        await until(lambda: "battery" in controller.states, 5)
-        controller.schedule(event(clock))
+        await until(lambda: "battery" in controller.states and "meter" in controller.states, 5)
+        controller.schedule_event(event(clock))
+        await until(lambda: any(o.phase == "curtail" for o in controller.outcomes), 10)
         await until(lambda: (latest.get("state", {}).get("settings") or {}).get("power_w") is not None, 10)
         # The controller's link dies mid-event: no refresh, no restore reaches the device.
         await controller.session.__aexit__(None, None, None)
@@ -107,9 +167,8 @@ async def test_silent_device_is_retried_then_reported(mqtt_url: str, uid: str) -
         HouseholdController(spec(hh, BATTERY, plug), clock, mqtt_url, settings) as controller,
     ):
         controller.on_outcome = seen.append
-        await until(lambda: "battery" in controller.states, 5)
-        controller.states["plug"] = {"power_w": 1500, "on": True}
-        controller.schedule(event(clock, minutes=1, reduction_w=20_000))
+        await until(lambda: "battery" in controller.states and "meter" in controller.states, 5)
+        controller.schedule_event(event(clock, minutes=1, reduction_w=2000))
         await until(lambda: sum(o.phase == "curtail" for o in seen) == 2, 10)
     curtail = {o.device_id: o for o in seen if o.phase == "curtail"}
     assert curtail["battery"].ok

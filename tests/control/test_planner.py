@@ -89,8 +89,9 @@ def simulate_1r1c(b: Building, outdoor_c: np.ndarray, heat_kw: np.ndarray) -> np
 def check_plan(p: PlanningProblem, r: Plan) -> None:
     """Every limit and balance an optimal plan must satisfy, checked from first principles."""
     assert r.status is PlanStatus.OPTIMAL, r.reason
-    cap = np.minimum(p.max_import_kw, p.import_cap_kw if p.import_cap_kw is not None else np.inf)
-    assert (r.grid_import_kw <= cap + TOL).all()
+    assert (r.grid_import_kw <= p.max_import_kw + TOL).all()
+    if p.import_cap_kw is not None:  # the DSO cap is on net import
+        assert (r.grid_import_kw - r.grid_export_kw <= p.import_cap_kw + TOL).all()
     assert (r.grid_export_kw <= p.max_export_kw + TOL).all()
     consumption = p.base_load_kw + r.ev_kw + r.heat_pump_kw + r.battery_kw - (p.pv_kw - r.pv_curtailed_kw)
     np.testing.assert_allclose(r.net_import_kw, consumption, atol=1e-6)
@@ -216,7 +217,7 @@ def test_dso_import_cap_is_respected() -> None:
 
 def test_cap_from_reduction() -> None:
     caps = cap_from_reduction(np.array([3.0, 3.0, 0.5]), np.array([0.0, 1.0, 1.0]))
-    assert caps.tolist() == [np.inf, 2.0, 0.0]
+    assert caps.tolist() == [np.inf, 2.0, -0.5]  # below zero: export asked for
 
 
 # --- infeasible problems report why ------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from homeflex.control.loop import ControlSettings, HouseholdController
+from homeflex.control.setup import HouseholdSetup, Preferences
 from homeflex.core import topics
 from homeflex.core.clock import ScaledClock, sleep_until
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, HouseholdSpec, Stage
@@ -100,6 +101,15 @@ def household(index: int, uid: str) -> tuple[HouseholdSpec, SimHousehold]:
     return spec, sim
 
 
+def setup(index: int) -> HouseholdSetup:
+    """Household 1 keeps its house at 19.7 °C or more and offers part of a request (a tenth or more)."""
+    if index != 1:
+        return HouseholdSetup()
+    return HouseholdSetup(
+        preferences=Preferences(comfort_min_c=19.7, comfort_max_c=22.7, min_event_share=0.1)
+    )
+
+
 async def publish_history(session: MqttSession, meters: list[Meter]) -> None:
     first = START - timedelta(days=21)
     for i, meter in enumerate(meters):
@@ -161,8 +171,10 @@ async def test_flex_event_end_to_end(mqtt_url: str, storage: SQLiteStorage, uid:
             await stack.enter_async_context(HouseholdSimulator(sim, clock, mqtt_url, meter_interval_s=1e9))
         settings = ControlSettings(recovery_stagger_s=60)
         controllers = [
-            await stack.enter_async_context(HouseholdController(spec, clock, mqtt_url, settings))
-            for spec, _ in households
+            await stack.enter_async_context(
+                HouseholdController(spec, clock, mqtt_url, settings, setup=setup(index))
+            )
+            for index, (spec, _) in enumerate(households)
         ]
         async with asyncio.timeout(10):
             while not all(len(c.states) == 1 for c in controllers):
@@ -204,7 +216,9 @@ async def test_flex_event_end_to_end(mqtt_url: str, storage: SQLiteStorage, uid:
         assert ("curtail", True) in phases
         assert ("restore", True) in phases
         assert all(o.ok for o in controller.outcomes)
-    assert controllers[2].outcomes == []
+    # Stage 2 runs its plan but takes no part in the event.
+    assert {o.phase for o in controllers[2].outcomes} == {"plan"}
+    assert all(o.event_id == "" for o in controllers[2].outcomes)
     await check_settlement(storage, status, meters, ingestor)
     # The ledger pays DSO -> community -> household, and settling again changes nothing.
     ledger = await storage.ledger(event_id)

@@ -1,61 +1,73 @@
-"""Device adapters, one per file, found through a registry by device kind (evcc-style)."""
+"""Device adapters, one per file, found through a registry by device kind (evcc-style).
+
+An adapter turns the household's schedule into its device's settings for one step, says what its
+default behaviour is, and how much its settings let it draw (for the household's import limit).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from homeflex.core.domain import DeviceKind, DeviceSpec
+from homeflex.core.domain import DeviceKind, DeviceSpec, HouseholdSpec
+
+if TYPE_CHECKING:
+    from homeflex.control.schedule import Schedule
 
 Settings = dict[str, Any]  # a command's "set" object; None for a key means "back to default"
+States = Mapping[str, Mapping[str, Any]]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Curtailment:
-    """What one device can shed now, and the settings that shed it."""
+class Step:
+    """What an adapter may look at to set its device for step ``t`` of an optimal schedule."""
 
-    device_id: str
-    reduction_w: float
-    settings: Settings
+    household: HouseholdSpec
+    schedule: Schedule
+    t: int
+    states: States
+    capped: bool = False  # a DSO cap applies in this step
+    shed_plugs: bool = False  # an accepted event is on: switch off sheddable loads
 
 
-class FlexAdapter(Protocol):
-    """How the platform asks one kind of device to import less, and to go back to normal."""
-
+class DeviceAdapter(Protocol):
     spec: DeviceSpec
-    affects_heating: bool  # protected for vulnerable households
 
-    def curtail(self, state: dict[str, Any], need_w: float) -> Curtailment | None:
-        """Settings that reduce import by up to `need_w` given the device's last state, or None."""
+    def default(self) -> Settings:
+        """Settings that return the device to its own behaviour."""
         ...
 
-    def restore(self) -> Settings:
-        """Settings that return the device to its default behaviour."""
+    def setpoint(self, step: Step) -> Settings:
+        """Settings for ``step`` (the device's default when the schedule does not manage it)."""
+        ...
+
+    def max_draw_w(self, settings: Settings) -> float:
+        """The most the device may consume under ``settings`` (W)."""
         ...
 
 
-Factory = Callable[[DeviceSpec], FlexAdapter]
+Factory = Callable[[DeviceSpec], DeviceAdapter]
 _REGISTRY: dict[DeviceKind, Factory] = {}
 
 
 def register(kind: DeviceKind) -> Callable[[Factory], Factory]:
     def add(factory: Factory) -> Factory:
         if kind in _REGISTRY:
-            raise ValueError(f"a flex adapter for {kind} is already registered")
+            raise ValueError(f"a device adapter for {kind} is already registered")
         _REGISTRY[kind] = factory
         return factory
 
     return add
 
 
-def adapter_for(spec: DeviceSpec) -> FlexAdapter:
+def adapter_for(spec: DeviceSpec) -> DeviceAdapter:
     _load_builtin()
     try:
         return _REGISTRY[spec.kind](spec)
     except KeyError:
         valid = ", ".join(sorted(k.value for k in _REGISTRY))
-        raise ValueError(f"no flex adapter for device kind {spec.kind!r}; known: {valid}") from None
+        raise ValueError(f"no device adapter for device kind {spec.kind!r}; known: {valid}") from None
 
 
 def registered_kinds() -> list[DeviceKind]:
@@ -68,6 +80,6 @@ def _load_builtin() -> None:
     from homeflex.control.devices import battery, ev_charger, heat_pump, pv_inverter, smart_plug  # noqa: F401
 
 
-def power_w(state: dict[str, Any]) -> float:
-    value = state.get("power_w", 0.0)
-    return float(value) if isinstance(value, int | float) else 0.0
+def number(state: Mapping[str, Any] | None, key: str) -> float | None:
+    value = None if state is None else state.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

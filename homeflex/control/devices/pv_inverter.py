@@ -1,11 +1,10 @@
-"""PV inverter: generation already lowers import, so it is never curtailed for a reduction event."""
+"""PV inverter: an output limit only where the plan curtails (export paid below nothing)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from homeflex.control.devices import Curtailment, Settings, register
+from homeflex.control.devices import Settings, Step, register
 from homeflex.core.domain import DeviceKind, DeviceSpec
 
 
@@ -13,10 +12,17 @@ from homeflex.core.domain import DeviceKind, DeviceSpec
 @dataclass
 class PvInverter:
     spec: DeviceSpec
-    affects_heating: bool = False
 
-    def curtail(self, state: dict[str, Any], need_w: float) -> Curtailment | None:
-        return None
-
-    def restore(self) -> Settings:
+    def default(self) -> Settings:
         return {"export_limit_w": None}
+
+    def setpoint(self, step: Step) -> Settings:
+        p, plan = step.schedule.problem, step.schedule.plan
+        curtailed = float(plan.pv_curtailed_kw[step.t])
+        if curtailed <= 0.01:
+            return self.default()
+        limit = max(0.0, 1000 * (float(p.pv_kw[step.t]) - curtailed))
+        return {"export_limit_w": round(min(limit, self.spec.max_power_w))}
+
+    def max_draw_w(self, settings: Settings) -> float:
+        return 0.0

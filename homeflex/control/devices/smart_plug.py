@@ -1,11 +1,10 @@
-"""Smart plug: switch the appliance off for the event."""
+"""Smart plug: a sheddable appliance the household agreed to switch off during accepted events."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from homeflex.control.devices import Curtailment, Settings, power_w, register
+from homeflex.control.devices import Settings, Step, register
 from homeflex.core.domain import DeviceKind, DeviceSpec
 
 
@@ -13,13 +12,12 @@ from homeflex.core.domain import DeviceKind, DeviceSpec
 @dataclass
 class SmartPlug:
     spec: DeviceSpec
-    affects_heating: bool = False
 
-    def curtail(self, state: dict[str, Any], need_w: float) -> Curtailment | None:
-        load_w = power_w(state)
-        if load_w <= 0:
-            return None
-        return Curtailment(device_id=self.spec.id, reduction_w=load_w, settings={"on": False})
-
-    def restore(self) -> Settings:
+    def default(self) -> Settings:
         return {"on": None}
+
+    def setpoint(self, step: Step) -> Settings:
+        return {"on": False} if step.shed_plugs else self.default()
+
+    def max_draw_w(self, settings: Settings) -> float:
+        return 0.0 if settings.get("on") is False else self.spec.max_power_w

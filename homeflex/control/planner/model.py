@@ -78,7 +78,7 @@ def _bounds(p: PlanningProblem, relax: Relax) -> tuple[FloatArray, FloatArray]:
     n, inf = p.n_steps, np.inf
     lo = np.zeros((len(Col), n))
     hi = np.zeros((len(Col), n))
-    hi[Col.IMPORT] = np.full(n, p.max_import_kw) if relax.caps else np.maximum(p.caps_kw, 0.0)
+    hi[Col.IMPORT] = p.max_import_kw
     hi[Col.EXPORT] = p.max_export_kw
     hi[Col.CURTAIL] = p.pv_kw
     if p.ev is not None:
@@ -95,11 +95,21 @@ def _bounds(p: PlanningProblem, relax: Relax) -> tuple[FloatArray, FloatArray]:
     return lo.reshape(-1), hi.reshape(-1)
 
 
+def _cost(p: PlanningProblem) -> FloatArray:
+    """£ per kW held over each step."""
+    cost = np.zeros((len(Col), p.n_steps))
+    cost[Col.IMPORT] = p.tariff.import_gbp_per_kwh * p.step_h
+    cost[Col.EXPORT] = -p.tariff.export_gbp_per_kwh * p.step_h
+    cost[Col.CURTAIL] = cost[Col.CHARGE] = cost[Col.DISCHARGE] = TINY_PENALTY_GBP_PER_KWH * p.step_h
+    flat: FloatArray = cost.reshape(-1)
+    return flat
+
+
 def _idx(col: Col, n: int) -> np.ndarray:
     return col * n + np.arange(n)
 
 
-def build(p: PlanningProblem, relax: Relax = Relax()) -> LpArrays:
+def build(p: PlanningProblem, relax: Relax = Relax()) -> LpArrays:  # noqa: PLR0915 - one block per row kind
     n, dt = p.n_steps, p.step_h
     steps = np.arange(n)
     rows: list[np.ndarray] = []
@@ -151,6 +161,13 @@ def build(p: PlanningProblem, relax: Relax = Relax()) -> LpArrays:
         rlo.append(rhs)
         rhi.append(rhs.copy())
         nrow += n
+    if not relax.caps and p.import_cap_kw is not None and np.isfinite(p.import_cap_kw).any():
+        # DSO cap on net import (import - export <= cap): a cap below zero asks for export.
+        for col, sign in ((Col.IMPORT, 1.0), (Col.EXPORT, -1.0)):
+            add(nrow, col, sign)
+        rlo.append(np.full(n, -np.inf))
+        rhi.append(p.import_cap_kw.copy())
+        nrow += n
     if p.ev is not None:  # Σ η·dt·ev = target (EV columns are bounded to zero outside the window)
         add(nrow, Col.EV, p.ev.efficiency * dt)
         rows[-1] = np.full(n, nrow)
@@ -158,13 +175,9 @@ def build(p: PlanningProblem, relax: Relax = Relax()) -> LpArrays:
         rhi.append(np.array([p.ev.target_kwh]))
         nrow += 1
 
-    cost = np.zeros((len(Col), n))
-    cost[Col.IMPORT] = p.tariff.import_gbp_per_kwh * dt
-    cost[Col.EXPORT] = -p.tariff.export_gbp_per_kwh * dt
-    cost[Col.CURTAIL] = cost[Col.CHARGE] = cost[Col.DISCHARGE] = TINY_PENALTY_GBP_PER_KWH * dt
     lo, hi = _bounds(p, relax)
     return LpArrays(
-        cost=cost.reshape(-1),
+        cost=_cost(p),
         col_lower=lo,
         col_upper=hi,
         row_lower=np.concatenate(rlo),

@@ -140,8 +140,9 @@ class Battery:
 
 @dataclass(frozen=True, kw_only=True)
 class PlanningProblem:
-    """Everything one household's plan depends on. ``import_cap_kw`` (stage 3) is +inf where no DSO
-    cap applies; use :func:`cap_from_reduction` to turn a required reduction into a cap."""
+    """Everything one household's plan depends on. ``import_cap_kw`` (stage 3) caps net import
+    (import - export) per step, +inf where no DSO cap applies and below zero where it asks for export;
+    use :func:`cap_from_reduction` to turn a required reduction into a cap."""
 
     start: datetime
     now: datetime
@@ -174,15 +175,10 @@ class PlanningProblem:
         if self.now < self.start:
             raise ValueError("now precedes the horizon start")
 
-    @property
-    def caps_kw(self) -> FloatArray:
-        """Effective import upper bound per step: the supply limit and any DSO cap."""
-        assert self.import_cap_kw is not None
-        return np.minimum(self.import_cap_kw, self.max_import_kw)
-
 
 def cap_from_reduction(baseline_kw: FloatArray, reduction_kw: FloatArray) -> FloatArray:
-    """A per-step import cap that delivers ``reduction_kw`` below ``baseline_kw`` (inf where zero)."""
+    """A per-step net-import cap that delivers ``reduction_kw`` below ``baseline_kw`` (inf where zero);
+    a reduction larger than the baseline asks for export."""
     base = np.asarray(baseline_kw, dtype=np.float64)
     red = np.asarray(reduction_kw, dtype=np.float64)
-    return np.where(red > 0, np.maximum(base - red, 0.0), np.inf)
+    return np.where(red > 0, base - red, np.inf)

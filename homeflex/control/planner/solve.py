@@ -87,7 +87,16 @@ def diagnose(p: PlanningProblem) -> str:
             )
     capped = bool(np.isfinite(p.import_cap_kw).any()) if p.import_cap_kw is not None else False
     if capped and _feasible(p, Relax(caps=True)):
-        return "DSO import cap cannot be met together with the EV target and the comfort band"
+        needs = [
+            name
+            for name, present in (
+                ("the EV target", p.ev is not None),
+                ("the comfort band", p.heating is not None),
+                ("the battery reserve", p.battery is not None),
+            )
+            if present
+        ]
+        return "DSO import cap cannot be met together with " + (" and ".join(needs) or "the base load")
     if p.ev is not None and _feasible(p, Relax(ev=True)):
         return "EV target not reachable by ready-by within the household's import limits"
     if p.heating is not None and _feasible(p, Relax(comfort=True)):

@@ -1,0 +1,161 @@
+"""The control loop's decisions without I/O: what each device should be set to at ``now``.
+
+``ControlCore`` keeps the schedule and the accepted events; the MQTT controller and the in-process
+simulation (sim/closedloop.py) both drive it, so the code that runs a household is the code measured.
+
+Re-plans every half-hour, when an event arrives or leaves, and when the devices stray from the plan.
+During an event the plan is capped; after it, the household holds its event settings for a random
+stagger ("hold"), then recovers ("restore") under the plan's post-event ramp.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from homeflex.control.devices import Settings, States
+from homeflex.control.dispatch import setpoints
+from homeflex.control.flexplan import Assessment, assess, schedule_with_events
+from homeflex.control.forecast import ForecastSource
+from homeflex.control.schedule import (
+    STEP_H,
+    Schedule,
+    build_problem,
+    deviation,
+    horizon_start,
+    make_schedule,
+    n_steps,
+    step_index,
+)
+from homeflex.control.setup import HouseholdSetup
+from homeflex.core.domain import FlexEvent, HouseholdSpec
+from homeflex.core.timeutil import PERIOD
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    settings: dict[str, Settings]  # per device; "hold" repeats the last settings
+    event_id: str  # the event in force, or ""
+    phase: str  # "plan" | "curtail" | "refresh" | "hold" | "restore"
+    late_s: float = 0.0  # simulated seconds since this phase fell due
+
+
+@dataclass
+class ControlCore:
+    household: HouseholdSpec
+    setup: HouseholdSetup
+    forecast: ForecastSource
+    recovery_stagger_s: float = 300.0
+    seed: int | str | None = None
+    schedule: Schedule | None = None
+    events: dict[str, FlexEvent] = field(default_factory=dict)  # accepted
+    replans: list[tuple[datetime, str]] = field(default_factory=list)  # when and why
+    _stagger: dict[str, timedelta] = field(default_factory=dict)
+    _dispatched: set[str] = field(default_factory=set)  # events whose first dispatch is out
+    _dirty: str | None = "start"
+    _rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed if self.seed is not None else self.household.id)
+
+    # --- events -------------------------------------------------------------------------------
+
+    def reference(self, now: datetime, states: States) -> Schedule:
+        """The stage-2 schedule from now, without events."""
+        fc = self.forecast.forecast(horizon_start(now), n_steps(), STEP_H)
+        return make_schedule(build_problem(self.household, self.setup, fc, states, now))
+
+    def assess(self, event: FlexEvent, now: datetime, states: States) -> Assessment | None:
+        reference = self.reference(now, states)
+        if not reference.ok:
+            return None
+        others = [e for e in self.events.values() if e.event_id != event.event_id]
+        return assess(reference.problem, reference.plan, event, others)
+
+    def accept(self, event: FlexEvent) -> None:
+        self.events[event.event_id] = event
+        self._stagger.setdefault(
+            event.event_id, timedelta(seconds=self._rng.uniform(0, self.recovery_stagger_s))
+        )
+        self._dirty = f"event {event.event_id} accepted"
+
+    def cancel(self, event_id: str) -> bool:
+        if self.events.pop(event_id, None) is None:
+            return False
+        self._stagger.pop(event_id, None)
+        self._dirty = f"event {event_id} cancelled"
+        return True
+
+    def hold_until(self, event: FlexEvent) -> datetime:
+        return event.end + self._stagger.get(event.event_id, timedelta(0))
+
+    def next_wake(self, now: datetime, refresh_s: float) -> datetime:
+        times = [horizon_start(now) + PERIOD, now + timedelta(seconds=refresh_s)]
+        for event in self.events.values():
+            times += [event.start, event.end, self.hold_until(event)]
+        return min(t for t in times if t > now)
+
+    # --- deciding -----------------------------------------------------------------------------
+
+    def decide(self, now: datetime, states: States, held: Mapping[str, Settings]) -> Decision:
+        """Settings for every device at ``now``; ``held`` are the settings last sent."""
+        self._forget_past_events(now)
+        why = self._dirty or self._stale(now, states)
+        if why is not None:
+            self._replan(now, states, why)
+        assert self.schedule is not None
+        event_id, phase, late_s = self._phase(now)
+        if phase == "hold":
+            return Decision(settings=dict(held), event_id=event_id, phase=phase, late_s=late_s)
+        wanted = setpoints(
+            self.household,
+            self.setup,
+            self.schedule,
+            states,
+            now,
+            capped=self._capped(now),
+            shed_plugs=phase in ("curtail", "refresh"),
+        )
+        if phase == "curtail":
+            self._dispatched.add(event_id)
+        return Decision(settings=wanted, event_id=event_id, phase=phase, late_s=late_s)
+
+    def _stale(self, now: datetime, states: States) -> str | None:
+        if self.schedule is None:
+            return "no plan"
+        if self.schedule.problem.start != horizon_start(now):
+            return "new half-hour"
+        return deviation(self.household, self.setup, self.schedule, states, now)
+
+    def _replan(self, now: datetime, states: States, why: str) -> None:
+        self._dirty = None
+        self.schedule, _share = schedule_with_events(self.reference(now, states), list(self.events.values()))
+        self.replans.append((now, why))
+
+    def _forget_past_events(self, now: datetime) -> None:
+        for event_id, event in list(self.events.items()):
+            if now >= self.hold_until(event) + 2 * PERIOD:
+                del self.events[event_id]
+                self._stagger.pop(event_id, None)
+
+    def _phase(self, now: datetime) -> tuple[str, str, float]:
+        for event in self.events.values():
+            eid = event.event_id
+            if event.start <= now < event.end:
+                if eid in self._dispatched:
+                    return eid, "refresh", 0.0
+                return eid, "curtail", (now - event.start).total_seconds()
+            if eid in self._dispatched and event.end <= now < self.hold_until(event):
+                return eid, "hold", 0.0
+            if eid in self._dispatched and now >= self.hold_until(event):
+                self._dispatched.discard(eid)
+                return eid, "restore", (now - self.hold_until(event)).total_seconds()
+        return "", "plan", 0.0
+
+    def _capped(self, now: datetime) -> bool:
+        assert self.schedule is not None
+        p = self.schedule.problem
+        t = min(step_index(p.start, now, STEP_H), p.n_steps - 1)
+        return p.import_cap_kw is not None and bool(p.import_cap_kw[t] < float("inf"))

@@ -1,0 +1,141 @@
+"""Stage 3, pure: DSO events as import caps in the household's plan, what the household can deliver,
+and the post-event ramp that stops a synchronised rebound.
+
+The reference is the stage-2 plan without events: a reduction is delivered against what the household
+would otherwise have imported. After an event, import may exceed the reference only by a growing share
+of the reduction over ``RAMP_STEPS`` steps, so deferred charging and reheating come back gradually.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from homeflex.control.planner import Plan, PlanningProblem, plan
+from homeflex.control.planner.problem import FloatArray
+from homeflex.control.schedule import Schedule
+from homeflex.core.domain import FlexEvent
+
+RAMP_STEPS = 2
+BISECTIONS = 4  # share resolution 1/16 when the full request cannot be met
+
+
+def event_steps(start: datetime, n: int, step_h: float, event: FlexEvent) -> range:
+    """Steps of the horizon that overlap the event window."""
+    step = timedelta(hours=step_h)
+    first = max(0, math.floor((event.start - start) / step))
+    last = min(n, math.ceil((event.end - start) / step))
+    return range(first, max(first, last))
+
+
+def event_caps(
+    problem: PlanningProblem,
+    reference: Plan,
+    events: Sequence[FlexEvent],
+    *,
+    share: float = 1.0,
+    ramp_steps: int = RAMP_STEPS,
+) -> FloatArray:
+    """Per-step import caps (kW, inf where free) for ``share`` of each event's requested reduction."""
+    n = problem.n_steps
+    ref = reference.net_import_kw
+    caps = np.full(n, np.inf)
+    for event in events:
+        if event.cancelled:
+            continue
+        reduction_kw = share * event.reduction_w / 1000
+        steps = event_steps(problem.start, n, problem.step_h, event)
+        for t in steps:
+            caps[t] = min(caps[t], ref[t] - reduction_kw)  # below zero asks for export
+        end = math.ceil((event.end - problem.start) / timedelta(hours=problem.step_h))
+        for k in range(1, ramp_steps + 1):  # also when the event ended just before this horizon
+            t = end + k - 1
+            if 0 <= t < n:
+                caps[t] = min(caps[t], ref[t] + reduction_kw * k / (ramp_steps + 1))
+    return caps
+
+
+def with_caps(problem: PlanningProblem, caps: FloatArray) -> PlanningProblem:
+    return replace(problem, import_cap_kw=caps)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Assessment:
+    """What the household can deliver for an event, planned against its preferences."""
+
+    event_id: str
+    requested_kw: float
+    share: float  # of the request that the plan delivers, 0..1
+    plan: Plan  # the plan with the caps (the reference when share is 0)
+    reference: Plan
+    reason: str  # why not the full request (the planner's diagnosis), or ""
+
+    @property
+    def deliverable_kw(self) -> float:
+        return self.share * self.requested_kw
+
+    @property
+    def extra_cost_gbp(self) -> float:
+        """What delivering costs the household on its tariff, before any flex payment."""
+        return self.plan.cost_gbp - self.reference.cost_gbp
+
+
+def assess(
+    problem: PlanningProblem, reference: Plan, event: FlexEvent, others: Sequence[FlexEvent] = ()
+) -> Assessment:
+    """The largest share of ``event`` (alongside ``others`` already accepted) the household can deliver
+    without breaking a preference: the full request first, then bisection on the share."""
+    requested = event.reduction_w / 1000
+
+    def attempt(share: float) -> Plan:
+        caps = event_caps(problem, reference, others)
+        caps = np.minimum(caps, event_caps(problem, reference, [event], share=share))
+        return plan(with_caps(problem, caps))
+
+    full = attempt(1.0)
+    if full.ok:
+        return Assessment(
+            event_id=event.event_id,
+            requested_kw=requested,
+            share=1.0,
+            plan=full,
+            reference=reference,
+            reason="",
+        )
+    low, high, best = 0.0, 1.0, reference
+    for _ in range(BISECTIONS):
+        mid = (low + high) / 2
+        tried = attempt(mid)
+        if tried.ok:
+            low, best = mid, tried
+        else:
+            high = mid
+    return Assessment(
+        event_id=event.event_id,
+        requested_kw=requested,
+        share=low,
+        plan=best,
+        reference=reference,
+        reason=full.reason,
+    )
+
+
+def schedule_with_events(reference: Schedule, events: Sequence[FlexEvent]) -> tuple[Schedule, float]:
+    """The reference schedule with the accepted events as caps, and the share of each request it
+    plans to deliver: the full request when it can, else the largest of 1/2 and 1/4 that still fits."""
+    live = [e for e in events if not e.cancelled]
+    if not live or not reference.ok:
+        return reference, 0.0
+    for share in (1.0, 0.5, 0.25):
+        problem = with_caps(
+            reference.problem, event_caps(reference.problem, reference.plan, live, share=share)
+        )
+        result = plan(problem)
+        if result.ok:
+            notes = reference.notes + (() if share == 1.0 else (f"events planned at {share:.0%}",))
+            return replace(reference, problem=problem, plan=result, notes=notes), share
+    return replace(reference, notes=(*reference.notes, "events cannot be met: running the reference")), 0.0

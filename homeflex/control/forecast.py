@@ -1,0 +1,65 @@
+"""Forecasts the planner needs per step: base load (from the learned profile), PV and outdoor temperature
+(from whatever weather service is wired in: a callable of time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+
+from homeflex.control.planner.problem import FloatArray, as_series
+from homeflex.control.profile import HouseholdProfile
+from homeflex.core.timeutil import LONDON, is_weekend
+
+AtTime = Callable[[datetime], float]
+DEFAULT_BASE_LOAD_KW = 0.35  # about 3,100 kWh a year, when there is no profile to go on
+
+
+@dataclass(frozen=True, kw_only=True)
+class Forecast:
+    base_load_kw: FloatArray
+    pv_kw: FloatArray  # generation magnitude, >= 0
+    outdoor_c: FloatArray
+
+    def __post_init__(self) -> None:
+        n = np.asarray(self.base_load_kw).size
+        for name in ("base_load_kw", "pv_kw", "outdoor_c"):
+            object.__setattr__(self, name, as_series(getattr(self, name), n, name))
+
+
+class ForecastSource(Protocol):
+    def forecast(self, start: datetime, n_steps: int, step_h: float) -> Forecast: ...
+
+
+def step_mids(start: datetime, n_steps: int, step_h: float) -> list[datetime]:
+    return [start + timedelta(hours=step_h * (i + 0.5)) for i in range(n_steps)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileForecast:
+    """Base load: the profile's mean for the local half-hour slot and day type. Weather callables give
+    the outdoor temperature (°C) and PV output (kW) at a time."""
+
+    profile: HouseholdProfile | None
+    outdoor_c: AtTime
+    pv_kw: AtTime = lambda _: 0.0
+    default_base_kw: float = DEFAULT_BASE_LOAD_KW
+
+    def forecast(self, start: datetime, n_steps: int, step_h: float) -> Forecast:
+        mids = step_mids(start, n_steps, step_h)
+        return Forecast(
+            base_load_kw=np.array([self._base_kw(t) for t in mids]),
+            pv_kw=np.array([max(0.0, self.pv_kw(t)) for t in mids]),
+            outdoor_c=np.array([self.outdoor_c(t) for t in mids]),
+        )
+
+    def _base_kw(self, when: datetime) -> float:
+        if self.profile is None:
+            return self.default_base_kw
+        loads = self.profile.weekend if is_weekend(when) else self.profile.weekday
+        local = when.astimezone(LONDON)
+        kwh = loads.mean_kwh[local.hour * 2 + local.minute // 30]
+        return self.default_base_kw if np.isnan(kwh) else max(0.0, 2.0 * kwh)  # kWh per half-hour -> kW

@@ -1,0 +1,236 @@
+"""Stage 2 and 3, pure: the household's planning problem from what the loop knows, the plan, and the
+device settings for the current step. No I/O and no clock: ``now`` is an argument.
+
+Horizon: half-hour steps from the start of the current UTC half-hour, ``HORIZON_H`` hours ahead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from homeflex.control.forecast import Forecast
+from homeflex.control.planner import (
+    Battery,
+    Comfort,
+    EvSession,
+    Heating,
+    Plan,
+    PlanningProblem,
+    plan,
+)
+from homeflex.control.planner.problem import FloatArray
+from homeflex.control.setup import HouseholdSetup
+from homeflex.control.tariffs import horizon_prices
+from homeflex.core.domain import DeviceKind, HouseholdSpec
+from homeflex.core.timeutil import LONDON, period_start
+
+STEP_H = 0.5
+HORIZON_H = 36.0
+
+MAX_EXPORT_KW = 3.68  # G98 single-phase limit
+States = Mapping[str, Mapping[str, Any]]
+
+
+def n_steps(horizon_h: float = HORIZON_H, step_h: float = STEP_H) -> int:
+    return round(horizon_h / step_h)
+
+
+def horizon_start(now: datetime) -> datetime:
+    return period_start(now)
+
+
+def step_index(start: datetime, now: datetime, step_h: float = STEP_H) -> int:
+    return max(0, math.floor((now - start).total_seconds() / 3600 / step_h))
+
+
+def _number(state: Mapping[str, Any] | None, key: str) -> float | None:
+    value = None if state is None else state.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def ready_by_step(setup: HouseholdSetup, start: datetime, now: datetime, step_h: float) -> int:
+    """Steps from ``start`` to the next local ready-by time after ``now``, rounded down to a boundary."""
+    local = now.astimezone(LONDON)
+    hour = setup.preferences.ev_ready_by_h
+    ready = local.replace(hour=int(hour), minute=round(hour % 1 * 60), second=0, microsecond=0)
+    if ready <= local:
+        ready = (local + timedelta(days=1)).replace(hour=ready.hour, minute=ready.minute)
+    return math.floor((ready - start).total_seconds() / 3600 / step_h)
+
+
+def ev_session(
+    spec: HouseholdSpec, setup: HouseholdSetup, states: States, start: datetime, now: datetime, n: int
+) -> EvSession | None:
+    """The plugged-in car's charging need, or None when no car is plugged in or it needs nothing."""
+    device = spec.device(DeviceKind.EV_CHARGER)
+    state = states.get(device.id) if device else None
+    soc = _number(state, "soc")
+    if device is None or state is None or not state.get("plugged") or soc is None:
+        return None
+    target = _number(state, "target_soc") or setup.preferences.ev_target_soc
+    need = max(0.0, target - soc) * setup.equipment.ev_capacity_kwh
+    if need < 0.05:
+        return None
+    ready = min(max(ready_by_step(setup, start, now, STEP_H), 1), n)
+    max_kw = device.max_power_w / 1000
+    early = max(1, ready - taper_steps(setup, soc, target, max_kw))
+    return EvSession(
+        arrival_step=0,
+        departure_step=ready,
+        ready_by_step=early,
+        target_kwh=need,
+        max_kw=max_kw,
+        efficiency=setup.equipment.ev_efficiency,
+    )
+
+
+def taper_steps(setup: HouseholdSetup, soc: float, target: float, max_kw: float) -> int:
+    """Steps the car needs above its taper point, where power falls linearly to zero at full (CC-CV):
+    the plan finishes that much earlier and the car tapers in its own time after."""
+    eq = setup.equipment
+    knee = eq.ev_taper_soc
+    if target <= knee:
+        return 0
+    tau_h = (1 - knee) * eq.ev_capacity_kwh / (max_kw * eq.ev_efficiency)
+    start = max(soc, knee)
+    hours = tau_h * math.log((1 - start) / max(1 - min(target, 0.99), 1e-3))
+    return math.ceil(max(0.0, hours) / STEP_H)
+
+
+def heating(spec: HouseholdSpec, setup: HouseholdSetup, states: States) -> Heating | None:
+    device = spec.device(DeviceKind.HEAT_PUMP)
+    indoor = _number(states.get(device.id), "indoor_c") if device else None
+    if device is None or indoor is None:
+        return None
+    prefs, eq = setup.preferences, setup.equipment
+    low = prefs.comfort_min_c + (prefs.vulnerable_margin_c if spec.vulnerable else 0.0)
+    return Heating(
+        heat_pump=replace(eq.heat_pump, max_electric_kw=device.max_power_w / 1000),
+        building=replace(eq.building, initial_indoor_c=indoor),
+        comfort=Comfort(min_c=low, max_c=max(prefs.comfort_max_c, low + 0.5), vulnerable=spec.vulnerable),
+    )
+
+
+def battery(spec: HouseholdSpec, setup: HouseholdSetup, states: States) -> Battery | None:
+    device = spec.device(DeviceKind.BATTERY)
+    soc = _number(states.get(device.id), "soc") if device else None
+    if device is None or soc is None:
+        return None
+    reserve = setup.preferences.battery_reserve_soc
+    return Battery(
+        capacity_kwh=setup.equipment.battery_capacity_kwh,
+        max_kw=device.max_power_w / 1000,
+        round_trip_efficiency=setup.equipment.battery_round_trip,
+        initial_soc=min(1.0, max(soc, reserve)),
+        reserve_soc=reserve,
+    )
+
+
+def max_import_kw(spec: HouseholdSpec, setup: HouseholdSetup) -> float:
+    own = setup.preferences.max_import_kw
+    return min(spec.max_import_w / 1000, own if own is not None else math.inf)
+
+
+def build_problem(
+    spec: HouseholdSpec,
+    setup: HouseholdSetup,
+    forecast: Forecast,
+    states: States,
+    now: datetime,
+    *,
+    caps_kw: FloatArray | None = None,
+) -> PlanningProblem:
+    start = horizon_start(now)
+    n = forecast.base_load_kw.size
+    pv = spec.device(DeviceKind.PV)
+    return PlanningProblem(
+        start=start,
+        now=now,
+        tariff=horizon_prices(setup.tariff, start, n, STEP_H),
+        base_load_kw=forecast.base_load_kw,
+        pv_kw=forecast.pv_kw if pv else np.zeros(n),
+        outdoor_c=forecast.outdoor_c,
+        step_h=STEP_H,
+        max_import_kw=max_import_kw(spec, setup),
+        max_export_kw=min(MAX_EXPORT_KW, pv.max_power_w / 1000) if pv else MAX_EXPORT_KW,
+        ev=ev_session(spec, setup, states, start, now, n),
+        heating=heating(spec, setup, states),
+        battery=battery(spec, setup, states),
+        import_cap_kw=caps_kw,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """A plan and what it was made from. ``fallbacks`` names devices left to their default behaviour
+    because the plan could not meet their requirement (the reason is in ``notes``)."""
+
+    problem: PlanningProblem
+    plan: Plan
+    fallbacks: frozenset[str] = frozenset()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.plan.ok
+
+
+def make_schedule(problem: PlanningProblem) -> Schedule:
+    """Plan; when infeasible, leave the EV and then the heating to their defaults (charge now, hold the
+    thermostat), which is the best they can do anyway, and plan the rest."""
+    result = plan(problem)
+    notes: list[str] = []
+    fallbacks: set[str] = set()
+    for device in ("ev", "heating"):
+        if result.ok or getattr(problem, device) is None:
+            continue
+        notes.append(f"{device} left to its default: {result.reason}")
+        fallbacks.add(device)
+        problem = replace(problem, ev=None) if device == "ev" else replace(problem, heating=None)
+        result = plan(problem)
+    if not result.ok:
+        notes.append(result.reason)
+    return Schedule(problem=problem, plan=result, fallbacks=frozenset(fallbacks), notes=tuple(notes))
+
+
+def deviation(
+    spec: HouseholdSpec,
+    setup: HouseholdSetup,
+    schedule: Schedule,
+    states: States,
+    now: datetime,
+    *,
+    indoor_tolerance_c: float = 1.0,
+    soc_tolerance: float = 0.15,
+) -> str | None:
+    """Why the schedule no longer fits what the devices report (re-plan), or None."""
+    p = schedule.problem
+    t = min(step_index(p.start, now, STEP_H), p.n_steps - 1)
+    wanted_ev = ev_session(spec, setup, states, p.start, now, p.n_steps) is not None
+    if wanted_ev != (p.ev is not None) and "ev" not in schedule.fallbacks:
+        return "EV plugged in" if wanted_ev else "EV unplugged or charged"
+    if heating(spec, setup, states) is not None and p.heating is None and "heating" not in schedule.fallbacks:
+        return "heat pump state known"
+    if battery(spec, setup, states) is not None and p.battery is None:
+        return "battery state known"
+    if not schedule.ok:
+        return None
+    hp = spec.device(DeviceKind.HEAT_PUMP)
+    indoor = _number(states.get(hp.id), "indoor_c") if hp else None
+    if p.heating is not None and indoor is not None:
+        planned = float(schedule.plan.indoor_c[t])
+        if abs(indoor - planned) > indoor_tolerance_c:
+            return f"indoor {indoor:.1f} °C, planned {planned:.1f} °C"
+    bat = spec.device(DeviceKind.BATTERY)
+    soc = _number(states.get(bat.id), "soc") if bat else None
+    if p.battery is not None and soc is not None:
+        planned_soc = float(schedule.plan.battery_soc_kwh[t]) / p.battery.capacity_kwh
+        if abs(soc - planned_soc) > soc_tolerance:
+            return f"battery at {soc:.0%}, planned {planned_soc:.0%}"
+    return None

@@ -1,0 +1,86 @@
+"""Time-of-use tariffs as adapters, one per file, found through a registry by name (evcc-style).
+
+A tariff turns a horizon (start, steps, step length) into per-step import and export prices in £/kWh
+for the planner. Configs are plain mappings, e.g. ``{"type": "two_rate", "night_gbp_per_kwh": 0.085}``;
+unknown types and unknown keys are errors that list the valid choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+
+from homeflex.control.planner import Tariff
+
+# UK Smart Export Guarantee rates are well below import rates; the planner refuses export above import.
+DEFAULT_EXPORT_GBP_PER_KWH = 0.15
+
+
+class TariffSource(Protocol):
+    """Prices for a household's supply, £/kWh, looked up per step start."""
+
+    name: str
+
+    def import_price(self, when: datetime) -> float: ...
+
+    def export_price(self, when: datetime) -> float: ...
+
+
+Factory = Callable[..., TariffSource]
+_REGISTRY: dict[str, type] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    def add(cls: type) -> type:
+        if name in _REGISTRY:
+            raise ValueError(f"a tariff named {name!r} is already registered")
+        _REGISTRY[name] = cls
+        return cls
+
+    return add
+
+
+def registered() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def tariff_from_config(config: Mapping[str, Any]) -> TariffSource:
+    """Build a tariff from ``{"type": name, **fields}``; ValueError names a bad type, key or value."""
+    _load_builtin()
+    body = dict(config)
+    kind = body.pop("type", None)
+    cls = _REGISTRY.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown tariff type {kind!r}; known: {', '.join(sorted(_REGISTRY))}")
+    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(body) - fields)
+    if unknown:
+        raise ValueError(f"tariff {kind}: unknown keys {unknown}; valid: {sorted(fields)}")
+    try:
+        source: TariffSource = cls(**body)
+    except TypeError as err:
+        raise ValueError(f"tariff {kind}: {err}") from None
+    return source
+
+
+def horizon_prices(source: TariffSource, start: datetime, n_steps: int, step_h: float) -> Tariff:
+    """The planner's per-step prices: each step priced at its start."""
+    times = [start + timedelta(hours=step_h * i) for i in range(n_steps)]
+    imp = np.array([source.import_price(t) for t in times])
+    exp = np.minimum(np.array([source.export_price(t) for t in times]), imp)
+    return Tariff(import_gbp_per_kwh=imp, export_gbp_per_kwh=exp)
+
+
+def check_price(name: str, value: float) -> None:
+    if not -1.0 <= value <= 10.0:
+        raise ValueError(f"{name} must be between -1 and 10 £/kWh, got {value}")
+
+
+def _load_builtin() -> None:
+    # Importing the modules registers them; one file per tariff type.
+    from homeflex.control.tariffs import dynamic, flat, time_of_use  # noqa: F401

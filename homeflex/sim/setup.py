@@ -1,0 +1,74 @@
+"""What the platform would know of a simulated household: its setup (preferences, equipment, tariff as
+entered in the smart energy profile) and a weather forecast. The forecast is the simulator's own weather
+and sky (a perfect forecast); base load comes from the learned profile, never from the simulator."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from homeflex.control.forecast import ProfileForecast
+from homeflex.control.planner import Building, HeatPump
+from homeflex.control.profile import HouseholdProfile
+from homeflex.control.setup import Equipment, HouseholdSetup, Preferences
+from homeflex.control.tariffs import TariffSource, tariff_from_config
+from homeflex.control.tariffs.dynamic import agile_like_prices
+from homeflex.core.timeutil import local_date
+from homeflex.sim.household import SimHousehold
+from homeflex.sim.physics.pv import PvInverter, ac_output_w
+from homeflex.sim.population import SimHouseholdConfig
+
+SETPOINT_MARGIN_C = 0.5  # the comfort band's floor sits this far below the thermostat's default
+
+
+def tariff_for(config: SimHouseholdConfig, household: SimHousehold | None = None) -> TariffSource:
+    """Households choose the tariff that suits their devices, as UK households do: an EV tariff for
+    EV owners, a heat-pump tariff with a peak for heat pumps, Agile for PV and battery, else flat."""
+    if config.ev is not None:
+        return tariff_from_config({"type": "two_rate"})
+    if config.heat_pump is not None:
+        return tariff_from_config({"type": "three_rate", "night_hours": (4.0, 7.0)})
+    if config.battery is not None and config.pv is not None and household is not None:
+        first = local_date(household.time) if household.time else None
+        if first is not None:
+            return tariff_from_config(
+                {"type": "dynamic", "prices": agile_like_prices(first, 14, seed=config.seed)}
+            )
+    return tariff_from_config({"type": "flat"})
+
+
+def setup_for(config: SimHouseholdConfig, household: SimHousehold | None = None) -> HouseholdSetup:
+    equipment, prefs = Equipment(), Preferences()
+    if config.ev is not None:
+        ev = config.ev
+        equipment = replace(equipment, ev_capacity_kwh=ev.capacity_wh / 1000, ev_efficiency=ev.eta)
+        prefs = replace(prefs, ev_ready_by_h=ev.departure_h[0], ev_target_soc=ev.target_soc)
+    if config.battery is not None:
+        b = config.battery
+        equipment = replace(equipment, battery_capacity_kwh=b.capacity_wh / 1000, battery_round_trip=b.eta_rt)
+    if config.heat_pump is not None:
+        hp = config.heat_pump
+        (cold, flow_cold), (mild, flow_mild) = hp.flow_curve
+        building = Building(
+            htc_w_per_k=hp.htc_w_per_k,
+            capacity_kwh_per_k=hp.htc_w_per_k * hp.tau_h / 1000,
+            internal_gains_kw=hp.gains_w / 1000,
+        )
+        pump = HeatPump(
+            flow_c_at_cold=flow_cold, cold_outdoor_c=cold, flow_c_at_mild=flow_mild, mild_outdoor_c=mild
+        )
+        equipment = replace(equipment, building=building, heat_pump=pump)
+        floor = hp.setpoint_c - SETPOINT_MARGIN_C
+        prefs = replace(prefs, comfort_min_c=floor, comfort_max_c=floor + 3.0)
+    return HouseholdSetup(preferences=prefs, equipment=equipment, tariff=tariff_for(config, household))
+
+
+def forecast_for(household: SimHousehold, profile: HouseholdProfile | None) -> ProfileForecast:
+    pv = household.devices.get("pv")
+
+    def pv_kw(when: datetime) -> float:
+        if not isinstance(pv, PvInverter):
+            return 0.0
+        return ac_output_w(pv.params, pv.irradiance(when), household.weather(when)) / 1000
+
+    return ProfileForecast(profile=profile, outdoor_c=household.weather, pv_kw=pv_kw)
