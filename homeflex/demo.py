@@ -27,6 +27,7 @@ from homeflex.settings import Settings
 from homeflex.sim.devices import publish_history, run_population
 from homeflex.sim.history import generate_history
 from homeflex.sim.population import SimHouseholdConfig, build_household, make_population
+from homeflex.sim.setup import forecast_for, setup_for
 from homeflex.storage import open_storage
 from homeflex.telemetry.ingest import Ingestor
 from homeflex.telemetry.settler import settle_event
@@ -116,7 +117,18 @@ async def run_demo(settings: Settings, *, wall_now: datetime, database: Path | N
 
         await stack.enter_async_context(run_population([m for _, m in models], clock, mqtt_url))
         households = [
-            Household(c, HouseholdController(c.spec, clock, mqtt_url, seed=settings.seed)) for c in population
+            Household(
+                c,
+                HouseholdController(
+                    c.spec,
+                    clock,
+                    mqtt_url,
+                    setup=setup_for(c, model),
+                    forecast=forecast_for(model, profile=None),
+                    seed=settings.seed,
+                ),
+            )
+            for c, (_, model) in zip(population, models, strict=True)
         ]
         for h in households:
             await stack.enter_async_context(h.controller)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from homeflex.control.devices import Settings, States
+from homeflex.control.devices import Settings, States, number
 from homeflex.control.dispatch import setpoints
 from homeflex.control.flexplan import Assessment, assess, schedule_with_events
 from homeflex.control.forecast import ForecastSource
@@ -30,7 +30,7 @@ from homeflex.control.schedule import (
     step_index,
 )
 from homeflex.control.setup import HouseholdSetup
-from homeflex.core.domain import FlexEvent, HouseholdSpec
+from homeflex.core.domain import DeviceKind, FlexEvent, HouseholdSpec
 from homeflex.core.timeutil import PERIOD
 
 
@@ -72,7 +72,14 @@ class ControlCore:
         if not reference.ok:
             return None
         others = [e for e in self.events.values() if e.event_id != event.event_id]
-        return assess(reference.problem, reference.plan, event, others)
+        return assess(
+            reference.problem, reference.plan, event, others, sheddable_kw=self.sheddable_kw(states)
+        )
+
+    def sheddable_kw(self, states: States) -> float:
+        """Smart-plug load running now, which an accepted event switches off."""
+        plugs = (d for d in self.household.devices if d.kind is DeviceKind.SMART_PLUG)
+        return sum(max(0.0, number(states.get(d.id), "power_w") or 0.0) for d in plugs) / 1000
 
     def accept(self, event: FlexEvent) -> None:
         self.events[event.event_id] = event
@@ -85,6 +92,7 @@ class ControlCore:
         if self.events.pop(event_id, None) is None:
             return False
         self._stagger.pop(event_id, None)
+        self._dispatched.discard(event_id)  # accepted again later, it starts with a fresh curtail
         self._dirty = f"event {event_id} cancelled"
         return True
 
@@ -108,7 +116,8 @@ class ControlCore:
         assert self.schedule is not None
         event_id, phase, late_s = self._phase(now)
         if phase == "hold":
-            return Decision(settings=dict(held), event_id=event_id, phase=phase, late_s=late_s)
+            settings = {**held, **self._reheat(now, states)}
+            return Decision(settings=settings, event_id=event_id, phase=phase, late_s=late_s)
         wanted = setpoints(
             self.household,
             self.setup,
@@ -122,6 +131,16 @@ class ControlCore:
             self._dispatched.add(event_id)
         return Decision(settings=wanted, event_id=event_id, phase=phase, late_s=late_s)
 
+    def _reheat(self, now: datetime, states: States) -> dict[str, Settings]:
+        """Safety first, even while holding: a house below its comfort floor gets heat now."""
+        assert self.schedule is not None
+        heating, hp = self.schedule.problem.heating, self.household.device(DeviceKind.HEAT_PUMP)
+        indoor = number(states.get(hp.id), "indoor_c") if hp is not None else None
+        if hp is None or heating is None or indoor is None or indoor >= heating.comfort.min_c:
+            return {}
+        wanted = setpoints(self.household, self.setup, self.schedule, states, now, capped=self._capped(now))
+        return {hp.id: wanted[hp.id]}
+
     def _stale(self, now: datetime, states: States) -> str | None:
         if self.schedule is None:
             return "no plan"
@@ -131,7 +150,9 @@ class ControlCore:
 
     def _replan(self, now: datetime, states: States, why: str) -> None:
         self._dirty = None
-        self.schedule, _share = schedule_with_events(self.reference(now, states), list(self.events.values()))
+        self.schedule, _share = schedule_with_events(
+            self.reference(now, states), list(self.events.values()), sheddable_kw=self.sheddable_kw(states)
+        )
         self.replans.append((now, why))
 
     def _forget_past_events(self, now: datetime) -> None:

@@ -39,8 +39,12 @@ def event_caps(
     *,
     share: float = 1.0,
     ramp_steps: int = RAMP_STEPS,
+    sheddable_kw: float = 0.0,
 ) -> FloatArray:
-    """Per-step import caps (kW, inf where free) for ``share`` of each event's requested reduction."""
+    """Per-step net-import caps (kW, inf where free) for ``share`` of each event's requested reduction.
+
+    ``sheddable_kw`` is load outside the plan that is switched off for events (smart plugs running now):
+    the reference imports it too, so the cap sits that much higher and the plan need not find it."""
     n = problem.n_steps
     ref = reference.net_import_kw
     caps = np.full(n, np.inf)
@@ -50,7 +54,7 @@ def event_caps(
         reduction_kw = share * event.reduction_w / 1000
         steps = event_steps(problem.start, n, problem.step_h, event)
         for t in steps:
-            caps[t] = min(caps[t], ref[t] - reduction_kw)  # below zero asks for export
+            caps[t] = min(caps[t], ref[t] + sheddable_kw - reduction_kw)  # below zero asks for export
         end = math.ceil((event.end - problem.start) / timedelta(hours=problem.step_h))
         for k in range(1, ramp_steps + 1):  # also when the event ended just before this horizon
             t = end + k - 1
@@ -85,15 +89,22 @@ class Assessment:
 
 
 def assess(
-    problem: PlanningProblem, reference: Plan, event: FlexEvent, others: Sequence[FlexEvent] = ()
+    problem: PlanningProblem,
+    reference: Plan,
+    event: FlexEvent,
+    others: Sequence[FlexEvent] = (),
+    *,
+    sheddable_kw: float = 0.0,
 ) -> Assessment:
     """The largest share of ``event`` (alongside ``others`` already accepted) the household can deliver
     without breaking a preference: the full request first, then bisection on the share."""
     requested = event.reduction_w / 1000
 
     def attempt(share: float) -> Plan:
-        caps = event_caps(problem, reference, others)
-        caps = np.minimum(caps, event_caps(problem, reference, [event], share=share))
+        caps = event_caps(problem, reference, others, sheddable_kw=sheddable_kw)
+        caps = np.minimum(
+            caps, event_caps(problem, reference, [event], share=share, sheddable_kw=sheddable_kw)
+        )
         return plan(with_caps(problem, caps))
 
     full = attempt(1.0)
@@ -124,7 +135,9 @@ def assess(
     )
 
 
-def schedule_with_events(reference: Schedule, events: Sequence[FlexEvent]) -> tuple[Schedule, float]:
+def schedule_with_events(
+    reference: Schedule, events: Sequence[FlexEvent], *, sheddable_kw: float = 0.0
+) -> tuple[Schedule, float]:
     """The reference schedule with the accepted events as caps, and the share of each request it
     plans to deliver: the full request when it can, else the largest of 1/2 and 1/4 that still fits."""
     live = [e for e in events if not e.cancelled]

@@ -33,6 +33,7 @@ from homeflex.core.timeutil import LONDON, period_start
 STEP_H = 0.5
 HORIZON_H = 36.0
 
+TAPER_PLANNED_SOC = 0.95
 MAX_EXPORT_KW = 3.68  # G98 single-phase limit
 States = Mapping[str, Mapping[str, Any]]
 
@@ -99,7 +100,8 @@ def taper_steps(setup: HouseholdSetup, soc: float, target: float, max_kw: float)
         return 0
     tau_h = (1 - knee) * eq.ev_capacity_kwh / (max_kw * eq.ev_efficiency)
     start = max(soc, knee)
-    hours = tau_h * math.log((1 - start) / max(1 - min(target, 0.99), 1e-3))
+    # Full is approached only asymptotically; the car tops up beyond 95 % at its own pace.
+    hours = tau_h * math.log((1 - start) / (1 - min(target, TAPER_PLANNED_SOC)))
     return math.ceil(max(0.0, hours) / STEP_H)
 
 
@@ -182,12 +184,14 @@ class Schedule:
 
 
 def make_schedule(problem: PlanningProblem) -> Schedule:
-    """Plan; when infeasible, leave the EV and then the heating to their defaults (charge now, hold the
-    thermostat), which is the best they can do anyway, and plan the rest."""
+    """Plan; when infeasible, leave the EV or the heating (whichever the planner blames first) to its
+    default (charge now, hold the thermostat), which is the best it can do anyway, and plan the rest."""
     result = plan(problem)
     notes: list[str] = []
     fallbacks: set[str] = set()
-    for device in ("ev", "heating"):
+    # Drop first what the planner blames: the comfort band, else the EV.
+    order = ("heating", "ev") if "comfort" in result.reason else ("ev", "heating")
+    for device in order:
         if result.ok or getattr(problem, device) is None:
             continue
         notes.append(f"{device} left to its default: {result.reason}")

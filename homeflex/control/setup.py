@@ -19,7 +19,7 @@ class Preferences:
     comfort_max_c: float = 22.0
     battery_reserve_soc: float = 0.1
     max_import_kw: float | None = None  # the household's own import limit; None: the supply's
-    min_event_share: float = 0.5  # opt in only when at least this share of a request can be delivered
+    min_event_share: float = 0.25  # opt in only when at least this share of a request can be delivered
     vulnerable_margin_c: float = 0.5  # planned above the lower comfort bound in a vulnerable home
 
     def __post_init__(self) -> None:

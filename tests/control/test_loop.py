@@ -8,6 +8,8 @@ import asyncio
 import json
 from datetime import datetime, timedelta
 
+import pytest
+
 from homeflex.control.loop import CommandOutcome, ControlSettings, HouseholdController
 from homeflex.control.profile import profile_to_json
 from homeflex.control.setup import HouseholdSetup
@@ -175,3 +177,35 @@ async def test_silent_device_is_retried_then_reported(mqtt_url: str, uid: str) -
     assert not curtail["plug"].ok
     assert curtail["plug"].attempts == 3
     assert "no ack after 3 attempts" in (curtail["plug"].error or "")
+
+
+async def test_broker_dies_and_devices_fall_back_by_themselves(uid: str) -> None:
+    """The broker itself stops mid-event: nothing reaches the devices any more, yet their commands expire
+    on the devices' own clocks and every device is back to its own behaviour."""
+    from homeflex.mqtt.broker import find_mosquitto, mosquitto
+
+    binary = find_mosquitto()
+    if binary is None:
+        pytest.skip("needs mosquitto on PATH to start a broker it can stop")
+    hh = f"brk{uid}"
+    clock = ScaledClock(START, 120.0)
+    settings = ControlSettings(command_ttl_s=120, refresh_s=60, ack_timeout_s=0.3, ack_attempts=1)
+    model = sim(hh)
+    broker = mosquitto(binary)
+    url = await broker.__aenter__()
+    simulator = HouseholdSimulator(model, clock, url)
+    controller = HouseholdController(spec(hh, BATTERY), clock, url, settings)
+    await simulator.__aenter__()
+    await controller.__aenter__()
+    try:
+        await until(lambda: "battery" in controller.states and "meter" in controller.states, 5)
+        controller.schedule_event(event(clock, minutes=30))
+        await until(lambda: any(o.phase == "curtail" and o.ok for o in controller.outcomes), 10)
+        assert model.device_state("battery")["settings"]["power_w"] is not None
+        await broker.__aexit__(None, None, None)  # the broker is gone
+        stopped_at = clock.now()
+        await until(lambda: model.device_state("battery")["settings"] == {"power_w": None}, 10)
+        assert clock.now() - stopped_at <= timedelta(seconds=settings.command_ttl_s + 30)
+    finally:
+        await controller.__aexit__(None, None, None)
+        await simulator.__aexit__(None, None, None)

@@ -13,7 +13,7 @@ from enum import IntEnum
 import numpy as np
 
 from homeflex.control.planner.problem import FloatArray, Heating, PlanningProblem
-from homeflex.control.planner.thermal import cop_series, decay, simulate_indoor
+from homeflex.control.planner.thermal import cop_series, decay
 
 # Tie-breaker (£/kWh) against simultaneous battery charge/discharge and needless curtailment.
 TINY_PENALTY_GBP_PER_KWH = 1e-5
@@ -55,23 +55,27 @@ class LpArrays:
 def comfort_bounds(heating: Heating, outdoor_c: FloatArray, step_h: float) -> tuple[FloatArray, FloatArray]:
     """Indoor bounds (°C) for the ends of steps 0..N-1.
 
-    The lower bound is the band's minimum, or the best the heat pump can do flat out when the house
-    starts below the band. The upper bound only limits heating: where the house would drift above the
-    band unheated (warm weather, gains), the ceiling follows that drift so "heat pump off" stays feasible.
+    The lower bound is the band's minimum, or the warmest the heat pump can keep the house below the
+    ceiling where it cannot hold the band (starting below it, or too small for the weather). The upper
+    bound only limits heating: where the house would drift above the band unheated (warm weather,
+    gains), the ceiling follows that drift so "heat pump off" stays feasible.
     """
     b, c = heating.building, heating.comfort
     n = outdoor_c.size
     cop = cop_series(heating.heat_pump, outdoor_c)
-    flat_out = simulate_indoor(b, outdoor_c, cop * heating.heat_pump.max_electric_kw, step_h)[1:]
-    lower = np.minimum(c.min_c, flat_out)
-    a = decay(b, step_h)
-    t_eq_off = outdoor_c + b.internal_gains_kw / (b.htc_w_per_k / 1000.0)
-    upper = np.empty(n)
-    prev = max(c.max_c, b.initial_indoor_c)
+    a, h_kw = decay(b, step_h), b.htc_w_per_k / 1000.0
+    t_eq_off = outdoor_c + b.internal_gains_kw / h_kw
+    t_eq_flat_out = t_eq_off + cop * heating.heat_pump.max_electric_kw / h_kw
+    upper, best = np.empty(n), np.empty(n)
+    prev_upper = max(c.max_c, b.initial_indoor_c)
+    prev_best = b.initial_indoor_c
     for t in range(n):
-        prev = max(c.max_c, a * prev + (1.0 - a) * t_eq_off[t])
-        upper[t] = prev
-    return lower, upper
+        prev_upper = max(c.max_c, a * prev_upper + (1.0 - a) * t_eq_off[t])
+        upper[t] = prev_upper
+        # Flat out, but no warmer than the ceiling: a flat-out path above it would be infeasible.
+        prev_best = min(prev_upper, a * prev_best + (1.0 - a) * t_eq_flat_out[t])
+        best[t] = prev_best
+    return np.minimum(c.min_c, best), upper
 
 
 def _bounds(p: PlanningProblem, relax: Relax) -> tuple[FloatArray, FloatArray]:
