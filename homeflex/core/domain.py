@@ -84,6 +84,7 @@ class FlexEvent:
     reduction_w: float  # requested reduction for this household
     price_gbp_per_mwh: float
     cancelled: bool = False
+    trial: bool = False  # run for real to show what would be delivered; pays nothing
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:

@@ -49,4 +49,5 @@ def decide_opt(
         why = f"can deliver only {share}" + (f": {a.reason}" if a.reason else "")
         return OptDecision(opt_in=False, reason=why, assessment=a)
     cost = f"; costs £{a.extra_cost_gbp:.2f} on the tariff" if a.extra_cost_gbp > 0.005 else ""
-    return OptDecision(opt_in=True, reason=f"plan delivers {share}{cost}", assessment=a)
+    trial = "trial, pays nothing: " if event.trial else ""
+    return OptDecision(opt_in=True, reason=f"{trial}plan delivers {share}{cost}", assessment=a)

@@ -7,6 +7,7 @@ from typing import Any
 from homeflex.core.domain import FlexEvent
 
 SCALE = {"none": 1.0, "k": 1e3, "M": 1e6}
+TRIAL_MARKET_CONTEXT = "oadr://homeflex/trial"  # as the VTN sends it (vtn/events.py)
 
 
 def _first_payload(signal: dict[str, Any]) -> float:
@@ -36,4 +37,5 @@ def parse_event(event: dict[str, Any]) -> FlexEvent:
         reduction_w=_first_payload(dispatch) * watts_per_unit,
         price_gbp_per_mwh=_first_payload(price) if price else 0.0,
         cancelled=descriptor.get("event_status") == "cancelled",
+        trial=descriptor.get("market_context") == TRIAL_MARKET_CONTEXT,
     )

@@ -13,6 +13,8 @@ from homeflex.core.timeutil import parse_utc
 from homeflex.storage.records import EventRecord
 
 MARKET_CONTEXT = "oadr://homeflex/flex"
+TRIAL_PROGRAMME = "trial"
+TRIAL_MARKET_CONTEXT = "oadr://homeflex/trial"  # households know a trial by it: it pays nothing
 MAX_DURATION = timedelta(hours=24)
 MAX_REDUCTION_KW = 100.0  # per household: a domestic supply cannot shed more
 
@@ -66,24 +68,7 @@ def _targets(body: dict[str, Any]) -> tuple[tuple[str, ...] | None, str | None]:
     return None, group
 
 
-def parse_event_request(body: Any, now: datetime) -> EventRequest:
-    """Check an operator's event request; raises BadRequest with a clear message."""
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    unknown = set(body) - {
-        "targets",
-        "group",
-        "start",
-        "end",
-        "duration_minutes",
-        "reduction_kw",
-        "price_gbp_per_mwh",
-        "programme",
-    }
-    if unknown:
-        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
-    targets, group = _targets(body)
-    start = _time(body, "start")
+def _duration(body: dict[str, Any], start: datetime) -> timedelta:
     if ("end" in body) == ("duration_minutes" in body):
         raise BadRequest("give exactly one of 'end' or 'duration_minutes'")
     if "end" in body:
@@ -98,6 +83,43 @@ def parse_event_request(body: Any, now: datetime) -> EventRequest:
         duration = timedelta(minutes=minutes)
     if duration > MAX_DURATION:
         raise BadRequest(f"an event lasts at most {MAX_DURATION}")
+    return duration
+
+
+def _price_and_programme(body: dict[str, Any]) -> tuple[float, str]:
+    trial = body.get("trial", False)
+    if not isinstance(trial, bool):
+        raise BadRequest("'trial' must be true or false")
+    if trial:
+        if body.get("price_gbp_per_mwh", 0) != 0 or body.get("programme", TRIAL_PROGRAMME) != TRIAL_PROGRAMME:
+            raise BadRequest("a trial event pays nothing: leave out 'price_gbp_per_mwh' and 'programme'")
+        body = {**body, "price_gbp_per_mwh": 0.0, "programme": TRIAL_PROGRAMME}
+    price = _number(body, "price_gbp_per_mwh")
+    if price < 0:
+        raise BadRequest("'price_gbp_per_mwh' must not be negative")
+    return price, _programme(body)
+
+
+def parse_event_request(body: Any, now: datetime) -> EventRequest:
+    """Check an operator's event request; raises BadRequest with a clear message."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    unknown = set(body) - {
+        "targets",
+        "group",
+        "start",
+        "end",
+        "duration_minutes",
+        "reduction_kw",
+        "price_gbp_per_mwh",
+        "programme",
+        "trial",
+    }
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+    targets, group = _targets(body)
+    start = _time(body, "start")
+    duration = _duration(body, start)
     if start + duration <= now:
         raise BadRequest("the event is already over")
     reduction_kw = _number(body, "reduction_kw")
@@ -105,9 +127,7 @@ def parse_event_request(body: Any, now: datetime) -> EventRequest:
         raise BadRequest("'reduction_kw' must be positive: the requested reduction per household in kW")
     if reduction_kw > MAX_REDUCTION_KW:
         raise BadRequest(f"'reduction_kw' above {MAX_REDUCTION_KW} kW per household is not possible")
-    price = _number(body, "price_gbp_per_mwh")
-    if price < 0:
-        raise BadRequest("'price_gbp_per_mwh' must not be negative")
+    price, programme = _price_and_programme(body)
     return EventRequest(
         targets=targets,
         group=group,
@@ -115,7 +135,7 @@ def parse_event_request(body: Any, now: datetime) -> EventRequest:
         duration=duration,
         reduction_kw=reduction_kw,
         price_gbp_per_mwh=price,
-        programme=_programme(body),
+        programme=programme,
     )
 
 
@@ -154,7 +174,7 @@ def openadr_event(event: EventRecord, ven_id: str, now: datetime) -> dict[str, A
         event_descriptor=objects.EventDescriptor(
             event_id=event.event_id,
             modification_number=event.modification_number,
-            market_context=MARKET_CONTEXT,
+            market_context=TRIAL_MARKET_CONTEXT if event.programme_id == TRIAL_PROGRAMME else MARKET_CONTEXT,
             event_status=event_status(event, now),
             created_date_time=event.created_at,
             modification_date_time=event.created_at,
