@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from homeflex.control.devices import Settings, States, number
 from homeflex.control.dispatch import setpoints
-from homeflex.control.flexplan import Assessment, assess, schedule_with_events
+from homeflex.control.flexplan import Assessment, assess, freeze_reference, schedule_with_events
 from homeflex.control.forecast import ForecastSource
 from homeflex.control.schedule import (
     STEP_H,
@@ -53,6 +53,8 @@ class ControlCore:
     events: dict[str, FlexEvent] = field(default_factory=dict)  # accepted
     replans: list[tuple[datetime, str]] = field(default_factory=list)  # when and why
     _stagger: dict[str, timedelta] = field(default_factory=dict)
+    _frozen: dict[str, dict[datetime, float]] = field(default_factory=dict)  # per event: reference kW
+    _sheddable: dict[str, float] = field(default_factory=dict)  # per event: plug load when accepted
     _dispatched: set[str] = field(default_factory=set)  # events whose first dispatch is out
     _dirty: str | None = "start"
     _rng: random.Random = field(init=False)
@@ -82,6 +84,9 @@ class ControlCore:
         return sum(max(0.0, number(states.get(d.id), "power_w") or 0.0) for d in plugs) / 1000
 
     def accept(self, event: FlexEvent) -> None:
+        earlier = self.events.get(event.event_id)
+        if earlier is not None and (earlier.start, earlier.end) != (event.start, event.end):
+            self._frozen.pop(event.event_id, None)  # a new window: commit afresh at the next plan
         self.events[event.event_id] = event
         self._stagger.setdefault(
             event.event_id, timedelta(seconds=self._rng.uniform(0, self.recovery_stagger_s))
@@ -91,7 +96,8 @@ class ControlCore:
     def cancel(self, event_id: str) -> bool:
         if self.events.pop(event_id, None) is None:
             return False
-        self._stagger.pop(event_id, None)
+        for kept in (self._stagger, self._frozen, self._sheddable):
+            kept.pop(event_id, None)
         self._dispatched.discard(event_id)  # accepted again later, it starts with a fresh curtail
         self._dirty = f"event {event_id} cancelled"
         return True
@@ -150,8 +156,15 @@ class ControlCore:
 
     def _replan(self, now: datetime, states: States, why: str) -> None:
         self._dirty = None
+        reference = self.reference(now, states)
+        if reference.ok:  # commit to each newly accepted event against the plan it was accepted on
+            for event in self.events.values():
+                if event.event_id not in self._frozen:
+                    self._frozen[event.event_id] = freeze_reference(reference.problem, reference.plan, event)
+                    self._sheddable[event.event_id] = self.sheddable_kw(states)
+        shed = max(self._sheddable.values(), default=0.0)
         self.schedule, _share = schedule_with_events(
-            self.reference(now, states), list(self.events.values()), sheddable_kw=self.sheddable_kw(states)
+            reference, list(self.events.values()), sheddable_kw=shed, frozen=self._frozen
         )
         self.replans.append((now, why))
 
@@ -159,7 +172,8 @@ class ControlCore:
         for event_id, event in list(self.events.items()):
             if now >= self.hold_until(event) + 2 * PERIOD:
                 del self.events[event_id]
-                self._stagger.pop(event_id, None)
+                for kept in (self._stagger, self._frozen, self._sheddable):
+                    kept.pop(event_id, None)
 
     def _phase(self, now: datetime) -> tuple[str, str, float]:
         for event in self.events.values():

@@ -9,7 +9,7 @@ of the reduction over ``RAMP_STEPS`` steps, so deferred charging and reheating c
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -32,6 +32,18 @@ def event_steps(start: datetime, n: int, step_h: float, event: FlexEvent) -> ran
     return range(first, max(first, last))
 
 
+Frozen = Mapping[str, Mapping[datetime, float]]  # event id -> step start -> reference net import (kW)
+
+
+def freeze_reference(problem: PlanningProblem, reference: Plan, event: FlexEvent) -> dict[datetime, float]:
+    """The reference's net import over the event's steps and its ramp, by step start: what the
+    household committed to deliver against, kept as it was when the event was accepted."""
+    step = timedelta(hours=problem.step_h)
+    steps = event_steps(problem.start, problem.n_steps, problem.step_h, event)
+    last = min(problem.n_steps, steps.stop + RAMP_STEPS)
+    return {problem.start + t * step: float(reference.net_import_kw[t]) for t in range(steps.start, last)}
+
+
 def event_caps(
     problem: PlanningProblem,
     reference: Plan,
@@ -40,26 +52,32 @@ def event_caps(
     share: float = 1.0,
     ramp_steps: int = RAMP_STEPS,
     sheddable_kw: float = 0.0,
+    frozen: Frozen | None = None,
 ) -> FloatArray:
     """Per-step net-import caps (kW, inf where free) for ``share`` of each event's requested reduction.
 
-    ``sheddable_kw`` is load outside the plan that is switched off for events (smart plugs running now):
-    the reference imports it too, so the cap sits that much higher and the plan need not find it."""
-    n = problem.n_steps
-    ref = reference.net_import_kw
+    The reference is ``frozen[event_id]`` where the event has one (a later plan may already have moved
+    load out of the window; the commitment stays), else ``reference``. ``sheddable_kw`` is load outside
+    the plan that is switched off for events (smart plugs running now): the reference imports it too,
+    so the cap sits that much higher and the plan need not find it."""
+    n, step = problem.n_steps, timedelta(hours=problem.step_h)
     caps = np.full(n, np.inf)
     for event in events:
         if event.cancelled:
             continue
+        pinned = (frozen or {}).get(event.event_id, {})
+
+        def ref(t: int, pinned: Mapping[datetime, float] = pinned) -> float:
+            return pinned.get(problem.start + t * step, float(reference.net_import_kw[t]))
+
         reduction_kw = share * event.reduction_w / 1000
-        steps = event_steps(problem.start, n, problem.step_h, event)
-        for t in steps:
-            caps[t] = min(caps[t], ref[t] + sheddable_kw - reduction_kw)  # below zero asks for export
-        end = math.ceil((event.end - problem.start) / timedelta(hours=problem.step_h))
+        for t in event_steps(problem.start, n, problem.step_h, event):
+            caps[t] = min(caps[t], ref(t) + sheddable_kw - reduction_kw)  # below zero asks for export
+        end = math.ceil((event.end - problem.start) / step)
         for k in range(1, ramp_steps + 1):  # also when the event ended just before this horizon
             t = end + k - 1
             if 0 <= t < n:
-                caps[t] = min(caps[t], ref[t] + reduction_kw * k / (ramp_steps + 1))
+                caps[t] = min(caps[t], ref(t) + reduction_kw * k / (ramp_steps + 1))
     return caps
 
 
@@ -136,7 +154,11 @@ def assess(
 
 
 def schedule_with_events(
-    reference: Schedule, events: Sequence[FlexEvent], *, sheddable_kw: float = 0.0
+    reference: Schedule,
+    events: Sequence[FlexEvent],
+    *,
+    sheddable_kw: float = 0.0,
+    frozen: Frozen | None = None,
 ) -> tuple[Schedule, float]:
     """The reference schedule with the accepted events as caps, and the share of each request it
     plans to deliver: the full request when it can, else the largest of 1/2 and 1/4 that still fits."""
@@ -144,9 +166,10 @@ def schedule_with_events(
     if not live or not reference.ok:
         return reference, 0.0
     for share in (1.0, 0.5, 0.25):
-        problem = with_caps(
-            reference.problem, event_caps(reference.problem, reference.plan, live, share=share)
+        caps = event_caps(
+            reference.problem, reference.plan, live, share=share, sheddable_kw=sheddable_kw, frozen=frozen
         )
+        problem = with_caps(reference.problem, caps)
         result = plan(problem)
         if result.ok:
             notes = reference.notes + (() if share == 1.0 else (f"events planned at {share:.0%}",))

@@ -33,7 +33,7 @@ from homeflex.core.timeutil import LONDON, period_start
 STEP_H = 0.5
 HORIZON_H = 36.0
 
-TAPER_PLANNED_SOC = 0.95
+TAPER_PLANNED_SOC = 0.99
 MAX_EXPORT_KW = 3.68  # G98 single-phase limit
 States = Mapping[str, Mapping[str, Any]]
 
@@ -100,7 +100,7 @@ def taper_steps(setup: HouseholdSetup, soc: float, target: float, max_kw: float)
         return 0
     tau_h = (1 - knee) * eq.ev_capacity_kwh / (max_kw * eq.ev_efficiency)
     start = max(soc, knee)
-    # Full is approached only asymptotically; the car tops up beyond 95 % at its own pace.
+    # Full is approached only asymptotically: plan for 99 % at most.
     hours = tau_h * math.log((1 - start) / (1 - min(target, TAPER_PLANNED_SOC)))
     return math.ceil(max(0.0, hours) / STEP_H)
 

@@ -55,7 +55,11 @@ def setup_for(config: SimHouseholdConfig, household: SimHousehold | None = None)
             internal_gains_kw=hp.gains_w / 1000,
         )
         pump = HeatPump(
-            flow_c_at_cold=flow_cold, cold_outdoor_c=cold, flow_c_at_mild=flow_mild, mild_outdoor_c=mild
+            max_thermal_kw=hp.q_max_w / 1000,
+            flow_c_at_cold=flow_cold,
+            cold_outdoor_c=cold,
+            flow_c_at_mild=flow_mild,
+            mild_outdoor_c=mild,
         )
         equipment = replace(equipment, building=building, heat_pump=pump)
         floor = hp.setpoint_c - SETPOINT_MARGIN_C

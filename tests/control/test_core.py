@@ -194,7 +194,6 @@ def test_cancel_during_an_event_replans_uncapped() -> None:
     assert c.replans[-1][1] == "event e1 cancelled"
     assert d.phase == "plan" and d.event_id == ""
     assert d.settings["plug"] == {"on": None}
-    assert d.settings["hp"]["max_power_w"] is None
     assert c.schedule is not None and c.schedule.problem.import_cap_kw is not None
     assert not (c.schedule.problem.import_cap_kw < float("inf")).any()
 

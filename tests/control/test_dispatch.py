@@ -153,11 +153,12 @@ def test_battery_without_its_state_is_left_alone() -> None:
 @pytest.mark.parametrize(
     ("vulnerable", "capped", "planned_c", "cap"),
     [
-        (False, False, 20.47, None),
-        (False, True, 20.47, 1234),  # capped at the plan, rounded up
+        (False, False, 20.47, 1234),  # capped at the plan, rounded up: it coasts when the plan says so
+        (False, True, 20.47, 1234),
         (True, True, 20.47, None),  # a vulnerable home's heat pump is never capped
-        (False, False, 25.0, None),  # clamped to the band
-        (False, False, 15.0, None),
+        (True, False, 20.47, None),
+        (False, False, 25.0, 1234),  # clamped to the band
+        (False, False, 15.0, 1234),
     ],
 )
 def test_heat_pump_setpoint_and_cap(

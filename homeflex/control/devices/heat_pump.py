@@ -1,6 +1,7 @@
 """Heat pump: the planned indoor temperature as the setpoint (pre-heating raises it within the comfort
-band), and in a DSO-capped step an electrical power cap at the plan. Safety first: a home below its
-comfort floor is heated whatever the plan says, and a vulnerable home's heat pump is never capped."""
+band) and an electrical power cap at the plan, so the pump coasts when the plan says so; its own
+thermostat alone would heat through a peak rate. Safety first: a home below its comfort floor is heated
+whatever the plan says, and a vulnerable home's heat pump is never capped (setpoint only)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class HeatPump:
             return {"setpoint_c": reheat, "max_power_w": None}
         target = float(step.schedule.plan.indoor_c[step.t + 1])
         settings: Settings = {"setpoint_c": _in_band(target, floor, ceiling), "max_power_w": None}
-        if step.capped and not step.household.vulnerable:
+        if not step.household.vulnerable:
             planned_w = 1000 * float(step.schedule.plan.heat_pump_kw[step.t])
             settings["max_power_w"] = min(math.ceil(planned_w), self.spec.max_power_w)
         return settings

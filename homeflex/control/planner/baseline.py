@@ -12,7 +12,13 @@ import numpy as np
 
 from homeflex.control.planner.plan import Plan, PlanStatus
 from homeflex.control.planner.problem import Battery, FloatArray, Heating, PlanningProblem
-from homeflex.control.planner.thermal import cop_series, heat_to_reach_kw, simulate_indoor, step_indoor
+from homeflex.control.planner.thermal import (
+    cop_series,
+    heat_to_reach_kw,
+    max_electric_kw,
+    simulate_indoor,
+    step_indoor,
+)
 
 SETPOINT_ABOVE_MIN_C = 0.5
 
@@ -35,11 +41,12 @@ def _hp_kw(p: PlanningProblem, heating: Heating) -> FloatArray:
     b, c = heating.building, heating.comfort
     setpoint = min(c.min_c + SETPOINT_ABOVE_MIN_C, c.max_c)
     cop = cop_series(heating.heat_pump, p.outdoor_c)
+    limit = max_electric_kw(heating.heat_pump, p.outdoor_c)
     out = np.zeros(p.n_steps)
     indoor = b.initial_indoor_c
     for t in range(p.n_steps):
         heat = heat_to_reach_kw(b, indoor, setpoint, float(p.outdoor_c[t]), p.step_h)
-        out[t] = float(np.clip(heat / cop[t], 0.0, heating.heat_pump.max_electric_kw))
+        out[t] = float(np.clip(heat / cop[t], 0.0, limit[t]))
         indoor = step_indoor(b, indoor, float(p.outdoor_c[t]), float(cop[t] * out[t]), p.step_h)
     return out
 

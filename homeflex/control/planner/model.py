@@ -13,7 +13,7 @@ from enum import IntEnum
 import numpy as np
 
 from homeflex.control.planner.problem import FloatArray, Heating, PlanningProblem
-from homeflex.control.planner.thermal import cop_series, decay
+from homeflex.control.planner.thermal import cop_series, decay, max_electric_kw
 
 # Tie-breaker (£/kWh) against simultaneous battery charge/discharge and needless curtailment.
 TINY_PENALTY_GBP_PER_KWH = 1e-5
@@ -65,7 +65,7 @@ def comfort_bounds(heating: Heating, outdoor_c: FloatArray, step_h: float) -> tu
     cop = cop_series(heating.heat_pump, outdoor_c)
     a, h_kw = decay(b, step_h), b.htc_w_per_k / 1000.0
     t_eq_off = outdoor_c + b.internal_gains_kw / h_kw
-    t_eq_flat_out = t_eq_off + cop * heating.heat_pump.max_electric_kw / h_kw
+    t_eq_flat_out = t_eq_off + cop * max_electric_kw(heating.heat_pump, outdoor_c) / h_kw
     upper, best = np.empty(n), np.empty(n)
     prev_upper = max(c.max_c, b.initial_indoor_c)
     prev_best = b.initial_indoor_c
@@ -88,7 +88,7 @@ def _bounds(p: PlanningProblem, relax: Relax) -> tuple[FloatArray, FloatArray]:
     if p.ev is not None:
         hi[Col.EV, p.ev.arrival_step : min(p.ev.ready_by_step, n)] = p.ev.max_kw
     if p.heating is not None:
-        hi[Col.HP] = p.heating.heat_pump.max_electric_kw
+        hi[Col.HP] = max_electric_kw(p.heating.heat_pump, p.outdoor_c)
         lo[Col.INDOOR], hi[Col.INDOOR] = comfort_bounds(p.heating, p.outdoor_c, p.step_h)
         if relax.comfort:
             lo[Col.INDOOR] = -inf
@@ -171,6 +171,14 @@ def build(p: PlanningProblem, relax: Relax = Relax()) -> LpArrays:  # noqa: PLR0
             add(nrow, col, sign)
         rlo.append(np.full(n, -np.inf))
         rhi.append(p.import_cap_kw.copy())
+        nrow += n
+    if p.battery is not None:
+        # Outside DSO caps the battery serves the house, never the grid: export only what PV makes.
+        for col in (Col.EXPORT, Col.CURTAIL):
+            add(nrow, col, 1.0)
+        capped = np.isfinite(p.import_cap_kw) if p.import_cap_kw is not None else np.zeros(n, dtype=bool)
+        rlo.append(np.full(n, -np.inf))
+        rhi.append(np.where(capped, np.inf, p.pv_kw))
         nrow += n
     if p.ev is not None:  # Σ η·dt·ev = target (EV columns are bounded to zero outside the window)
         add(nrow, Col.EV, p.ev.efficiency * dt)

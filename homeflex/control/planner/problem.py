@@ -101,6 +101,7 @@ class HeatPump:
     """Air-source heat pump with a linear weather-compensation flow curve (Staffell COP)."""
 
     max_electric_kw: float = 2.5
+    max_thermal_kw: float = float("inf")  # heat output limit: at a good COP it binds before the electrical
     ground_source: bool = False
     flow_c_at_cold: float = 45.0  # flow temperature at outdoor ``cold_outdoor_c``
     cold_outdoor_c: float = -2.0
@@ -108,7 +109,7 @@ class HeatPump:
     mild_outdoor_c: float = 20.0
 
     def __post_init__(self) -> None:
-        if self.max_electric_kw <= 0 or self.mild_outdoor_c <= self.cold_outdoor_c:
+        if min(self.max_electric_kw, self.max_thermal_kw) <= 0 or self.mild_outdoor_c <= self.cold_outdoor_c:
             raise ValueError("heat pump: max_electric_kw > 0 and mild_outdoor_c > cold_outdoor_c required")
 
 

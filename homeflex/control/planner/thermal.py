@@ -26,6 +26,12 @@ def cop_series(pump: HeatPump, outdoor_c: FloatArray) -> FloatArray:
     return 6.81 - 0.121 * dt + 0.000630 * dt**2
 
 
+def max_electric_kw(pump: HeatPump, outdoor_c: FloatArray) -> FloatArray:
+    """The most the pump can draw per step: its electrical rating, or its heat output over the COP."""
+    limit: FloatArray = np.minimum(pump.max_electric_kw, pump.max_thermal_kw / cop_series(pump, outdoor_c))
+    return limit
+
+
 def decay(building: Building, step_h: float) -> float:
     """``a = exp(-Δt/τ)`` with ``τ = C/H`` in hours."""
     tau_h = building.capacity_kwh_per_k / (building.htc_w_per_k / 1000.0)
