@@ -3,6 +3,9 @@
 `python -m bench control_latency [--households 100] [--events 5] [--mqtt-url URL]`
 `python -m bench ingest [--readings 300000] [--batch 10000] [--mqtt-readings 100000]`
 `python -m bench settlement [--households 10000] [--days 90]`
+`python -m bench stage2 [--per-type 10] [--seed 1] [--weeks winter summer]`
+`python -m bench stage3 [--households 40] [--seed 1] [--start 17:30]`
+`python -m bench planning [--households 100] [--instants 10] [--seed 2]`
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import time
 from pathlib import Path
 
-from bench import control_latency, ingest, settlement
+from bench import control_latency, ingest, settlement, stage_control, stage_events, stage_planning
 
 
 def parser() -> argparse.ArgumentParser:
@@ -51,9 +55,52 @@ def parser() -> argparse.ArgumentParser:
         default=200,
         help="households the plain reference settles (its time is scaled up; default 200)",
     )
-    for p in (ig, st):
+    s2 = sub.add_parser("stage2", help="a week's bill optimised vs unmanaged, per household type")
+    s2.add_argument("--per-type", type=int, default=10, help="households of each type (default 10)")
+    s2.add_argument("--seed", type=int, default=1, help="population seed (default 1)")
+    s2.add_argument("--weeks", nargs="+", choices=sorted(stage_control.WEEKS), default=["winter", "summer"])
+    s3 = sub.add_parser(
+        "stage3", help="event delivery vs request; post-event peak with and without protection"
+    )
+    s3.add_argument("--households", type=int, default=40, help="stage-3 households (default 40)")
+    s3.add_argument("--seed", type=int, default=1, help="population seed (default 1)")
+    s3.add_argument("--start", type=time.fromisoformat, default=time(17, 30), help="local event start")
+    s3.add_argument("--minutes", type=int, default=60, help="event length (default 60)")
+    s3.add_argument("--reduction-w", type=float, default=1500.0, help="per household (default 1500)")
+    pl = sub.add_parser(
+        "planning", help="plan time per household and 1,000 households on 2 cores vs bare HiGHS"
+    )
+    pl.add_argument("--households", type=int, default=100, help="households observed (default 100)")
+    pl.add_argument("--instants", type=int, default=10, help="states per household over a day (default 10)")
+    pl.add_argument("--seed", type=int, default=2, help="population seed (default 2)")
+    for p in (ig, st, s2, s3, pl):
         p.add_argument("--no-results", action="store_true", help="print only; do not append to RESULTS.md")
     return top
+
+
+def stage(args: argparse.Namespace, results: Path | None) -> int:
+    if args.bench == "stage2":
+        return stage_control.main(
+            stage_control.Options(
+                per_type=args.per_type, seed=args.seed, weeks=tuple(args.weeks), results=results
+            )
+        )
+    if args.bench == "stage3":
+        return stage_events.main(
+            stage_events.Options(
+                households=args.households,
+                seed=args.seed,
+                start=args.start,
+                minutes=args.minutes,
+                reduction_w=args.reduction_w,
+                results=results,
+            )
+        )
+    return stage_planning.main(
+        stage_planning.Options(
+            households=args.households, instants=args.instants, seed=args.seed, results=results
+        )
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results=results,
             )
         )
+    if args.bench in ("stage2", "stage3", "planning"):
+        return stage(args, results)
     options = control_latency.Options(
         households=args.households,
         events=args.events,

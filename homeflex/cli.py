@@ -252,10 +252,15 @@ async def cmd_profile(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"homeflex profile: --as-of: {err}", file=sys.stderr)
         return 2
+    if getattr(args, "publish", False) and not settings.mqtt_url:
+        print("homeflex profile learn --publish needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
+        return 2
     storage = await open_storage(settings.database_url)
     try:
         if args.profile_command == "learn":
-            return await _profile_learn(storage, args.household, as_of)
+            return await _profile_learn(
+                storage, args.household, as_of, settings.mqtt_url if args.publish else None
+            )
         return await _profile_show(storage, args.household_id)
     except (LookupError, CorruptRecordError) as err:
         print(f"homeflex profile: {err}", file=sys.stderr)
@@ -264,8 +269,10 @@ async def cmd_profile(settings: Settings, args: argparse.Namespace) -> int:
         await storage.close()
 
 
-async def _profile_learn(storage: Storage, household_id: str | None, as_of: datetime | None) -> int:
-    from homeflex.telemetry.profiles import learn_all, learn_and_store
+async def _profile_learn(
+    storage: Storage, household_id: str | None, as_of: datetime | None, publish_to: str | None
+) -> int:
+    from homeflex.telemetry.profiles import learn_all, learn_and_store, publish_profiles
 
     now = WallClock().now()
     as_of = as_of or now
@@ -280,6 +287,9 @@ async def _profile_learn(storage: Storage, household_id: str | None, as_of: date
         print(f"{r.household_id} v{r.version} ({state}): {ready}")
     for failed_id, why in failed.items():
         print(f"{failed_id}: FAILED: {why}")
+    if publish_to:
+        await publish_profiles(publish_to, records)
+        print(f"published {len(records)} profiles to the households' control loops ({publish_to})")
     return 1 if failed else 0
 
 
@@ -364,6 +374,9 @@ def _profile_parser(s: argparse.ArgumentParser) -> None:
     )
     learn.add_argument("--household", help="one household (default: every registered household)")
     learn.add_argument("--as-of", help="learn from readings before this ISO time with offset (default now)")
+    learn.add_argument(
+        "--publish", action="store_true", help="send each profile to its control loop (needs mqtt_url)"
+    )
     show = actions.add_parser("show", help="the latest profile: readiness with reasons, and a summary")
     show.add_argument("household_id")
 

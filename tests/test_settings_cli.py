@@ -73,3 +73,133 @@ def test_import_readings_stores_good_rows_and_reports_bad_ones(
     assert "2 intervals -> 3 new readings; 0 duplicate rows; 1 rejected" in out
     assert "line 3: impossible_value" in out
     assert main(["import-readings", "--household", "nobody", str(data)]) == 2
+
+
+# -- homeflex profile ------------------------------------------------------------------------------
+
+
+def _database_with_readings(tmp_path: Path, days: int) -> str:
+    """A SQLite file with hh1 (`days` days of 1 kWh per half-hour from 2 Nov 2026) and hh2 (nothing)."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from homeflex.core.domain import Category, MeterReading
+    from homeflex.storage import SQLiteStorage
+    from homeflex.storage.records import HouseholdRecord
+
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    db = tmp_path / "h.db"
+
+    async def fill() -> None:
+        readings = [
+            MeterReading(
+                household_id="hh1",
+                ts=start + timedelta(minutes=30 * n),
+                import_wh=1000.0 * n,
+                export_wh=0.0,
+                power_w=2000.0,
+            )
+            for n in range(days * 48 + 1)
+        ]
+        s = await SQLiteStorage.open(db)
+        try:
+            for hid in ("hh1", "hh2"):
+                await s.upsert_household(HouseholdRecord(id=hid, group="g", category=Category.C), start)
+            await s.insert_readings(readings, start)
+        finally:
+            await s.close()
+
+    asyncio.run(fill())
+    return f"sqlite:///{db}"
+
+
+def test_profile_learn_then_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOMEFLEX_DATABASE_URL", _database_with_readings(tmp_path, 15))
+    monkeypatch.chdir(tmp_path)
+    assert main(["profile", "show", "hh1"]) == 1
+    assert "household 'hh1' has no learned profile yet" in capsys.readouterr().err
+
+    assert main(["profile", "learn", "--household", "hh1", "--as-of", "2026-11-05T00:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("hh1 v1 (new): not ready: 3 of 14 days observed; 3 of 5 weekdays observed; ")
+    assert main(["profile", "learn", "--as-of", "2026-11-17T00:00:00Z"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "hh1 v2 (new): ready",
+        "hh2 v1 (new): not ready: no readings; 0 of 14 days observed",
+    ]
+    assert main(["profile", "learn", "--household", "hh1", "--as-of", "2026-11-17T00:00:00Z"]) == 0
+    assert capsys.readouterr().out.startswith("hh1 v2 (unchanged since 20")
+
+    assert main(["profile", "show", "hh1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("hh1 profile v2, learned 20")
+    assert lines[0].endswith(" from data before 2026-11-17T00:00:00Z")
+    assert lines[1:6] == [
+        "READY for stage 2",
+        "  - 15 of 14 days observed",
+        "  - coverage 100 % >= 80 %",
+        "  - 11 of 5 weekdays observed",
+        "  - 4 of 2 weekend or bank-holiday days observed",
+    ]
+    assert lines[6:] == [
+        "  coverage: 15 days observed, 720 of 720 half-hours measured (100 %)",
+        "  weekday base load: 11 days, 48.0 kWh/day, peak 23:30-00:00 local (1.00 kWh)",
+        "  weekend base load: 4 days, 48.0 kWh/day, peak 23:30-00:00 local (1.00 kWh)",
+        "  devices: none learned",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["profile", "show", "nobody"], "homeflex profile: unknown household 'nobody'"),
+        (["profile", "learn", "--household", "nobody"], "homeflex profile: unknown household 'nobody'"),
+        (["profile", "learn", "--as-of", "2026-11-17"], "--as-of: time '2026-11-17' has no UTC offset"),
+        (["profile", "learn", "--as-of", "soon"], "--as-of: Invalid isoformat string: 'soon'"),
+    ],
+)
+def test_profile_errors_exit_2(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOMEFLEX_DATABASE_URL", _database_with_readings(tmp_path, 1))
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_profile_show_of_a_corrupt_version_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from homeflex.storage import open_storage
+
+    url = _database_with_readings(tmp_path, 1)
+
+    async def corrupt() -> None:
+        s = await open_storage(url)
+        try:
+            await s.execute_raw(
+                "INSERT INTO profiles VALUES ('hh1', 1, '2026-11-03T00:00:00.000000Z',"
+                " '2026-11-03T00:00:00.000000Z', 0, '[]', '{\"schema\": 1')"
+            )
+        finally:
+            await s.close()
+
+    asyncio.run(corrupt())
+    monkeypatch.setenv("HOMEFLEX_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["profile", "show", "hh1"]) == 2
+    err = capsys.readouterr().err
+    assert "homeflex profile: stored profile of household 'hh1' version 1 is corrupt:" in err
+    assert "its profile is not valid JSON" in err
+    assert main(["profile", "learn", "--as-of", "2026-11-03T00:00:00Z"]) == 1  # hh2 is still learned
+    out = capsys.readouterr().out
+    assert "hh2 v1 (new): not ready" in out
+    assert "hh1: FAILED: stored profile of household 'hh1' version 1 is corrupt" in out

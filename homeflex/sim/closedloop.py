@@ -113,12 +113,18 @@ def run(
     events: Sequence[tuple[datetime, FlexEvent]] = (),
     tick_s: float = 300.0,
     seed: int = 0,
+    core: ControlCore | None = None,
 ) -> Trace:
     """Drive the household to ``end``: ticks every ``tick_s``; ``events`` arrive at their notice time
-    and are decided by the VEN's rule. Unmanaged: devices keep their own behaviour throughout."""
+    and are decided by the VEN's rule. Unmanaged: devices keep their own behaviour throughout.
+
+    ``core``: the control core to drive, e.g. with another recovery stagger or to look at its plans
+    afterwards; by default a fresh one for ``spec`` and ``setup`` with ``seed``."""
     assert household.time is not None, "start the household (observe or advance_to) first"
     trace = Trace()
-    core = ControlCore(household=spec, setup=setup, forecast=forecast_for(household, profile), seed=seed)
+    if core is None:
+        forecast = forecast_for(household, profile)
+        core = ControlCore(household=spec, setup=setup, forecast=forecast, seed=seed)
     sent: dict[str, Settings] = {}
     pending = sorted(events, key=lambda pair: pair[0])
     while household.time < end:

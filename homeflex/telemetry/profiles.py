@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +27,9 @@ from homeflex.control.profile import (
     profile_to_json,
     readiness,
 )
+from homeflex.core import topics
 from homeflex.core.timeutil import periods
+from homeflex.mqtt import MqttSession
 from homeflex.storage import CorruptRecordError, Storage
 from homeflex.storage.records import ProfileRecord
 from homeflex.telemetry.energy import period_energy_kwh
@@ -74,7 +77,7 @@ async def learn_and_store(
     return await storage.save_profile(
         household_id,
         as_of=as_of,
-        learned_at=learned_at or as_of,
+        learned_at=as_of if learned_at is None else learned_at,
         ready=verdict.ready,
         reasons=verdict.reasons,
         profile=document,
@@ -122,7 +125,7 @@ def stored_profile(record: ProfileRecord) -> HouseholdProfile:
     try:
         return profile_from_json(record.profile)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        why = f"missing {err}" if isinstance(err, KeyError) else str(err)
+        why = f"missing key {err}" if isinstance(err, KeyError) else str(err)
         raise CorruptRecordError(
             f"stored profile of household {record.household_id!r} version {record.version} is corrupt: {why}"
         ) from err
@@ -145,7 +148,7 @@ def profile_summary(profile: HouseholdProfile) -> list[str]:
     cov = profile.coverage
     lines = [
         f"coverage: {cov.days_observed} days observed, {cov.measured_periods} of {cov.expected_periods}"
-        f" half-hours measured ({cov.fraction:.0%})",
+        f" half-hours measured ({math.floor(round(cov.fraction * 100, 6))} %)",
         _load_line("weekday", profile.weekday),
         _load_line("weekend", profile.weekend),
     ]
@@ -193,3 +196,21 @@ def _load_line(name: str, load: DayTypeLoad) -> str:
 def _clock(hour: float) -> str:
     minutes = round(hour * 60) % (24 * 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def profile_message(record: ProfileRecord) -> dict[str, Any]:
+    """What the household's control loop gets on ``homeflex/v1/<hh>/profile`` (retained)."""
+    return {
+        "version": record.version,
+        "ready": record.ready,
+        "reasons": list(record.reasons),
+        "profile": profile_document(record),
+    }
+
+
+async def publish_profiles(mqtt_url: str, records: Sequence[ProfileRecord]) -> None:
+    """Send each household its latest profile and readiness, retained, so a control loop that starts
+    later still gets it."""
+    async with MqttSession(mqtt_url, f"profiles-{uuid.uuid4().hex[:8]}") as session:
+        for record in records:
+            await session.publish(topics.profile(record.household_id), profile_message(record), retain=True)

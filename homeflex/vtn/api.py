@@ -24,7 +24,7 @@ from homeflex.telemetry.books import household_statement, reconcile_books
 from homeflex.telemetry.profiles import profile_document
 from homeflex.telemetry.programme import programme_from_json, programme_json, rules_from_record
 from homeflex.telemetry.statements import statement_json
-from homeflex.vtn.events import BadRequest, event_status, parse_event_request
+from homeflex.vtn.events import TRIAL_PROGRAMME, BadRequest, event_status, parse_event_request
 
 Settle = Callable[[str], Awaitable[list[SettlementRecord]]]
 STORAGE = web.AppKey("storage", Storage)
@@ -284,6 +284,8 @@ async def event_json(storage: Storage, event: EventRecord, now: Any) -> dict[str
         "end": iso(event.end),
         "reduction_kw": event.reduction_kw,
         "price_gbp_per_mwh": event.price_gbp_per_mwh,
+        "programme": event.programme_id,
+        "trial": event.programme_id == TRIAL_PROGRAMME,
         "targets": rows,
         "totals": {
             "targeted": len(targets),

@@ -202,6 +202,11 @@ async def test_flex_event_end_to_end(mqtt_url: str, storage: SQLiteStorage, uid:
             event_id = (await r.json())["event_id"]
 
         await asyncio.wait_for(live, timeout=60)
+        # Recovery comes a random stagger (under a minute) after the event: give a loaded machine time
+        # to deliver the acks before the control loops stop.
+        async with asyncio.timeout(15):
+            while not all(any(o.phase == "restore" for o in c.outcomes) for c in controllers[:2]):
+                await asyncio.sleep(0.1)
         await ingestor.flush()
         async with http.post(f"/api/events/{event_id}/settle") as r:
             assert r.status == 200, await r.text()
