@@ -29,8 +29,13 @@ async def _forever() -> None:
 async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.core.clock import WallClock
     from homeflex.demo import format_report, run_demo
+    from homeflex.sim.realdata.wheels import MissingWheelError
 
-    status = await run_demo(settings, wall_now=WallClock().now())
+    try:
+        status = await run_demo(settings, wall_now=WallClock().now())
+    except MissingWheelError as err:
+        print(f"homeflex demo --realistic: {err}", file=sys.stderr)
+        return 2
     print(format_report(status))
     return 0
 
@@ -92,7 +97,7 @@ async def cmd_telemetry(settings: Settings, args: argparse.Namespace) -> int:
 def _population(settings: Settings) -> list:  # type: ignore[type-arg]
     from homeflex.sim.population import make_population
 
-    return make_population(settings.households, settings.seed)
+    return make_population(settings.households, settings.seed, realistic=settings.realistic)
 
 
 async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
@@ -364,6 +369,13 @@ def parser() -> argparse.ArgumentParser:
         if name == "demo":
             s.add_argument("--households", type=int, help="number of households (default 20)")
             s.add_argument("--speed", type=float, help="simulated seconds per wall second (default 60)")
+            s.add_argument(
+                "--realistic",
+                action="store_true",
+                default=None,
+                help="real London weather and UK load shapes (needs the wheels the README's test "
+                "command fetches)",
+            )
     return p
 
 
@@ -385,7 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings(
-            args.config, households=getattr(args, "households", None), speed=getattr(args, "speed", None)
+            args.config,
+            households=getattr(args, "households", None),
+            speed=getattr(args, "speed", None),
+            realistic=getattr(args, "realistic", None),
         )
     except (ValueError, FileNotFoundError) as err:
         print(f"homeflex: {err}", file=sys.stderr)

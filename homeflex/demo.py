@@ -72,7 +72,7 @@ async def ingest_settled(ingestor: Ingestor, expected: int) -> bool:
 
 async def run_demo(settings: Settings, *, wall_now: datetime, database: Path | None = None) -> dict[str, Any]:
     """Run the demo; returns the event status as the VTN's operator API reports it."""
-    population = make_population(settings.households, settings.seed)
+    population = make_population(settings.households, settings.seed, realistic=settings.realistic)
     start = demo_start(wall_now)
     models = [(c.spec.id, build_household(c)) for c in population]
     history = generate_history(models, start - HISTORY, start)

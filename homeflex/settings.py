@@ -23,6 +23,7 @@ class Settings:
     households: int = 20
     seed: int = 7
     speed: float = 60.0  # demo: simulated seconds per wall second
+    realistic: bool = False  # simulated households on real weather and load shapes (wheels in .cache/)
     metrics_port: int = 9108  # homeflex telemetry serves /metrics here
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
@@ -30,6 +31,12 @@ class Settings:
 
 def _convert(name: str, kind: Any, raw: Any) -> Any:
     text = str(raw)
+    if kind in (bool, "bool"):
+        if isinstance(raw, bool):
+            return raw
+        if text.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return text.lower() in ("1", "true", "yes", "on")
+        raise ValueError(f"setting {name}: {raw!r} is not true or false")
     try:
         if kind in (int, "int"):
             return int(text)

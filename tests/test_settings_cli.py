@@ -203,3 +203,13 @@ def test_profile_show_of_a_corrupt_version_is_a_clear_error(
     out = capsys.readouterr().out
     assert "hh2 v1 (new): not ready" in out
     assert "hh1: FAILED: stored profile of household 'hh1' version 1 is corrupt" in out
+
+
+@pytest.mark.parametrize(("raw", "value"), [("1", True), ("true", True), ("No", False), ("off", False)])
+def test_realistic_is_a_switch_from_the_environment(raw: str, value: bool) -> None:
+    assert load_settings(env={"HOMEFLEX_REALISTIC": raw}).realistic is value
+
+
+def test_a_switch_that_is_neither_true_nor_false_is_refused() -> None:
+    with pytest.raises(ValueError, match="is not true or false"):
+        load_settings(env={"HOMEFLEX_REALISTIC": "maybe"})

@@ -78,6 +78,11 @@ class ControlCore:
             reference.problem, reference.plan, event, others, sheddable_kw=self.sheddable_kw(states)
         )
 
+    def change_setup(self, setup: HouseholdSetup) -> None:
+        """A new tariff or new preferences: re-plan at the next tick."""
+        self.setup = setup
+        self._dirty = "tariff or preferences changed"
+
     def sheddable_kw(self, states: States) -> float:
         """Smart-plug load running now, which an accepted event switches off."""
         plugs = (d for d in self.household.devices if d.kind is DeviceKind.SMART_PLUG)

@@ -172,6 +172,12 @@ class HouseholdController:
     def schedule(self) -> Schedule | None:
         return self.core.schedule
 
+    def update_setup(self, setup: HouseholdSetup) -> None:
+        """The household changed its tariff or preferences (portal): re-plan now."""
+        self.setup = setup
+        self.core.change_setup(setup)
+        self._wake.set()
+
     # --- events (stage 3) ---------------------------------------------------------------------
 
     def assess(self, event: FlexEvent) -> Assessment | None:

@@ -286,3 +286,14 @@ def test_every_decision_over_an_event_is_safe(pair: tuple[Case, FlexEvent]) -> N
         held = {**held, **d.settings}
     assert phases.count("curtail") == 1
     assert phases[-1] == "plan"
+
+
+def test_a_new_tariff_replans_at_once_and_moves_the_battery() -> None:
+    c = core()
+    [first] = run(c, [NOW])
+    c.change_setup(setup({"type": "flat"}))
+    [second] = run(c, [NOW + timedelta(minutes=1)])
+    assert c.replans[-1][1] == "tariff or preferences changed"
+    assert c.schedule is not None
+    assert set(c.schedule.problem.tariff.import_gbp_per_kwh) == {0.245}  # flat now
+    assert first.settings != second.settings  # 18:10 is the day rate on two-rate: the plan differs on flat
