@@ -22,6 +22,7 @@ from homeflex.core.domain import FlexEvent
 
 RAMP_STEPS = 2
 BISECTIONS = 4  # share resolution 1/16 when the full request cannot be met
+BEST_EFFORT_GBP_PER_KWH = 5.0  # the price of falling short of an accepted event's cap
 
 
 def event_steps(start: datetime, n: int, step_h: float, event: FlexEvent) -> range:
@@ -160,18 +161,24 @@ def schedule_with_events(
     sheddable_kw: float = 0.0,
     frozen: Frozen | None = None,
 ) -> tuple[Schedule, float]:
-    """The reference schedule with the accepted events as caps, and the share of each request it
-    plans to deliver: the full request when it can, else the largest of 1/2 and 1/4 that still fits."""
+    """The reference schedule with the accepted events as caps, and the share of the requested energy
+    it plans to deliver. The caps are soft at ``BEST_EFFORT_GBP_PER_KWH``, far above any tariff: once
+    the household has opted in, the plan delivers all it can within its preferences even when things
+    have changed since (a colder evening, an emptier battery), rather than give up on the event."""
     live = [e for e in events if not e.cancelled]
     if not live or not reference.ok:
         return reference, 0.0
-    for share in (1.0, 0.5, 0.25):
-        caps = event_caps(
-            reference.problem, reference.plan, live, share=share, sheddable_kw=sheddable_kw, frozen=frozen
-        )
-        problem = with_caps(reference.problem, caps)
-        result = plan(problem)
-        if result.ok:
-            notes = reference.notes + (() if share == 1.0 else (f"events planned at {share:.0%}",))
-            return replace(reference, problem=problem, plan=result, notes=notes), share
-    return replace(reference, notes=(*reference.notes, "events cannot be met: running the reference")), 0.0
+    caps = event_caps(reference.problem, reference.plan, live, sheddable_kw=sheddable_kw, frozen=frozen)
+    problem = replace(with_caps(reference.problem, caps), cap_penalty_gbp_per_kwh=BEST_EFFORT_GBP_PER_KWH)
+    result = plan(problem)
+    if not result.ok:
+        return replace(reference, notes=(*reference.notes, f"events not planned: {result.reason}")), 0.0
+    capped = np.isfinite(caps)
+    over = np.maximum(result.net_import_kw - caps, 0.0)[capped].sum()
+    asked = sum(
+        e.reduction_w / 1000 * len(event_steps(problem.start, problem.n_steps, problem.step_h, e))
+        for e in live
+    )
+    share = 1.0 if asked <= 0 else max(0.0, 1.0 - float(over) / asked)
+    notes = reference.notes + (() if share > 0.99 else (f"events planned at {share:.0%} (best effort)",))
+    return replace(reference, problem=problem, plan=result, notes=notes), share

@@ -208,22 +208,31 @@ def test_schedule_with_an_event_is_capped_and_ramps_back() -> None:
         assert capped.plan.net_import_kw[t] <= bound + TOL
 
 
-@pytest.mark.parametrize(("reduction_w", "share"), [(500, 0.5), (1000, 0.25)])
-def test_schedule_with_events_falls_back_to_a_fraction(reduction_w: float, share: float) -> None:
+@pytest.mark.parametrize("reduction_w", [500, 1000])
+def test_schedule_with_events_delivers_what_it_can_when_the_full_request_does_not_fit(
+    reduction_w: float,
+) -> None:
     spec = household(HP)
     s = schedule_for(spec, setup(), states(indoor_c=19.2), WINTER_EVENING, constant_weather(-4.0))
-    capped, got = schedule_with_events(s, [flex_event(at(2), 240, reduction_w)])
-    assert got == share
-    assert f"events planned at {share:.0%}" in capped.notes
+    e = flex_event(at(2), 240, reduction_w)
+    capped, got = schedule_with_events(s, [e])
+    assert 0.0 < got < 1.0
+    assert f"events planned at {got:.0%} (best effort)" in capped.notes
+    window = slice(2, 10)
+    assert capped.plan.net_import_kw[window].sum() < s.plan.net_import_kw[window].sum() - 0.1
+    heating = capped.problem.heating
+    assert heating is not None
+    assert (capped.plan.indoor_c[1:] >= heating.comfort.min_c - 1e-3).all()  # never below the floor
 
 
-def test_schedule_with_events_that_cannot_be_met_runs_the_reference() -> None:
+def test_schedule_with_events_keeps_a_vulnerable_floor_whatever_was_asked() -> None:
     spec = household(HP, vulnerable=True)
     s = schedule_for(spec, setup(), states(indoor_c=19.5), WINTER_EVENING, constant_weather(-10.0))
     capped, share = schedule_with_events(s, [flex_event(at(0), 360, 50_000)])
-    assert share == 0.0
-    assert capped.plan is s.plan
-    assert capped.notes[-1] == "events cannot be met: running the reference"
+    assert capped.ok and share < 0.05
+    heating = capped.problem.heating
+    assert heating is not None
+    assert (capped.plan.indoor_c[1:] >= heating.comfort.min_c - 1e-3).all()
 
 
 def test_schedule_with_events_needs_a_reference_plan() -> None:
@@ -254,13 +263,14 @@ def test_capped_schedule_keeps_to_caps_and_ramp(pair: tuple[Case, FlexEvent]) ->
     case, e = pair
     s = case.schedule()
     capped, share = schedule_with_events(s, [e])
-    event(f"share {share}")
-    if share == 0.0:
-        assert capped.plan is s.plan
+    event(f"share {round(share, 1)}")
+    if not s.ok:
+        assert (capped, share) == (s, 0.0)
         return
     assert capped.ok
-    assert share in (1.0, 0.5, 0.25)
-    check_caps(capped.problem, s.plan, capped.plan, e, share)
+    assert 0.0 <= share <= 1.0
+    if share > 0.999:  # the whole request fits: the caps and the ramp hold exactly
+        check_caps(capped.problem, s.plan, capped.plan, e, 1.0)
     if capped.problem.heating is not None and s.problem.heating is not None:
         floor = capped.problem.heating.comfort.min_c
         assert (capped.plan.indoor_c[1:] >= np.minimum(floor, s.plan.indoor_c[1:]) - 1e-3).all()

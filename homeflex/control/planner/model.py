@@ -29,6 +29,7 @@ class Col(IntEnum):
     DISCHARGE = 6
     INDOOR = 7
     SOC = 8
+    SHORTFALL = 9  # net import above a soft DSO cap (kW), priced at the problem's cap penalty
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +97,8 @@ def _bounds(p: PlanningProblem, relax: Relax) -> tuple[FloatArray, FloatArray]:
         bat = p.battery
         hi[Col.CHARGE] = hi[Col.DISCHARGE] = bat.max_kw
         lo[Col.SOC], hi[Col.SOC] = bat.reserve_soc * bat.capacity_kwh, bat.capacity_kwh
+    if p.cap_penalty_gbp_per_kwh is not None and p.import_cap_kw is not None and not relax.caps:
+        hi[Col.SHORTFALL] = np.where(np.isfinite(p.import_cap_kw), inf, 0.0)
     return lo.reshape(-1), hi.reshape(-1)
 
 
@@ -105,6 +108,7 @@ def _cost(p: PlanningProblem) -> FloatArray:
     cost[Col.IMPORT] = p.tariff.import_gbp_per_kwh * p.step_h
     cost[Col.EXPORT] = -p.tariff.export_gbp_per_kwh * p.step_h
     cost[Col.CURTAIL] = cost[Col.CHARGE] = cost[Col.DISCHARGE] = TINY_PENALTY_GBP_PER_KWH * p.step_h
+    cost[Col.SHORTFALL] = (p.cap_penalty_gbp_per_kwh or 0.0) * p.step_h
     flat: FloatArray = cost.reshape(-1)
     return flat
 
@@ -166,8 +170,9 @@ def build(p: PlanningProblem, relax: Relax = Relax()) -> LpArrays:  # noqa: PLR0
         rhi.append(rhs.copy())
         nrow += n
     if not relax.caps and p.import_cap_kw is not None and np.isfinite(p.import_cap_kw).any():
-        # DSO cap on net import (import - export <= cap): a cap below zero asks for export.
-        for col, sign in ((Col.IMPORT, 1.0), (Col.EXPORT, -1.0)):
+        # DSO cap on net import (import - export - shortfall <= cap): a cap below zero asks for export;
+        # the shortfall is bounded to zero unless the cap is soft.
+        for col, sign in ((Col.IMPORT, 1.0), (Col.EXPORT, -1.0), (Col.SHORTFALL, -1.0)):
             add(nrow, col, sign)
         rlo.append(np.full(n, -np.inf))
         rhi.append(p.import_cap_kw.copy())

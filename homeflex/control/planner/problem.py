@@ -158,6 +158,7 @@ class PlanningProblem:
     heating: Heating | None = None
     battery: Battery | None = None
     import_cap_kw: FloatArray | None = None
+    cap_penalty_gbp_per_kwh: float | None = None  # None: caps are hard; else best effort at this price
     n_steps: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -173,6 +174,8 @@ class PlanningProblem:
         object.__setattr__(self, "import_cap_kw", as_series(cap, n, "import_cap_kw"))
         if self.max_import_kw <= 0 or self.max_export_kw < 0:
             raise ValueError("max_import_kw > 0 and max_export_kw >= 0 required")
+        if self.cap_penalty_gbp_per_kwh is not None and self.cap_penalty_gbp_per_kwh <= 0:
+            raise ValueError("cap_penalty_gbp_per_kwh must be positive")
         if self.now < self.start:
             raise ValueError("now precedes the horizon start")
 
