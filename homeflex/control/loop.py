@@ -32,6 +32,7 @@ from homeflex.control.setup import HouseholdSetup
 from homeflex.core import topics
 from homeflex.core.clock import Clock, perf_seconds, sleep_until
 from homeflex.core.domain import FlexEvent, HouseholdSpec, Stage
+from homeflex.core.tasks import stop_tasks
 from homeflex.mqtt import MqttSession
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,7 @@ class HouseholdController:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop_tasks([self._task])
         await self.session.__aexit__(exc_type, exc, tb)
 
     # --- inputs -------------------------------------------------------------------------------

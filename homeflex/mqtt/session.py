@@ -7,7 +7,6 @@ responder's PUBACK followed by its reply waits for a delayed ACK (~40 ms; shared
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import json
 import logging
@@ -19,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt
+
+from homeflex.core.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +143,7 @@ class MqttSession:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
             self._task = None
         self._connected.clear()
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from homeflex.core import topics
 from homeflex.core.clock import Clock, sleep_until
+from homeflex.core.tasks import stop_tasks
 from homeflex.mqtt import MqttSession, MqttUnavailable
 from homeflex.sim.endpoint import DeviceEndpoint, availability_topic
 from homeflex.sim.household import SimHousehold
@@ -79,9 +80,7 @@ class HouseholdSimulator:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks)
         self._tasks.clear()
         with suppress(MqttUnavailable):  # a clean shutdown sends no will: say it ourselves
             await self.meter.publish(self._meter_availability, b"offline", retain=True, timeout=1.0)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from homeflex.core import topics
 from homeflex.core.clock import Clock, sleep_until
+from homeflex.core.tasks import stop_tasks
 from homeflex.core.timeutil import iso
 from homeflex.mqtt import MqttSession, MqttUnavailable
 from homeflex.sim.commands import Command, CommandRejected, ack, parse_command
@@ -52,10 +53,7 @@ class DeviceEndpoint:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
-        if self._state_task is not None:
-            self._state_task.cancel()
+        await stop_tasks(t for t in (self._expiry, self._state_task) if t is not None)
         with suppress(MqttUnavailable):  # a clean shutdown sends no will: say it ourselves
             await self.session.publish(self._availability, b"offline", retain=True, timeout=1.0)
         await self.session.__aexit__(*exc)
