@@ -7,6 +7,7 @@ Horizon: half-hour steps from the start of the current UTC half-hour, ``HORIZON_
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from homeflex.control.planner import (
     Heating,
     Plan,
     PlanningProblem,
+    Tariff,
     plan,
 )
 from homeflex.control.planner.problem import FloatArray
@@ -34,6 +36,7 @@ STEP_H = 0.5
 HORIZON_H = 36.0
 
 TAPER_PLANNED_SOC = 0.99
+DIVERSITY_GBP_PER_KWH = 0.003
 MAX_EXPORT_KW = 3.68  # G98 single-phase limit
 States = Mapping[str, Mapping[str, Any]]
 
@@ -139,6 +142,18 @@ def max_import_kw(spec: HouseholdSpec, setup: HouseholdSetup) -> float:
     return min(spec.max_import_w / 1000, own if own is not None else math.inf)
 
 
+def diversified(tariff: Tariff, household_id: str, start: datetime) -> Tariff:
+    """The tariff with a tiny fixed offset per household and half-hour (under DIVERSITY_GBP_PER_KWH).
+
+    Households on the same tariff would otherwise all start charging and heating at the same half-hour
+    boundary; the offset breaks the ties differently in each home, the same way at every re-plan, and
+    moves no household more than a fraction of a penny per kWh from its cheapest plan."""
+    steps = [start + timedelta(hours=STEP_H * t) for t in range(tariff.import_gbp_per_kwh.size)]
+    offset = np.array([zlib.crc32(f"{household_id}|{t.timestamp():.0f}".encode()) / 2**32 for t in steps])
+    imp = tariff.import_gbp_per_kwh + DIVERSITY_GBP_PER_KWH * offset
+    return Tariff(import_gbp_per_kwh=imp, export_gbp_per_kwh=np.minimum(tariff.export_gbp_per_kwh, imp))
+
+
 def build_problem(
     spec: HouseholdSpec,
     setup: HouseholdSetup,
@@ -154,7 +169,7 @@ def build_problem(
     return PlanningProblem(
         start=start,
         now=now,
-        tariff=horizon_prices(setup.tariff, start, n, STEP_H),
+        tariff=diversified(horizon_prices(setup.tariff, start, n, STEP_H), spec.id, start),
         base_load_kw=forecast.base_load_kw,
         pv_kw=forecast.pv_kw if pv else np.zeros(n),
         outdoor_c=forecast.outdoor_c,

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 
 from homeflex.control.dispatch import setpoints
 from homeflex.control.schedule import (
+    DIVERSITY_GBP_PER_KWH,
     HORIZON_H,
     MAX_EXPORT_KW,
     STEP_H,
@@ -269,7 +270,7 @@ def test_build_problem_wires_the_pieces() -> None:
     assert p.max_export_kw == MAX_EXPORT_KW
     assert (p.pv_kw == 1.0).all()
     assert p.ev is not None and p.heating is not None and p.battery is not None
-    assert p.tariff.import_gbp_per_kwh[0] == 0.27  # 18:00 GMT, day rate
+    assert 0.27 <= p.tariff.import_gbp_per_kwh[0] < 0.27 + DIVERSITY_GBP_PER_KWH  # 18:00 GMT, day rate
     no_pv = build_problem(household(EV, HP), hs, fc, states(), WINTER_EVENING)
     assert (no_pv.pv_kw == 0).all()  # a forecast of sun is no use without panels
     small_pv = build_problem(household(replace(PV, max_power_w=2000)), hs, fc, {}, WINTER_EVENING)
@@ -483,3 +484,17 @@ def test_vulnerable_house_below_its_floor_is_brought_back(case: Case) -> None:
         if indoor[t + 1] < floor - TOL:  # below the floor only while heating flat out
             assert hp_kw[t] == pytest.approx(s.problem.heating.heat_pump.max_electric_kw, abs=1e-4)  # type: ignore[union-attr]
     assert np.isfinite(indoor).all()
+
+
+def test_households_on_one_tariff_break_ties_differently_and_stably() -> None:
+    from homeflex.control.planner import Tariff
+    from homeflex.control.schedule import diversified
+
+    flat = Tariff(import_gbp_per_kwh=np.full(72, 0.245), export_gbp_per_kwh=np.full(72, 0.15))
+    a1 = diversified(flat, "hh1", WINTER_EVENING).import_gbp_per_kwh
+    a2 = diversified(flat, "hh1", WINTER_EVENING).import_gbp_per_kwh
+    b = diversified(flat, "hh2", WINTER_EVENING).import_gbp_per_kwh
+    later = diversified(flat, "hh1", WINTER_EVENING + timedelta(minutes=30)).import_gbp_per_kwh
+    assert (a1 == a2).all() and not (a1 == b).all()
+    assert (later[:-1] == a1[1:]).all()  # the same half-hour keeps its offset at the next re-plan
+    assert (a1 >= 0.245).all() and (a1 < 0.245 + DIVERSITY_GBP_PER_KWH).all()
