@@ -1,4 +1,4 @@
-"""The `homeflex` command: demo, vtn, ven, sim, telemetry, settle, profile."""
+"""The `homeflex` command: demo, vtn, ven, sim, telemetry, settle, profile, simulate."""
 
 from __future__ import annotations
 
@@ -376,7 +376,19 @@ def parser() -> argparse.ArgumentParser:
                 help="real London weather and UK load shapes (needs the wheels the README's test "
                 "command fetches)",
             )
+    _simulate_parser(
+        sub.add_parser(
+            "simulate",
+            help="run a community scenario in simulated time and compare how each customer category fares",
+        )
+    )
     return p
+
+
+def _simulate_parser(s: argparse.ArgumentParser) -> None:
+    from homeflex.scenarios.command import add_arguments  # the simulator itself loads only when run
+
+    add_arguments(s)
 
 
 def _profile_parser(s: argparse.ArgumentParser) -> None:
@@ -395,6 +407,10 @@ def _profile_parser(s: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "simulate":  # synchronous: Ctrl-C must reach the pool loop, not an event loop
+        from homeflex.scenarios.command import simulate
+
+        return simulate(args)
     try:
         settings = load_settings(
             args.config,

@@ -50,11 +50,15 @@ class Trace:
             self.device_kw.setdefault(device_id, []).append(device.power_w / 1000)
 
     def bill_gbp(self, setup: HouseholdSetup) -> float:
-        tariff, hours = setup.tariff, PHYSICS_S / 3600
-        return sum(
-            (max(kw, 0.0) * tariff.import_price(t) - max(-kw, 0.0) * tariff.export_price(t)) * hours
-            for t, kw in zip(self.times, self.net_kw, strict=True)
-        )
+        """The household's bill on its tariff; each sample holds over the step that ends at it (steps
+        are a minute, shorter after a wake-up between minutes)."""
+        tariff, total = setup.tariff, 0.0
+        previous: datetime | None = None
+        for t, kw in zip(self.times, self.net_kw, strict=True):
+            hours = (t - previous).total_seconds() / 3600 if previous else PHYSICS_S / 3600
+            previous = t
+            total += (max(kw, 0.0) * tariff.import_price(t) - max(-kw, 0.0) * tariff.export_price(t)) * hours
+        return total
 
     def half_hourly(self, values: Sequence[float]) -> dict[datetime, float]:
         """Mean of ``values`` per UTC half-hour (kW for powers), keyed by period start."""
@@ -84,6 +88,13 @@ def _physics_until(household: SimHousehold, trace: Trace, end: datetime) -> None
 
 def observe(household: SimHousehold, start: datetime, days: int, *, version: int = 1) -> HouseholdProfile:
     """Stage 1: run ``days`` unmanaged from ``start`` and learn the profile from what was metered."""
+    return observe_with_trace(household, start, days, version=version)[0]
+
+
+def observe_with_trace(
+    household: SimHousehold, start: datetime, days: int, *, version: int = 1
+) -> tuple[HouseholdProfile, Trace]:
+    """``observe``, also giving back what was metered (e.g. as the baseline history for settlement)."""
     trace = Trace()
     household.advance_to(start, PHYSICS_S)
     _physics_until(household, trace, start + timedelta(days=days))
@@ -97,9 +108,10 @@ def observe(household: SimHousehold, start: datetime, days: int, *, version: int
     )
     outdoor = trace.half_hourly(trace.outdoor_c)
     assert household.time is not None
-    return learn_profile(
+    profile = learn_profile(
         household.id, net, device_series=devices, outdoor_c=outdoor, as_of=household.time, version=version
     )
+    return profile, trace
 
 
 def run(
@@ -112,7 +124,7 @@ def run(
     managed: bool = True,
     events: Sequence[tuple[datetime, FlexEvent]] = (),
     tick_s: float = 300.0,
-    seed: int = 0,
+    seed: int | str | None = None,
     core: ControlCore | None = None,
 ) -> Trace:
     """Drive the household to ``end``: ticks every ``tick_s``; ``events`` arrive at their notice time

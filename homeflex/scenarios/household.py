@@ -1,0 +1,170 @@
+"""One household through a scenario: stage 1 (observe and learn), then the scenario's days managed (with
+the DSO's events if it is in stage 3) and unmanaged (the reference for its bill), then settlement.
+
+Runs in a pool worker: takes and returns plain picklable values.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from homeflex.control.profile import HouseholdProfile
+from homeflex.control.setup import HouseholdSetup
+from homeflex.core.domain import FlexEvent, Stage
+from homeflex.core.timeutil import LONDON
+from homeflex.scenarios.settle import (
+    PERIOD_H,
+    Settled,
+    energy_kwh,
+    pre_event_periods,
+    settle_all,
+    with_extra_load,
+)
+from homeflex.scenarios.spec import Scenario
+from homeflex.sim.closedloop import Trace, observe_with_trace, run
+from homeflex.sim.household import SimHousehold
+from homeflex.sim.population import SimHouseholdConfig, build_household
+from homeflex.sim.setup import setup_for
+
+EV_SLACK_SOC = 0.01  # a departure this far below target (or below what the unmanaged car reached) is short
+COLD_SLACK_C = 0.3  # minutes this far below the comfort floor count as violations
+GAMING_PRICE_AT = timedelta(minutes=15)  # price a half-hour's extra load at its middle
+
+
+@dataclass(frozen=True, kw_only=True)
+class HouseholdResult:
+    household_id: str
+    category: str
+    vulnerable: bool
+    stage: int
+    devices: str
+    unmanaged_gbp: float  # energy bill over the scenario days
+    managed_gbp: float
+    events_offered: int
+    events_opted_in: int
+    opt_out_reasons: tuple[str, ...]
+    cold_minutes: int  # managed run, minutes below the comfort floor - COLD_SLACK_C
+    cold_minutes_unmanaged: int
+    ev_departures: int
+    ev_short: int  # departures short of min(target, the unmanaged car's state then) - EV_SLACK_SOC
+    settled: dict[str, Settled]  # per variant name
+    gamed: dict[str, Settled]  # per variant name, with the gaming load before each event; {} if none
+    gaming_cost_gbp: float  # what the gaming load costs at the household's import price
+
+    @property
+    def bill_change(self) -> float:
+        """Managed energy bill against unmanaged, as a fraction (negative: cheaper); NaN if no bill."""
+        return (
+            (self.managed_gbp - self.unmanaged_gbp) / abs(self.unmanaged_gbp)
+            if self.unmanaged_gbp
+            else math.nan
+        )
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=LONDON)
+
+
+def observe(
+    config: SimHouseholdConfig, household: SimHousehold, start: datetime, days: int
+) -> tuple[HouseholdProfile, Trace]:
+    """Stage 1 as ``closedloop.observe`` does it, keeping the metered trace for baselines."""
+    return observe_with_trace(household, start, days)
+
+
+def run_unmanaged(config: SimHouseholdConfig, household: SimHousehold, end: datetime) -> Trace:
+    """The devices on their own until ``end``: the loop only watches."""
+    setup = setup_for(config, household)
+    return run(config.spec, household, setup, end, profile=None, managed=False)
+
+
+def ev_short(managed: Trace, unmanaged: Trace) -> int:
+    reached = {when: soc for when, soc, _ in unmanaged.ev_departures}
+    return sum(
+        min(target, reached.get(when, target)) - soc > EV_SLACK_SOC
+        for when, soc, target in managed.ev_departures
+    )
+
+
+def cold_minutes(trace: Trace, floor_c: float) -> int:
+    return int(np.sum(np.asarray(trace.indoor_c) < floor_c - COLD_SLACK_C))  # NaN (no heat pump) is False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runs:
+    """What one household's simulation gives settlement and the report."""
+
+    events: list[FlexEvent]  # offered
+    history: Trace  # stage 1, observed
+    managed: Trace
+    unmanaged: Trace
+    setup: HouseholdSetup
+
+
+def simulate(config: SimHouseholdConfig, scenario: Scenario) -> Runs:
+    """Stage 1 over the observe days, then the scenario's days managed (with events in stage 3) and
+    unmanaged, both from the same observed state."""
+    household = build_household(config)
+    start = local_midnight(scenario.first_day)
+    observe_start = start - timedelta(days=scenario.observe_days)
+    profile, history = observe(config, household, observe_start, scenario.observe_days)
+    setup = setup_for(config, household)  # after observing: a dynamic tariff's prices start here
+    end = start + timedelta(days=scenario.days)
+    offered = (
+        scenario.policy.events(scenario.first_day, scenario.days) if config.spec.stage >= Stage.FLEX else []
+    )
+    twin = copy.deepcopy(household)
+    managed = run(config.spec, twin, setup, end, profile=profile, events=offered, seed=config.seed)
+    unmanaged = run_unmanaged(config, household, end)
+    return Runs(
+        events=[e for _, e in offered], history=history, managed=managed, unmanaged=unmanaged, setup=setup
+    )
+
+
+def settle_variants(
+    household_id: str, runs: Runs, scenario: Scenario, energy: dict[datetime, float]
+) -> dict[str, Settled]:
+    opted = {event_id: d.opt_in for event_id, d in runs.managed.decisions.items()}
+    return {
+        v.name: settle_all(household_id, runs.events, opted, energy, v.rules()) for v in scenario.variants
+    }
+
+
+def run_household(job: tuple[SimHouseholdConfig, Scenario]) -> HouseholdResult:
+    config, scenario = job
+    spec = config.spec
+    runs = simulate(config, scenario)
+    managed, unmanaged, setup = runs.managed, runs.unmanaged, runs.setup
+    energy = energy_kwh(
+        {**runs.history.half_hourly(runs.history.net_kw), **managed.half_hourly(managed.net_kw)}
+    )
+    gaming = pre_event_periods(runs.events, scenario.gaming_h) if scenario.gaming_kw > 0 else []
+    gamed = with_extra_load(energy, gaming, scenario.gaming_kw)
+    floor = setup.preferences.comfort_min_c
+    decisions = managed.decisions.values()
+    return HouseholdResult(
+        household_id=spec.id,
+        category=str(spec.category),
+        vulnerable=spec.vulnerable,
+        stage=int(spec.stage),
+        devices="+".join(d.id for d in spec.devices) or "none",
+        unmanaged_gbp=unmanaged.bill_gbp(setup),
+        managed_gbp=managed.bill_gbp(setup),
+        events_offered=len(runs.events),
+        events_opted_in=sum(d.opt_in for d in decisions),
+        opt_out_reasons=tuple(d.reason for d in decisions if not d.opt_in),
+        cold_minutes=cold_minutes(managed, floor) if config.heat_pump else 0,
+        cold_minutes_unmanaged=cold_minutes(unmanaged, floor) if config.heat_pump else 0,
+        ev_departures=len(managed.ev_departures),
+        ev_short=ev_short(managed, unmanaged),
+        settled=settle_variants(spec.id, runs, scenario, energy),
+        gamed=settle_variants(spec.id, runs, scenario, gamed) if gaming else {},
+        gaming_cost_gbp=sum(
+            scenario.gaming_kw * PERIOD_H * setup.tariff.import_price(p + GAMING_PRICE_AT) for p in gaming
+        ),
+    )

@@ -1,0 +1,85 @@
+"""Run a scenario's households in a process pool, reporting progress; an interrupt keeps what finished.
+
+Ctrl-C (KeyboardInterrupt) in the parent stops the pool and returns the households finished so far with
+``complete=False``; workers ignore SIGINT so only the parent handles it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+
+from homeflex.core.clock import perf_seconds
+from homeflex.core.domain import Category
+from homeflex.scenarios.household import HouseholdResult, run_household
+from homeflex.scenarios.spec import Scenario, apportion
+from homeflex.sim.population import CATEGORY_SHARES, SimHouseholdConfig, make_population
+
+Progress = Callable[[int, int, float], None]  # (done, total, elapsed s)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioResult:
+    scenario: Scenario
+    households: tuple[HouseholdResult, ...]
+    planned: int
+    complete: bool
+    elapsed_s: float
+
+
+def pick_population(scenario: Scenario) -> list[SimHouseholdConfig]:
+    """``households`` configs in the scenario's mix: the first of each category from one population
+    drawn large enough (devices, tariffs and vulnerability as ``make_population`` draws them)."""
+    wanted = apportion(scenario.households, scenario.mix)
+    size = max(int(n / CATEGORY_SHARES[c]) + 2 for c, n in wanted.items())
+    population = make_population(max(size, scenario.households), scenario.seed, realistic=True)
+    taken: dict[Category, int] = dict.fromkeys(wanted, 0)
+    chosen = []
+    for config in population:
+        category = config.spec.category
+        if taken.get(category, 0) < wanted.get(category, 0):
+            taken[category] += 1
+            chosen.append(config)
+    return chosen
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _results(
+    jobs: list[tuple[SimHouseholdConfig, Scenario]], processes: int
+) -> Generator[HouseholdResult, None, None]:
+    if processes <= 1:
+        yield from map(run_household, jobs)
+        return
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_ignore_sigint) as pool:
+        yield from pool.imap_unordered(run_household, jobs)
+
+
+def run_scenario(
+    scenario: Scenario, *, processes: int = 2, progress: Progress | None = None
+) -> ScenarioResult:
+    configs = pick_population(scenario)
+    started = perf_seconds()
+    done: list[HouseholdResult] = []
+    results = _results([(c, scenario) for c in configs], processes)
+    try:
+        for result in results:
+            done.append(result)
+            if progress is not None:
+                progress(len(done), len(configs), perf_seconds() - started)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        results.close()  # leaves the pool's context: terminates the workers
+    order = {c.spec.id: i for i, c in enumerate(configs)}
+    return ScenarioResult(
+        scenario=scenario,
+        households=tuple(sorted(done, key=lambda r: order[r.household_id])),
+        planned=len(configs),
+        complete=len(done) == len(configs),
+        elapsed_s=perf_seconds() - started,
+    )
