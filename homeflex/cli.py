@@ -102,6 +102,7 @@ def _population(settings: Settings) -> list:  # type: ignore[type-arg]
 
 async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.control.loop import HouseholdController
+    from homeflex.sim.setup import setup_for
     from homeflex.ven.agent import VenAgent
 
     if not settings.mqtt_url:
@@ -113,7 +114,9 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     clock = WallClock()
     async with (
-        HouseholdController(configs[args.household].spec, clock, settings.mqtt_url) as controller,
+        HouseholdController(
+            configs[args.household].spec, clock, settings.mqtt_url, setup=setup_for(configs[args.household])
+        ) as controller,
         VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b"),
     ):
         await _forever()
