@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+
 import highspy
 import numpy as np
 
@@ -10,6 +14,23 @@ from homeflex.control.planner.plan import Plan, PlanStatus, failed_plan
 from homeflex.control.planner.problem import FloatArray, PlanningProblem
 
 _INF = highspy.kHighsInf
+
+
+@functools.cache
+def _solver() -> highspy.Highs:
+    """One quiet solver per process (HiGHS prints a banner to stdout whenever one is created)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            h = highspy.Highs()  # type: ignore[no-untyped-call,unused-ignore]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    return h
 
 
 def _finite(x: FloatArray) -> FloatArray:
@@ -31,9 +52,8 @@ def _solve(arrays: LpArrays) -> tuple[highspy.HighsModelStatus, FloatArray]:
     lp.a_matrix_.start_ = np.concatenate(([0], np.cumsum(np.bincount(arrays.rows, minlength=n_row))))
     lp.a_matrix_.index_ = arrays.cols[order]
     lp.a_matrix_.value_ = arrays.vals[order]
-    h = highspy.Highs()  # type: ignore[no-untyped-call,unused-ignore]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
+    h = _solver()
+    h.clearSolver()  # no warm start from the previous household's model
     h.passModel(lp)
     h.run()
     status = h.getModelStatus()
