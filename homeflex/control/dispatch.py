@@ -30,7 +30,16 @@ def setpoints(
     behaviour when the schedule has no plan."""
     p = schedule.problem
     t = min(step_index(p.start, now, STEP_H), p.n_steps - 1)
-    step = Step(household=spec, schedule=schedule, t=t, states=states, capped=capped, shed_plugs=shed_plugs)
+    elapsed = (now - p.start).total_seconds() / 3600 / STEP_H - t
+    step = Step(
+        household=spec,
+        schedule=schedule,
+        t=t,
+        states=states,
+        capped=capped,
+        shed_plugs=shed_plugs,
+        elapsed=min(max(elapsed, 0.0), 1.0),
+    )
     out: dict[str, Settings] = {}
     for device in spec.devices:
         adapter = adapter_for(device)

@@ -174,7 +174,7 @@ def schedule_with_events(
     if not result.ok:
         return replace(reference, notes=(*reference.notes, f"events not planned: {result.reason}")), 0.0
     capped = np.isfinite(caps)
-    over = np.maximum(result.net_import_kw - caps, 0.0)[capped].sum()
+    over = np.maximum(result.net_import_kw - caps - 1e-6, 0.0)[capped].sum()  # beyond solver tolerance
     asked = sum(
         e.reduction_w / 1000 * len(event_steps(problem.start, problem.n_steps, problem.step_h, e))
         for e in live

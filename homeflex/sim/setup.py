@@ -56,6 +56,7 @@ def setup_for(config: SimHouseholdConfig, household: SimHousehold | None = None)
         )
         pump = HeatPump(
             max_thermal_kw=hp.q_max_w / 1000,
+            min_thermal_kw=hp.q_min_fraction * hp.q_max_w / 1000,
             flow_c_at_cold=flow_cold,
             cold_outdoor_c=cold,
             flow_c_at_mild=flow_mild,

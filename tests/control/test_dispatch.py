@@ -153,15 +153,15 @@ def test_battery_without_its_state_is_left_alone() -> None:
 @pytest.mark.parametrize(
     ("vulnerable", "capped", "planned_c", "cap"),
     [
-        (False, False, 20.47, 1234),  # capped at the plan, rounded up: it coasts when the plan says so
+        (False, False, 20.47, 1234),  # the plan's power, rounded up: it coasts and pre-heats as planned
         (False, True, 20.47, 1234),
         (True, True, 20.47, None),  # a vulnerable home's heat pump is never capped
         (True, False, 20.47, None),
-        (False, False, 25.0, 1234),  # clamped to the band
+        (False, False, 25.0, 1234),
         (False, False, 15.0, 1234),
     ],
 )
-def test_heat_pump_setpoint_and_cap(
+def test_heat_pump_follows_the_planned_power(
     vulnerable: bool, capped: bool, planned_c: float, cap: int | None
 ) -> None:
     spec = household(*ALL, vulnerable=vulnerable)
@@ -169,10 +169,31 @@ def test_heat_pump_setpoint_and_cap(
     s = with_plan(s, indoor_c=planned_c, heat_pump_kw=1.2331)
     got = adapter_for(HP).setpoint(step(spec, s, capped=capped))
     comfort = s.problem.heating.comfort  # type: ignore[union-attr]
+    # A power follower asks for the band's top and lets the cap decide; a vulnerable home's thermostat
+    # gets the planned temperature.
+    wanted_c = planned_c if vulnerable else comfort.max_c
     assert got == {
-        "setpoint_c": round(min(max(planned_c, comfort.min_c), comfort.max_c), 1),
+        "setpoint_c": round(min(max(wanted_c, comfort.min_c), comfort.max_c), 1),
         "max_power_w": cap,
     }
+
+
+def test_heat_pump_below_its_minimum_runs_on_off_for_the_planned_share() -> None:
+    from dataclasses import replace
+
+    spec = household(*ALL)
+    s = schedule_for(spec, setup(), states(), NOW)
+    assert s.problem.heating is not None
+    pump = replace(s.problem.heating.heat_pump, min_thermal_kw=1.8)
+    problem = replace(s.problem, heating=replace(s.problem.heating, heat_pump=pump))
+    s = with_plan(replace(s, problem=problem), indoor_c=20.0, heat_pump_kw=0.2)  # well under the minimum
+    comfort = s.problem.heating.comfort  # type: ignore[union-attr]
+    early = adapter_for(HP).setpoint(step(spec, s, elapsed=0.0))
+    late = adapter_for(HP).setpoint(step(spec, s, elapsed=0.9))
+    assert early["max_power_w"] > 200 and early["setpoint_c"] == round(comfort.max_c, 1)  # on, at its minimum
+    assert late == {"setpoint_c": round(comfort.min_c, 1), "max_power_w": 0}  # off for the rest
+    nothing = with_plan(replace(s, problem=problem), indoor_c=20.0, heat_pump_kw=0.0)
+    assert adapter_for(HP).setpoint(step(spec, nothing))["max_power_w"] == 0
 
 
 @pytest.mark.parametrize("vulnerable", [False, True])

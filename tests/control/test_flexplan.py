@@ -269,7 +269,7 @@ def test_capped_schedule_keeps_to_caps_and_ramp(pair: tuple[Case, FlexEvent]) ->
         return
     assert capped.ok
     assert 0.0 <= share <= 1.0
-    if share > 0.999:  # the whole request fits: the caps and the ramp hold exactly
+    if share == 1.0:  # the whole request fits: the caps and the ramp hold exactly
         check_caps(capped.problem, s.plan, capped.plan, e, 1.0)
     if capped.problem.heating is not None and s.problem.heating is not None:
         floor = capped.problem.heating.comfort.min_c

@@ -29,6 +29,7 @@ class Step:
     states: States
     capped: bool = False  # a DSO cap applies in this step
     shed_plugs: bool = False  # an accepted event is on: switch off sheddable loads
+    elapsed: float = 0.0  # fraction of step ``t`` already gone (0..1), for duty cycles within a step
 
 
 class DeviceAdapter(Protocol):

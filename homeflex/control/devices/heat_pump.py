@@ -1,7 +1,8 @@
-"""Heat pump: the planned indoor temperature as the setpoint (pre-heating raises it within the comfort
-band) and an electrical power cap at the plan, so the pump coasts when the plan says so; its own
-thermostat alone would heat through a peak rate. Safety first: a home below its comfort floor is heated
-whatever the plan says, and a vulnerable home's heat pump is never capped (setpoint only)."""
+"""Heat pump: follows the plan's electrical power. The thermostat asks for the top of the comfort band and
+a power cap holds the pump to the plan (its own thermostat alone would heat through a peak rate and
+under-heat a planned pre-heat); below the pump's minimum output it runs on/off for the planned share of
+the step. Safety first: a home below its comfort floor is heated whatever the plan says, and a vulnerable
+home's heat pump is never capped (the planned temperature as its setpoint, nothing more)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from homeflex.control.devices import Settings, Step, number, register
+from homeflex.control.planner.thermal import cop_series
 from homeflex.core.domain import DeviceKind, DeviceSpec
 
 REHEAT_ABOVE_FLOOR_C = 1.0
@@ -32,15 +34,35 @@ class HeatPump:
             reheat = _in_band(floor + REHEAT_ABOVE_FLOOR_C, floor, ceiling)
             return {"setpoint_c": reheat, "max_power_w": None}
         target = float(step.schedule.plan.indoor_c[step.t + 1])
-        settings: Settings = {"setpoint_c": _in_band(target, floor, ceiling), "max_power_w": None}
-        if not step.household.vulnerable:
-            planned_w = 1000 * float(step.schedule.plan.heat_pump_kw[step.t])
-            settings["max_power_w"] = min(math.ceil(planned_w), self.spec.max_power_w)
-        return settings
+        if step.household.vulnerable:  # the thermostat alone, never a cap
+            return {"setpoint_c": _in_band(target, floor, ceiling), "max_power_w": None}
+        # A power follower: the thermostat asks for the band's top and the cap holds the pump to the plan,
+        # so it pre-heats and coasts as planned (a setpoint at the planned temperature under-heats).
+        planned_w = 1000 * float(step.schedule.plan.heat_pump_kw[step.t])
+        minimum_w = _minimum_w(step)
+        if planned_w < max(1.0, 0.1 * minimum_w):  # a trace of heat: not worth starting the pump
+            return {"setpoint_c": _in_band(floor, floor, ceiling), "max_power_w": 0}
+        if planned_w < minimum_w:  # too little to modulate: run at the minimum for part of the step
+            on = step.elapsed < planned_w / minimum_w
+            burst = min(math.ceil(minimum_w * 1.05), self.spec.max_power_w) if on else 0
+            return {"setpoint_c": _in_band(ceiling if on else floor, floor, ceiling), "max_power_w": burst}
+        follow = min(math.ceil(planned_w), self.spec.max_power_w)
+        return {"setpoint_c": _in_band(ceiling, floor, ceiling), "max_power_w": follow}
 
     def max_draw_w(self, settings: Settings) -> float:
         cap = settings.get("max_power_w")
         return self.spec.max_power_w if cap is None else float(cap)
+
+
+def _minimum_w(step: Step) -> float:
+    """The least electrical power the pump runs at, now: its minimum heat output over the COP."""
+    p = step.schedule.problem
+    assert p.heating is not None
+    pump = p.heating.heat_pump
+    if pump.min_thermal_kw <= 0:
+        return 0.0
+    cop = float(cop_series(pump, p.outdoor_c[step.t : step.t + 1])[0])
+    return 1000 * pump.min_thermal_kw / cop
 
 
 def _in_band(value_c: float, floor: float, ceiling: float) -> float:

@@ -102,6 +102,7 @@ class HeatPump:
 
     max_electric_kw: float = 2.5
     max_thermal_kw: float = float("inf")  # heat output limit: at a good COP it binds before the electrical
+    min_thermal_kw: float = 0.0  # below this output the pump cannot modulate (dispatch runs it on/off)
     ground_source: bool = False
     flow_c_at_cold: float = 45.0  # flow temperature at outdoor ``cold_outdoor_c``
     cold_outdoor_c: float = -2.0
