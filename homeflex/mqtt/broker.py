@@ -7,9 +7,11 @@ import logging
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+from homeflex.mqtt.access import AccessFiles, write_access_files
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ async def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 MOSQUITTO_CONF = """\
 listener {port} 127.0.0.1
-allow_anonymous true
+{access}
 set_tcp_nodelay true
 persistence false
 max_queued_messages 100000
@@ -49,11 +51,13 @@ log_type warning
 
 
 @asynccontextmanager
-async def mosquitto(binary: str) -> AsyncIterator[str]:
-    """A private mosquitto on a free loopback port, stopped on exit."""
+async def mosquitto(binary: str, passwords: Mapping[str, str] | None = None) -> AsyncIterator[str]:
+    """A private mosquitto on a free loopback port, stopped on exit. With ``passwords`` (user -> password),
+    anonymous clients are refused and every user is held to the platform's ACL (mqtt/access.py)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="homeflex-mosquitto-") as tmp:
-        conf = _write_config(Path(tmp), port)
+        access = write_access_files(Path(tmp), passwords) if passwords is not None else None
+        conf = _write_config(Path(tmp), port, access)
         # mosquitto logs only errors and warnings (to our stderr), so nothing fills a pipe.
         proc = await asyncio.create_subprocess_exec(
             binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL
@@ -69,9 +73,14 @@ async def mosquitto(binary: str) -> AsyncIterator[str]:
                 proc.kill()
 
 
-def _write_config(folder: Path, port: int) -> Path:
+def _write_config(folder: Path, port: int, access: AccessFiles | None = None) -> Path:
     conf = folder / "mosquitto.conf"
-    conf.write_text(MOSQUITTO_CONF.format(port=port))
+    rules = "allow_anonymous true"
+    if access is not None:
+        rules = (
+            f"allow_anonymous false\npassword_file {access.password_file}\nacl_file {access.acl_file}"
+        )
+    conf.write_text(MOSQUITTO_CONF.format(port=port, access=rules))
     conf.chmod(0o644)  # mosquitto drops to its own user when started as root
     folder.chmod(0o755)
     return conf

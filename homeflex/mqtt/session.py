@@ -15,9 +15,10 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 
 from homeflex.core.tasks import stop_tasks
 
@@ -47,9 +48,16 @@ def parse_mqtt_url(url: str) -> MqttEndpoint:
     return MqttEndpoint(
         host=parts.hostname,
         port=parts.port or 1883,
-        username=parts.username,
-        password=parts.password,
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
     )
+
+
+def _refused(err: MqttConnectError) -> bool:
+    """CONNACK codes that no retry fixes: bad username or password, not authorised (MQTT 3.1.1 and 5)."""
+    rc = err.rc
+    code = rc if isinstance(rc, int) else getattr(rc, "value", None)
+    return code in (4, 5, 0x86, 0x87, 0x8C)
 
 
 def encode(payload: bytes | str | dict[str, Any] | list[Any]) -> bytes:
@@ -86,6 +94,7 @@ class MqttSession:
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._online_payload: tuple[str, bytes] | None = None
+        self._refusal: str | None = None  # why the broker refused us for good (credentials, ACL)
 
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
         """Call `handler(topic, payload)` for every message matching `topic_filter` (QoS 1)."""
@@ -133,12 +142,17 @@ class MqttSession:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"mqtt-{self.identifier}")
         try:
             async with asyncio.timeout(15):
-                await self._connected.wait()
+                connected = asyncio.ensure_future(self._connected.wait())
+                await asyncio.wait({connected, self._task}, return_when=asyncio.FIRST_COMPLETED)
+                connected.cancel()
         except TimeoutError as err:
             await self.__aexit__(None, None, None)
             raise MqttUnavailable(
                 f"cannot connect to mqtt://{self.endpoint.host}:{self.endpoint.port} as {self.identifier}"
             ) from err
+        if self._refusal is not None:
+            await self.__aexit__(None, None, None)
+            raise MqttUnavailable(self._refusal)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -179,6 +193,14 @@ class MqttSession:
                     backoff = 0.2
                     async for message in client.messages:
                         await self._dispatch(str(message.topic), message.topic, message.payload)
+            except MqttConnectError as err:
+                if _refused(err):  # bad credentials or not allowed: retrying cannot help
+                    self._refusal = f"{self.identifier}: the broker refused the connection: {err}"
+                    log.error("%s", self._refusal)
+                    self._connected.clear()
+                    return
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+                backoff = min(backoff * 2, 10.0)
             except aiomqtt.MqttError as err:
                 if self._connected.is_set() or backoff == 0.2:
                     log.warning("%s: broker connection lost: %s", self.identifier, err)
