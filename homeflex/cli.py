@@ -327,6 +327,47 @@ async def _profile_show(storage: Storage, household_id: str) -> int:
     return 0
 
 
+async def cmd_mqtt_access(settings: Settings, args: argparse.Namespace) -> int:
+    """Per-household MQTT credentials: mosquitto's hashed password file and ACL, and the plain passwords
+    (credentials.json, readable by its owner only) to provision each household's devices with."""
+    from homeflex.storage import open_storage
+
+    if args.ids:
+        households = [h.strip() for h in args.ids.split(",") if h.strip()]
+    else:
+        storage = await open_storage(settings.database_url)
+        try:
+            households = [h.id for h in await storage.list_households()]
+        finally:
+            await storage.close()
+    try:
+        print(_write_mqtt_access(args.out, households))
+    except (ValueError, RuntimeError, OSError) as err:
+        print(f"homeflex mqtt-access: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _write_mqtt_access(folder: str, households: list[str]) -> str:
+    import json
+    from pathlib import Path
+
+    from homeflex.mqtt.access import OPERATOR, TELEMETRY, issue_passwords, write_access_files
+
+    passwords = issue_passwords([*households, TELEMETRY, OPERATOR])
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    files = write_access_files(out, passwords)
+    secrets_file = out / "credentials.json"
+    secrets_file.touch(mode=0o600)
+    secrets_file.write_text(json.dumps(passwords, indent=1))
+    return (
+        f"{len(households)} households and 2 services: {files.password_file}, {files.acl_file}, "
+        f"{secrets_file}\nmosquitto.conf: allow_anonymous false, password_file {files.password_file}, "
+        f"acl_file {files.acl_file}"
+    )
+
+
 COMMANDS = {
     "demo": (cmd_demo, "run the community demo: broker, VTN, 20 households, one flex event, settlement"),
     "vtn": (cmd_vtn, "run the VTN (OpenADR 2.0b) and the operator API"),
@@ -338,6 +379,7 @@ COMMANDS = {
     "statement": (cmd_statement, "a household's monthly statement with the evidence per event"),
     "import-readings": (cmd_import, "import a household's interval meter data (CSV: start,value kWh)"),
     "profile": (cmd_profile, "learn households' stage-1 profiles, or show one with its readiness"),
+    "mqtt-access": (cmd_mqtt_access, "write mosquitto credentials and ACL for every household and service"),
 }
 
 
@@ -369,6 +411,9 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("file")
         if name == "profile":
             _profile_parser(s)
+        if name == "mqtt-access":
+            s.add_argument("--out", required=True, help="folder for passwd, acl and credentials.json")
+            s.add_argument("--ids", help="comma-separated household ids (default: every enrolled household)")
         if name == "demo":
             s.add_argument("--households", type=int, help="number of households (default 20)")
             s.add_argument("--speed", type=float, help="simulated seconds per wall second (default 60)")

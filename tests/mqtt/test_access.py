@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +152,20 @@ async def test_a_household_runs_its_own_loop_under_its_credentials(broker: Broke
                 await asyncio.sleep(0.05)
     assert all(o.ok and o.attempts == 1 for o in controller.outcomes)
     assert "battery" in controller.states and "meter" in controller.states
+
+
+def test_the_command_writes_hashed_credentials_and_refuses_bad_ids(tmp_path: Path) -> None:
+    import shutil
+
+    from homeflex.cli import main
+
+    if shutil.which("mosquitto_passwd") is None:
+        pytest.skip("needs mosquitto_passwd")
+    out = tmp_path / "access"
+    assert main(["mqtt-access", "--out", str(out), "--ids", "hh001,hh002"]) == 0
+    passwords = json.loads((out / "credentials.json").read_text())
+    assert set(passwords) == {"hh001", "hh002", TELEMETRY, OPERATOR}
+    hashed = (out / "passwd").read_text()
+    assert all(pw not in hashed for pw in passwords.values())  # only hashes on the broker's side
+    assert (out / "credentials.json").stat().st_mode & 0o077 == 0  # the plain passwords: owner only
+    assert main(["mqtt-access", "--out", str(tmp_path / "bad"), "--ids", "hh 1"]) == 2
