@@ -15,8 +15,8 @@ from homeflex.core.domain import FlexEvent
 from homeflex.core.timeutil import PERIOD, local_date, period_start, periods
 from homeflex.storage.records import EventRecord
 from homeflex.telemetry.programme import Rules
-from homeflex.telemetry.settlement import HouseholdSettlement, settle_household
-from homeflex.telemetry.settler import baseline_for, with_availability
+from homeflex.telemetry.settlement import HouseholdSettlement
+from homeflex.telemetry.settler import settle_from_energy
 
 PERIOD_H = PERIOD.total_seconds() / 3600
 
@@ -52,19 +52,7 @@ def settle_event(
     excluded: frozenset[date],
     rules: Rules,
 ) -> HouseholdSettlement:
-    record = event_record(event)
-    result = settle_household(
-        household_id=household_id,
-        event_id=event.event_id,
-        start=record.start,
-        end=record.end,
-        reduction_kw=record.reduction_kw if opted_in else 0.0,
-        price_gbp_per_mwh=record.price_gbp_per_mwh,
-        baseline_kwh=baseline_for(record, dict(energy_kwh), excluded, rules),
-        actual_kwh={p: energy_kwh.get(p, float("nan")) for p in periods(record.start, record.end)},
-        curve=rules.curve,
-    )
-    return with_availability(result, record, rules)
+    return settle_from_energy(event_record(event), household_id, opted_in, energy_kwh, excluded, rules)
 
 
 def settle_all(

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -168,6 +169,20 @@ async def settle_one(
     energy = period_energy_kwh(readings, window) if readings else dict.fromkeys(window, math.nan)
     await storage.save_period_energy(household_id, energy, now)
     excluded = other_event_days | {local_date(event.start)}
+    result = settle_from_energy(event, household_id, opted_in, energy, excluded, rules)
+    return result, inputs_hash(readings, event, rules, opted_in)
+
+
+def settle_from_energy(
+    event: EventRecord,
+    household_id: str,
+    opted_in: bool,
+    energy_kwh: Mapping[datetime, float],
+    excluded: frozenset[date],
+    rules: Rules,
+) -> HouseholdSettlement:
+    """One household's settlement of ``event`` from its energy per UTC half-hour (pure): the baseline
+    over the days not ``excluded``, delivery and payment under ``rules``, the availability fee."""
     result = settle_household(
         household_id=household_id,
         event_id=event.event_id,
@@ -175,11 +190,11 @@ async def settle_one(
         end=event.end,
         reduction_kw=event.reduction_kw if opted_in else 0.0,
         price_gbp_per_mwh=event.price_gbp_per_mwh,
-        baseline_kwh=baseline_for(event, energy, excluded, rules),
-        actual_kwh={p: energy[p] for p in periods(event.start, event.end)},
+        baseline_kwh=baseline_for(event, dict(energy_kwh), excluded, rules),
+        actual_kwh={p: energy_kwh.get(p, math.nan) for p in periods(event.start, event.end)},
         curve=rules.curve,
     )
-    return with_availability(result, event, rules), inputs_hash(readings, event, rules, opted_in)
+    return with_availability(result, event, rules)
 
 
 def with_availability(result: HouseholdSettlement, event: EventRecord, rules: Rules) -> HouseholdSettlement:
