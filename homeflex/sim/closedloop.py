@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -19,12 +19,12 @@ from homeflex.control.devices import Settings
 from homeflex.control.profile import DeviceSeries, HouseholdProfile, learn_profile
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import FlexEvent, HouseholdSpec
-from homeflex.core.timeutil import period_start
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.setup import forecast_for
 from homeflex.ven.decision import OptDecision, decide_opt
 
 PHYSICS_S = 60.0
+PERIOD_S = 1800  # a UTC settlement half-hour
 
 
 @dataclass
@@ -61,11 +61,20 @@ class Trace:
         return total
 
     def half_hourly(self, values: Sequence[float]) -> dict[datetime, float]:
-        """Mean of ``values`` per UTC half-hour (kW for powers), keyed by period start."""
-        sums: dict[datetime, list[float]] = {}
-        for t, v in zip(self.times, values, strict=True):
-            sums.setdefault(period_start(t - timedelta(seconds=PHYSICS_S / 2)), []).append(v)
-        return {k: float(np.mean(v)) for k, v in sums.items()}
+        """Mean of ``values`` per UTC half-hour (kW for powers), keyed by period start; a sample counts
+        in the half-hour its step's midpoint falls in."""
+        if len(values) != len(self.times):
+            raise ValueError(f"{len(values)} values for {len(self.times)} times")
+        if not self.times:
+            return {}
+        stamps = np.fromiter((t.timestamp() for t in self.times), np.float64, len(self.times))
+        slots = np.floor((stamps - PHYSICS_S / 2) / PERIOD_S).astype(np.int64)  # UTC half-hours
+        keys, index = np.unique(slots, return_inverse=True)
+        sums = np.bincount(index, weights=np.asarray(values, dtype=np.float64))
+        means = sums / np.bincount(index)
+        return {
+            datetime.fromtimestamp(int(k) * PERIOD_S, UTC): float(m) for k, m in zip(keys, means, strict=True)
+        }
 
 
 def _states(household: SimHousehold) -> dict[str, dict[str, object]]:

@@ -124,6 +124,28 @@ def _london_2019(cache_dir: Path) -> WeatherYear:
     return parse_nsrdb(read_member(HISIM, LONDON_2019, cache_dir).decode())
 
 
+# Every household of a community simulation asks for the same minutes: interpolate each minute once.
+_MEMO_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _interpolated(weather: WeatherYear, timestamp: float) -> tuple[float, float, float, float]:
+    """(temperature, GHI, DHI, DNI) at a POSIX time."""
+    i, j, f = weather.weights(datetime.fromtimestamp(timestamp, UTC))
+    columns = (weather.temperature_c, weather.ghi_w_m2, weather.dhi_w_m2, weather.dni_w_m2)
+    t, ghi, dhi, dni = (float(a[i] * (1 - f) + a[j] * f) for a in columns)
+    return t, ghi, dhi, dni
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _sun(
+    weather: WeatherYear, timestamp: float, latitude_deg: float, longitude_deg: float
+) -> tuple[float, float]:
+    return sun_position(
+        weather.onto_year(datetime.fromtimestamp(timestamp, UTC)), latitude_deg, longitude_deg
+    )
+
+
 class RealTemperature:
     """`TemperatureSource`: the weather year's air temperature, °C."""
 
@@ -131,7 +153,9 @@ class RealTemperature:
         self.weather = weather
 
     def __call__(self, now: datetime) -> float:
-        return self.weather.at(self.weather.temperature_c, now)
+        if now.tzinfo is None:
+            raise ValueError(f"weather needs an aware time, got naive {now}")
+        return _interpolated(self.weather, now.timestamp())[0]
 
 
 def isotropic_poa(
@@ -159,10 +183,11 @@ class RealIrradiance:
         self.site = site or PlaneSite(latitude_deg=weather.latitude_deg, longitude_deg=weather.longitude_deg)
 
     def __call__(self, now: datetime) -> float:
-        w = self.weather
-        i, j, f = w.weights(now)
-        ghi, dhi, dni = (float(a[i] * (1 - f) + a[j] * f) for a in (w.ghi_w_m2, w.dhi_w_m2, w.dni_w_m2))
+        if now.tzinfo is None:
+            raise ValueError(f"weather needs an aware time, got naive {now}")
+        timestamp = now.timestamp()
+        _, ghi, dhi, dni = _interpolated(self.weather, timestamp)
         if ghi <= 0 and dni <= 0 and dhi <= 0:
             return 0.0
-        zenith, azimuth = sun_position(w.onto_year(now), self.site.latitude_deg, self.site.longitude_deg)
+        zenith, azimuth = _sun(self.weather, timestamp, self.site.latitude_deg, self.site.longitude_deg)
         return isotropic_poa(self.site, zenith_deg=zenith, azimuth_deg=azimuth, ghi=ghi, dhi=dhi, dni=dni)
