@@ -92,6 +92,7 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
         "--gaming-h", type=float, default=2.0, help="hours of it before the event (default %(default)s)"
     )
     s.add_argument("--csv", type=Path, help="write one row per household here")
+    s.add_argument("--events-csv", type=Path, help="write one row per household, variant and event here")
     s.add_argument("--html", type=Path, help="write a self-contained HTML report here")
     s.add_argument("--processes", type=int, default=2, help="worker processes (default %(default)s)")
 
@@ -146,10 +147,12 @@ def progress_line(stream: TextIO) -> object:
 
 def write_outputs(result: ScenarioResult, args: argparse.Namespace) -> None:
     from homeflex.scenarios.html import html_report
-    from homeflex.scenarios.report import csv_text
+    from homeflex.scenarios.report import csv_text, events_csv_text
 
     if args.csv:
         args.csv.write_text(csv_text(result), encoding="utf-8")
+    if args.events_csv:
+        args.events_csv.write_text(events_csv_text(result), encoding="utf-8")
     if args.html:
         args.html.write_text(html_report(result), encoding="utf-8")
 

@@ -206,6 +206,50 @@ def csv_text(result: ScenarioResult) -> str:
     return out.getvalue().replace("\r\n", "\n")
 
 
+EVENT_HEADERS = (
+    "household_id",
+    "category",
+    "vulnerable",
+    "variant",
+    "event_id",
+    "opted_in",
+    "baseline_kw",
+    "actual_kw",
+    "instructed_kwh",
+    "delivered_kwh",
+    "payment_gbp",
+    "status",
+)
+
+
+def events_csv_text(result: ScenarioResult) -> str:
+    """One row per household, settlement variant and offered event: the evidence behind each payment
+    (gamed settlements are not included; they are a what-if, not a settlement)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EVENT_HEADERS)
+    for r in result.households:
+        for name, settled in r.settled.items():
+            for e in settled.events:
+                writer.writerow(
+                    [
+                        r.household_id,
+                        r.category,
+                        int(r.vulnerable),
+                        name,
+                        e.event_id,
+                        int(e.opted_in),
+                        f"{e.baseline_kw:.4f}",
+                        f"{e.actual_kw:.4f}",
+                        f"{e.instructed_kwh:.4f}",
+                        f"{e.delivered_kwh:.4f}",
+                        f"{e.payment_gbp:.4f}",
+                        e.status,
+                    ]
+                )
+    return out.getvalue().replace("\r\n", "\n")
+
+
 def _settled_cells(r: HouseholdResult, name: str) -> tuple[str, ...]:
     s = r.settled[name]
     return (f"{s.requested_kwh:.4f}", f"{s.delivered_kwh:.4f}", f"{s.payment_gbp:.4f}", str(s.insufficient))

@@ -22,13 +22,28 @@ PERIOD_H = PERIOD.total_seconds() / 3600
 
 
 @dataclass(frozen=True, kw_only=True)
+class EventSettled:
+    """One household's settlement of one event (the evidence an analyst looks at)."""
+
+    event_id: str
+    opted_in: bool
+    baseline_kw: float  # mean over the event window; NaN when the baseline could not be formed
+    actual_kw: float
+    instructed_kwh: float
+    delivered_kwh: float
+    payment_gbp: float
+    status: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settled:
-    """One household's events under one variant, summed."""
+    """One household's events under one variant, summed, with each event's settlement."""
 
     requested_kwh: float  # the instruction of every event it opted in to
     delivered_kwh: float  # capped, against the programme's baseline
     payment_gbp: float
     insufficient: int  # events that could not be settled for want of data (paid nothing)
+    events: tuple[EventSettled, ...] = ()
 
 
 def event_record(event: FlexEvent) -> EventRecord:
@@ -73,6 +88,19 @@ def settle_all(
         delivered_kwh=sum(r.delivered_kwh for r in results),
         payment_gbp=sum(r.payment_gbp for r in results),
         insufficient=sum(r.status != "settled" for r in results if r.instructed_kwh > 0),
+        events=tuple(
+            EventSettled(
+                event_id=r.event_id,
+                opted_in=opted_in.get(r.event_id, False),
+                baseline_kw=r.baseline_kw,
+                actual_kw=r.actual_kw,
+                instructed_kwh=r.instructed_kwh,
+                delivered_kwh=r.delivered_kwh,
+                payment_gbp=r.payment_gbp,
+                status=r.status,
+            )
+            for r in results
+        ),
     )
 
 

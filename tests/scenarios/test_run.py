@@ -14,7 +14,7 @@ from homeflex import cli
 from homeflex.scenarios.compare import comparisons
 from homeflex.scenarios.gaming import gaming_text
 from homeflex.scenarios.html import html_report
-from homeflex.scenarios.report import csv_text, summaries, terminal_report
+from homeflex.scenarios.report import csv_text, events_csv_text, summaries, terminal_report
 from homeflex.scenarios.runner import ScenarioResult, pick_population, run_scenario
 from homeflex.scenarios.spec import Scenario, Variant, parse_mix
 
@@ -106,6 +106,23 @@ def test_csv_has_a_row_per_household(result: ScenarioResult) -> None:
     assert {"one week:payment_gbp", "one week, sliding:delivered_kwh", "bill_change"} <= set(rows[0])
 
 
+def test_events_csv_is_the_evidence_behind_each_households_totals(result: ScenarioResult) -> None:
+    rows = list(csv.DictReader(io.StringIO(events_csv_text(result))))
+    variants = [v.name for v in SMALL.variants]
+    assert len(rows) == sum(r.events_offered for r in result.households) * len(variants)
+    for r in result.households:
+        for name in variants:
+            mine = [row for row in rows if row["household_id"] == r.household_id and row["variant"] == name]
+            assert len(mine) == r.events_offered
+            assert sum(int(row["opted_in"]) for row in mine) == r.events_opted_in
+            paid = sum(float(row["payment_gbp"]) for row in mine)
+            assert paid == pytest.approx(r.settled[name].payment_gbp, abs=1e-3)
+            delivered = sum(float(row["delivered_kwh"]) for row in mine)
+            assert delivered == pytest.approx(r.settled[name].delivered_kwh, abs=1e-3)
+            assert all(row["status"] for row in mine)
+    assert any(float(row["payment_gbp"]) > 0 for row in rows)  # someone was paid for something
+
+
 def test_html_is_self_contained(result: ScenarioResult) -> None:
     page = html_report(result)
     assert page.count("<svg") == 4 and "payments per household" in page
@@ -149,9 +166,12 @@ def test_command_writes_table_csv_and_html(tmp_path: Path, capsys: pytest.Captur
     args = ["simulate", "--households", "2", "--mix", "C:1", "--days", "1", "--observe-days", "7"]
     args += ["--baseline", "same_day_type:weeks=1", "--processes", "1"]
     args += ["--csv", str(tmp_path / "out.csv"), "--html", str(tmp_path / "out.html")]
+    args += ["--events-csv", str(tmp_path / "events.csv")]
     assert cli.main(args) == 0
     captured = capsys.readouterr()
     assert "2 of 2 households" in captured.out
     assert "simulated 2/2 households" in captured.err
     assert len((tmp_path / "out.csv").read_text().splitlines()) == 3
+    header = (tmp_path / "events.csv").read_text().splitlines()[0]
+    assert header.startswith("household_id,category,vulnerable,variant,event_id")
     assert (tmp_path / "out.html").read_text().startswith("<!doctype html>")
