@@ -6,6 +6,7 @@
 `python -m bench stage2 [--per-type 10] [--seed 1] [--weeks winter summer]`
 `python -m bench stage3 [--households 40] [--seed 1] [--start 17:30]`
 `python -m bench planning [--households 100] [--instants 10] [--seed 2]`
+`python -m bench simulate [--households 40] [--days 7] [--seed 1]`
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from datetime import time
 from pathlib import Path
 
-from bench import control_latency, ingest, settlement, stage_control, stage_events, stage_planning
+from bench import control_latency, ingest, settlement, simulate, stage_control, stage_events, stage_planning
 
 
 def parser() -> argparse.ArgumentParser:
@@ -73,7 +74,11 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--households", type=int, default=100, help="households observed (default 100)")
     pl.add_argument("--instants", type=int, default=10, help="states per household over a day (default 10)")
     pl.add_argument("--seed", type=int, default=2, help="population seed (default 2)")
-    for p in (ig, st, s2, s3, pl):
+    sm = sub.add_parser("simulate", help="simulate's speed vs the physics alone; 1,000 x 7 projected")
+    sm.add_argument("--households", type=int, default=40, help="households (default 40)")
+    sm.add_argument("--days", type=int, default=7, help="days managed after observing (default 7)")
+    sm.add_argument("--seed", type=int, default=1, help="population seed (default 1)")
+    for p in (ig, st, s2, s3, pl, sm):
         p.add_argument("--no-results", action="store_true", help="print only; do not append to RESULTS.md")
     return top
 
@@ -126,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reference_households=args.reference_households,
                 results=results,
             )
+        )
+    if args.bench == "simulate":
+        return simulate.main(
+            simulate.Options(households=args.households, days=args.days, seed=args.seed, results=results)
         )
     if args.bench in ("stage2", "stage3", "planning"):
         return stage(args, results)
