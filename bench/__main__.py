@@ -7,6 +7,8 @@
 `python -m bench stage3 [--households 40] [--seed 1] [--start 17:30]`
 `python -m bench planning [--households 100] [--instants 10] [--seed 2]`
 `python -m bench simulate [--households 40] [--days 7] [--seed 1]`
+`python -m bench oadr3_notify [--vens 10000] [--runs 3] [--mqtt-url URL]`
+`python -m bench vtn_scale [--vens 10000] [--reference-vens 1000] [--database-url URL]`
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from collections.abc import Sequence
 from datetime import time
 from pathlib import Path
 
-from bench import control_latency, ingest, settlement, simulate, stage_control, stage_events, stage_planning
+from bench import (
+    control_latency,
+    ingest,
+    oadr3_notify,
+    settlement,
+    simulate,
+    stage_control,
+    stage_events,
+    stage_planning,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -109,6 +120,13 @@ def stage(args: argparse.Namespace, results: Path | None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["oadr3_notify"]:  # parses its own arguments (bench/oadr3_notify.py)
+        return oadr3_notify.main(argv[1:])
+    if argv[:1] == ["vtn_scale"]:  # parses its own arguments (bench/vtn_scale.py)
+        from bench import vtn_scale
+
+        return vtn_scale.cli(argv[1:])
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     results = None if args.no_results else Path(__file__).with_name("RESULTS.md")

@@ -44,10 +44,14 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.storage import open_storage
     from homeflex.storage.records import SettlementRecord
     from homeflex.telemetry.settler import settle_event
+    from homeflex.vtn.oadr3 import Oadr3Service
     from homeflex.vtn.service import VtnService
+    from homeflex.vtn.tls import tls_from_settings
 
     clock = WallClock()
     storage = await open_storage(settings.database_url)
+    key = settings.oadr3_token_key.encode() if settings.oadr3_token_key else None
+    oadr3 = Oadr3Service(storage, clock, mqtt_url=settings.mqtt_url, token_key=key)  # 3.1 under /openadr3
     try:
 
         async def settle(event_id: str) -> list[SettlementRecord]:
@@ -61,6 +65,9 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
             port=settings.vtn_port,
             poll_interval=timedelta(seconds=settings.poll_interval_s),
             report_interval=timedelta(seconds=settings.report_interval_s),
+            oadr3=oadr3,
+            tls=tls_from_settings(settings.vtn_tls_cert, settings.vtn_tls_key, settings.vtn_tls_ca),
+            api_token=settings.api_token,
         ):
             await _forever()
     finally:
@@ -86,7 +93,8 @@ async def cmd_telemetry(settings: Settings, args: argparse.Namespace) -> int:
     await runner.setup()
     await web.TCPSite(runner, settings.vtn_host, settings.metrics_port).start()
     try:
-        async with Ingestor(storage, WallClock(), settings.mqtt_url):
+        # Persistent: readings queue at the broker while this process is down; acked once stored.
+        async with Ingestor(storage, WallClock(), settings.mqtt_url, persistent=True):
             await _forever()
     finally:
         await runner.cleanup()
@@ -101,9 +109,12 @@ def _population(settings: Settings) -> list:  # type: ignore[type-arg]
 
 
 async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from homeflex.control.loop import HouseholdController
     from homeflex.sim.setup import setup_for
     from homeflex.ven.agent import VenAgent
+    from homeflex.ven.tls import VenTls
 
     if not settings.mqtt_url:
         print("homeflex ven needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
@@ -113,11 +124,12 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
         print(f"unknown household {args.household!r}; known: {', '.join(configs)}", file=sys.stderr)
         return 2
     clock = WallClock()
+    tls = VenTls.from_folder(Path(args.pki), args.household) if args.pki else None
     async with (
         HouseholdController(
             configs[args.household].spec, clock, settings.mqtt_url, setup=setup_for(configs[args.household])
         ) as controller,
-        VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b"),
+        VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls),
     ):
         await _forever()
     return 0
@@ -368,9 +380,37 @@ def _write_mqtt_access(folder: str, households: list[str]) -> str:
     )
 
 
+async def cmd_oadr3_client(settings: Settings, args: argparse.Namespace) -> int:
+    """Provision an OpenADR 3.1 OAuth2 client; prints its secret once (only a hash is stored)."""
+    from homeflex.storage import open_storage
+    from homeflex.vtn.oadr3 import provision_client
+
+    storage = await open_storage(settings.database_url)
+    try:
+        print(await provision_client(storage, WallClock(), args.id, args.role))
+    except ValueError as err:
+        print(f"homeflex oadr3-client: {err}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+    return 0
+
+
+async def cmd_provision_vens(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.vtn.provision import cmd_provision_vens as run
+
+    return await run(settings, args)
+
+
+async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.portal.command import cmd_portal as run
+
+    return await run(settings, args)
+
+
 COMMANDS = {
     "demo": (cmd_demo, "run the community demo: broker, VTN, 20 households, one flex event, settlement"),
-    "vtn": (cmd_vtn, "run the VTN (OpenADR 2.0b) and the operator API"),
+    "vtn": (cmd_vtn, "run the VTN (OpenADR 2.0b and 3.1) and the operator API"),
     "ven": (cmd_ven, "run one household's VEN and control loop"),
     "sim": (cmd_sim, "run simulated households' devices over MQTT"),
     "telemetry": (cmd_telemetry, "ingest meter readings from MQTT into storage"),
@@ -380,6 +420,9 @@ COMMANDS = {
     "import-readings": (cmd_import, "import a household's interval meter data (CSV: start,value kWh)"),
     "profile": (cmd_profile, "learn households' stage-1 profiles, or show one with its readiness"),
     "mqtt-access": (cmd_mqtt_access, "write mosquitto credentials and ACL for every household and service"),
+    "oadr3-client": (cmd_oadr3_client, "provision an OpenADR 3.1 client (a household's VEN or the DSO's BL)"),
+    "portal": (cmd_portal, "serve the customer portal and operator console (or add an operator/installer)"),
+    "provision-vens": (cmd_provision_vens, "issue the CA, the VTN's and households' VEN certificates (TLS)"),
 }
 
 
@@ -391,6 +434,11 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=help_text)
         if name == "ven":
             s.add_argument("--household", required=True, help="household id, e.g. hh001")
+            s.add_argument("--pki", help="OpenADR over TLS with the files of `homeflex provision-vens`")
+        if name == "provision-vens":
+            from homeflex.vtn.provision import add_arguments as provision_arguments
+
+            provision_arguments(s)
         if name == "settle":
             s.add_argument("event_id", nargs="?", help="one event; or settle a period with --from/--to")
             s.add_argument(
@@ -414,6 +462,13 @@ def parser() -> argparse.ArgumentParser:
         if name == "mqtt-access":
             s.add_argument("--out", required=True, help="folder for passwd, acl and credentials.json")
             s.add_argument("--ids", help="comma-separated household ids (default: every enrolled household)")
+        if name == "portal":
+            from homeflex.portal.command import add_arguments as portal_arguments
+
+            portal_arguments(s)
+        if name == "oadr3-client":
+            s.add_argument("--id", required=True, help="the client id, e.g. ven-hh001")
+            s.add_argument("--role", required=True, choices=["ven", "bl"], help="a VEN or business logic")
         if name == "demo":
             s.add_argument("--households", type=int, help="number of households (default 20)")
             s.add_argument("--speed", type=float, help="simulated seconds per wall second (default 60)")

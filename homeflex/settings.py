@@ -25,6 +25,12 @@ class Settings:
     speed: float = 60.0  # demo: simulated seconds per wall second
     realistic: bool = False  # simulated households on real weather and load shapes (wheels in .cache/)
     metrics_port: int = 9108  # homeflex telemetry serves /metrics here
+    # OpenADR over mutual TLS with signed messages: all three files, or none (homeflex.vtn.identity)
+    vtn_tls_cert: str | None = None  # the VTN's certificate (PEM), also used to sign
+    vtn_tls_key: str | None = None
+    vtn_tls_ca: str | None = None  # the CA that issued the VENs' certificates
+    api_token: str | None = None  # when set, the operator API wants "Authorization: Bearer <token>"
+    oadr3_token_key: str | None = None  # fixed: OpenADR 3.1 bearer tokens outlive a VTN restart
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
 

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -105,6 +105,9 @@ class HouseholdController:
             seed=seed,
         )
         self._sent: dict[str, _Sent] = {}
+        # Devices whose last command went unacknowledged after every retry: still commanded each tick
+        # (so a recovery is noticed), but their flexibility is not offered to events meanwhile.
+        self.unavailable: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.session.subscribe(f"{topics.PREFIX}/{household.id}/+/state", self._on_state)
@@ -181,8 +184,19 @@ class HouseholdController:
     # --- events (stage 3) ---------------------------------------------------------------------
 
     def assess(self, event: FlexEvent) -> Assessment | None:
-        """What the household could deliver for ``event`` now (pure planning; nothing is sent)."""
-        return self.core.assess(event, self.clock.now(), self.snapshot())
+        """What the household could deliver for ``event`` now (pure planning; nothing is sent), counting
+        only the devices that answer."""
+        if not self.unavailable:
+            return self.core.assess(event, self.clock.now(), self.snapshot())
+        answering = tuple(d for d in self.household.devices if d.id not in self.unavailable)
+        core = ControlCore(
+            household=replace(self.household, devices=answering),
+            setup=self.setup,
+            forecast=_LiveForecast(self),
+            events=dict(self.core.events),
+        )
+        states = {k: v for k, v in self.snapshot().items() if k not in self.unavailable}
+        return core.assess(event, self.clock.now(), states)
 
     def schedule_event(self, event: FlexEvent) -> None:
         """Accept ``event`` (replacing an earlier version of it): re-plan with it now."""
@@ -252,6 +266,9 @@ class HouseholdController:
         try:
             ack = await self.sender.send(device_id, settings, expires)
             self._sent[device_id] = _Sent(settings=settings, expires=expires)
+            if device_id in self.unavailable:
+                self.unavailable.discard(device_id)
+                log.info("%s/%s: answers again, available", self.household.id, device_id)
             outcome = CommandOutcome(
                 event_id=event_id,
                 device_id=device_id,
@@ -261,7 +278,9 @@ class HouseholdController:
                 latency_s=perf_seconds() - due,
             )
         except CommandFailed as err:
-            log.error("%s", err)
+            if device_id not in self.unavailable:  # said once, not on every tick
+                log.error("%s; marked unavailable", err)
+            self.unavailable.add(device_id)
             self._sent.pop(device_id, None)  # unknown: send again next tick
             outcome = CommandOutcome(
                 event_id=event_id,

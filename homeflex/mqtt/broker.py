@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from homeflex.core.redact import redact_url
 from homeflex.mqtt.access import AccessFiles, write_access_files
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ async def mqtt_broker(url: str | None, kind: str = "auto") -> AsyncIterator[str]
     if kind not in ("auto", "mosquitto", "embedded"):
         raise ValueError(f"mqtt_broker must be auto, mosquitto or embedded, not {kind!r}")
     if url:
-        log.info("mqtt broker: using %s", url)
+        log.info("mqtt broker: using %s", redact_url(url))
         yield url
         return
     binary = find_mosquitto() if kind != "embedded" else None

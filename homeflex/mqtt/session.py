@@ -83,6 +83,7 @@ class MqttSession:
         will: tuple[str, bytes] | None = None,
         keepalive: int = 10,
         max_concurrent_outgoing: int = 256,
+        persistent: bool = False,
     ) -> None:
         self.endpoint = parse_mqtt_url(url)
         self.identifier = identifier
@@ -95,6 +96,10 @@ class MqttSession:
         self._task: asyncio.Task[None] | None = None
         self._online_payload: tuple[str, bytes] | None = None
         self._refusal: str | None = None  # why the broker refused us for good (credentials, ACL)
+        # persistent: the broker keeps our subscriptions and queues QoS 1 messages while we are away,
+        # and a message counts as received only when the owner acks it (after it is safely stored).
+        self._persistent = persistent
+        self._unacked: list[tuple[aiomqtt.Client, int, int]] = []
 
     def subscribe(self, topic_filter: str, handler: Handler) -> None:
         """Call `handler(topic, payload)` for every message matching `topic_filter` (QoS 1)."""
@@ -138,6 +143,26 @@ class MqttSession:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def unacked(self) -> int:
+        """Messages handled but not yet acknowledged to the broker (persistent sessions only)."""
+        return len(self._unacked)
+
+    def take_unacked(self) -> list[tuple[aiomqtt.Client, int, int]]:
+        """Every message handled so far, to `ack` once what the handlers kept is durable."""
+        taken, self._unacked = self._unacked, []
+        return taken
+
+    def ack(self, tokens: list[tuple[aiomqtt.Client, int, int]]) -> None:
+        """PUBACK messages from `take_unacked`. Those from an earlier connection are skipped: the broker
+        sends them again, and storing a reading twice is harmless (readings are unique by time)."""
+        for client, mid, qos in tokens:
+            if client is self._client and self._connected.is_set():
+                client._client.ack(mid, qos)  # paho's: aiomqtt 2.x has no manual-ack API
+
+    def restore_unacked(self, tokens: list[tuple[aiomqtt.Client, int, int]]) -> None:
+        self._unacked[:0] = tokens
+
     async def __aenter__(self) -> MqttSession:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"mqtt-{self.identifier}")
         try:
@@ -165,7 +190,7 @@ class MqttSession:
         will = None
         if self._will is not None:
             will = aiomqtt.Will(self._will[0], self._will[1], qos=1, retain=True)
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             self.endpoint.host,
             self.endpoint.port,
             username=self.endpoint.username,
@@ -175,7 +200,11 @@ class MqttSession:
             will=will,
             socket_options=NODELAY,
             max_concurrent_outgoing_calls=self._max_outgoing,
+            clean_session=False if self._persistent else None,
         )
+        if self._persistent:
+            client._client.manual_ack_set(True)  # see ack()
+        return client
 
     async def _run(self) -> None:
         backoff = 0.2
@@ -193,6 +222,8 @@ class MqttSession:
                     backoff = 0.2
                     async for message in client.messages:
                         await self._dispatch(str(message.topic), message.topic, message.payload)
+                        if self._persistent and message.qos > 0:
+                            self._unacked.append((client, message.mid, message.qos))
             except MqttConnectError as err:
                 if _refused(err):  # bad credentials or not allowed: retrying cannot help
                     self._refusal = f"{self.identifier}: the broker refused the connection: {err}"

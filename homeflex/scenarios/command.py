@@ -91,6 +91,16 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--gaming-h", type=float, default=2.0, help="hours of it before the event (default %(default)s)"
     )
+    s.add_argument(
+        "--journey",
+        type=float,
+        nargs="?",
+        const=1.0,
+        default=None,
+        metavar="SCALE",
+        help="households start at the expression of interest and walk the customer journey; only those "
+        "installed are simulated (SCALE multiplies the assumed drop-off, default 1)",
+    )
     s.add_argument("--csv", type=Path, help="write one row per household here")
     s.add_argument("--events-csv", type=Path, help="write one row per household, variant and event here")
     s.add_argument("--html", type=Path, help="write a self-contained HTML report here")
@@ -132,6 +142,7 @@ def scenario_from(args: argparse.Namespace) -> Scenario:
         variants=tuple(variants),
         gaming_kw=args.gaming_kw,
         gaming_h=args.gaming_h,
+        journey_scale=args.journey,
     )
 
 

@@ -8,7 +8,7 @@ from html import escape
 
 from homeflex.scenarios.compare import comparison_table, comparison_title
 from homeflex.scenarios.gaming import gaming_table, gaming_title
-from homeflex.scenarios.report import HEADERS, summaries, table_rows
+from homeflex.scenarios.report import FUNNEL_HEADERS, HEADERS, funnel_rows, funnels, summaries, table_rows
 from homeflex.scenarios.runner import ScenarioResult
 
 BAR_W, BAR_GAP, CHART_H, LABEL_H = 36, 14, 160, 34
@@ -88,6 +88,18 @@ def html_report(result: ScenarioResult) -> str:
     )
     for title, unit, pick in charts:
         parts.append(bar_chart(title, labels, [[pick(g) for g in per_variant[n]] for n in names], unit))
+    if result.journeys:
+        groups = funnels(result)
+        installed = [100 * f.installed / f.started if f.started else math.nan for f in groups]
+        parts.append(
+            bar_chart(
+                "Installed, of those who expressed interest", [f.group for f in groups], [installed], "%"
+            )
+        )
+        parts.append(
+            "<h2>Journey: households reaching each step</h2>"
+            + html_table(FUNNEL_HEADERS, funnel_rows(result))
+        )
     for n in names:
         parts.append(f"<h2>{escape(n)}</h2>" + html_table(HEADERS, table_rows(per_variant[n])))
     if len(names) >= 2:

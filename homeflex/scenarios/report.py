@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from homeflex.portal.journey import TITLES, Step
 from homeflex.scenarios.household import HouseholdResult
+from homeflex.scenarios.journey import BEFORE_INSTALL, Funnel, funnel
 from homeflex.scenarios.runner import ScenarioResult
 
 GROUPS = ("A", "B", "C", "D", "vulnerable", "all")
@@ -140,14 +142,51 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+FUNNEL_STEPS = (*BEFORE_INSTALL, Step.STAGE_1)
+FUNNEL_HEADERS = ("group", *(TITLES[s] if s is not Step.STAGE_1 else "Installed" for s in FUNNEL_STEPS))
+
+
+def funnels(result: ScenarioResult) -> list[Funnel]:
+    groups = [
+        g for g in GROUPS if g in ("vulnerable", "all") or any(o.category == g for o in result.journeys)
+    ]
+    return [funnel(result.journeys, g) for g in groups]
+
+
+def funnel_rows(result: ScenarioResult) -> list[tuple[str, ...]]:
+    """Per group: how many reached each step (and the share of those who started)."""
+    rows = []
+    for f in funnels(result):
+        cells = [f"{n} ({n / f.started:.0%})" if f.started else "0" for n in f.reached]
+        rows.append((f.group, *cells))
+    return rows
+
+
+def journey_text(result: ScenarioResult) -> str:
+    if not result.journeys:
+        return ""
+    scale = result.scenario.journey_scale
+    days = ", ".join(f"{f.group} {f.median_days_to_install:.0f}" for f in funnels(result) if f.installed)
+    return "\n".join(
+        [
+            f"Journey (drop-off assumptions x{scale:g}): households reaching each step",
+            text_table(FUNNEL_HEADERS, funnel_rows(result)),
+            f"median days from interest to installation: {days or 'nobody installed'}",
+        ]
+    )
+
+
 def terminal_report(result: ScenarioResult) -> str:
     s = result.scenario
+    interest = f" (of {len(result.journeys)} who expressed interest)" if result.journeys else ""
     head = (
-        f"{len(result.households)} of {result.planned} households"
+        f"{len(result.households)} of {result.planned} households{interest}"
         f"{'' if result.complete else ' (INTERRUPTED: partial results)'}, {s.days} days from {s.first_day}, "
         f"seed {s.seed}, {result.elapsed_s:.1f} s"
     )
     parts = [head]
+    if result.journeys:
+        parts += ["", journey_text(result)]
     for variant in s.variants:
         rules = variant.rules()
         params = "".join(f" {k}={v}" for k, v in rules.params.items())

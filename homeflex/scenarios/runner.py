@@ -10,10 +10,12 @@ import multiprocessing
 import signal
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from homeflex.core.clock import perf_seconds
 from homeflex.core.domain import Category
-from homeflex.scenarios.household import HouseholdResult, run_household
+from homeflex.scenarios.household import HouseholdResult, local_midnight, run_household
+from homeflex.scenarios.journey import DAYS, JourneyOutcome, walk
 from homeflex.scenarios.spec import Scenario, apportion
 from homeflex.sim.population import CATEGORY_SHARES, SimHouseholdConfig, make_population
 
@@ -27,6 +29,7 @@ class ScenarioResult:
     planned: int
     complete: bool
     elapsed_s: float
+    journeys: tuple[JourneyOutcome, ...] = ()  # every household's journey; () when the scenario has none
 
 
 def pick_population(scenario: Scenario) -> list[SimHouseholdConfig]:
@@ -43,6 +46,25 @@ def pick_population(scenario: Scenario) -> list[SimHouseholdConfig]:
             taken[category] += 1
             chosen.append(config)
     return chosen
+
+
+def journeys(scenario: Scenario, configs: list[SimHouseholdConfig]) -> list[JourneyOutcome]:
+    """Each household's journey, from an interest date early enough to be installed by stage 1."""
+    if scenario.journey_scale is None:
+        return []
+    lead = timedelta(days=scenario.observe_days + 2 * sum(DAYS))
+    interest_at = local_midnight(scenario.first_day) - lead
+    return [
+        walk(
+            c.spec.id,
+            c.spec.category,
+            c.spec.vulnerable,
+            interest_at=interest_at,
+            seed=c.seed,
+            scale=scenario.journey_scale,
+        )
+        for c in configs
+    ]
 
 
 def _ignore_sigint() -> None:
@@ -63,6 +85,10 @@ def run_scenario(
     scenario: Scenario, *, processes: int = 2, progress: Progress | None = None
 ) -> ScenarioResult:
     configs = pick_population(scenario)
+    walked = journeys(scenario, configs)
+    installed = {o.household_id for o in walked if o.installed}
+    if walked:
+        configs = [c for c in configs if c.spec.id in installed]
     started = perf_seconds()
     done: list[HouseholdResult] = []
     results = _results([(c, scenario) for c in configs], processes)
@@ -82,4 +108,5 @@ def run_scenario(
         planned=len(configs),
         complete=len(done) == len(configs),
         elapsed_s=perf_seconds() - started,
+        journeys=tuple(walked),
     )

@@ -192,10 +192,15 @@ class Scenario:
     # ``gaming_h`` hours before each event (e.g. a dishwasher on early). 0: no gaming check.
     gaming_kw: float = 0.0
     gaming_h: float = 2.0  # the default notice: the household learns of the event this long before
+    # The customer journey: ``households`` express interest and walk the portal's journey; only those
+    # installed are simulated. None: every household is installed (no journey). See scenarios/journey.
+    journey_scale: float | None = None
 
     def __post_init__(self) -> None:
         if self.households < 1 or self.days < 1 or self.observe_days < 1:
             raise ValueError("households, days and observe days must each be at least 1")
+        if self.journey_scale is not None and not (0 <= self.journey_scale <= 10):
+            raise ValueError("the journey's drop-off scale must be between 0 and 10")
         if not (self.gaming_kw >= 0 and self.gaming_h > 0 and (self.gaming_h * 2).is_integer()):
             raise ValueError("gaming needs a load >= 0 kW over a whole number of half-hours")
         if not self.variants:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from datetime import timedelta
+from itertools import islice
 
 from homeflex.core import topics
 from homeflex.core.clock import Clock, sleep_until
@@ -22,6 +24,9 @@ from homeflex.sim.household import SimHousehold
 from homeflex.sim.population import SimHouseholdConfig, build_household
 
 log = logging.getLogger(__name__)
+
+BACKLOG_READINGS = 8640  # a day at 10 s: what a meter keeps while the broker is away
+HISTORY_CHUNK = 336  # readings per meter/history message
 
 
 class HouseholdSimulator:
@@ -53,6 +58,11 @@ class HouseholdSimulator:
         self._meter_availability = availability_topic(hh, topics.METER)
         self.meter = MqttSession(mqtt_url, f"sim-{hh}-meter", will=(self._meter_availability, b"offline"))
         self.meter.announce(self._meter_availability, b"online")
+        # Readings measured while the broker is unreachable, oldest first; sent as history on reconnect,
+        # so telemetry stores them with the time they were measured. The oldest go when it is full.
+        self.backlog: deque[dict[str, object]] = deque(maxlen=BACKLOG_READINGS)
+        self.readings_measured = 0
+        self.readings_dropped = 0
 
     async def __aenter__(self) -> HouseholdSimulator:
         self._started = self.clock.now()
@@ -89,7 +99,31 @@ class HouseholdSimulator:
     async def publish_reading(self) -> None:
         now = self.clock.now()
         self.household.advance_to(now, self.step_s)
-        await self.meter.publish(topics.meter_reading(self.household.id), self.household.meter_reading(now))
+        reading = self.household.meter_reading(now)
+        self.readings_measured += 1
+        if self.meter.connected:
+            try:
+                await self._send_backlog()
+                await self.meter.publish(topics.meter_reading(self.household.id), reading, timeout=1.0)
+                return
+            except MqttUnavailable as err:
+                log.warning("%s: meter keeps its readings: %s", self.household.id, err)
+        elif not self.backlog:
+            log.warning("%s: broker unreachable; the meter keeps its readings", self.household.id)
+        if len(self.backlog) == self.backlog.maxlen:
+            self.readings_dropped += 1
+        self.backlog.append(reading)
+
+    async def _send_backlog(self) -> None:
+        """Send what was kept, oldest first, in history chunks; a chunk leaves the backlog only once the
+        broker has acknowledged it (QoS 1), so a failure part way keeps the rest for the next try."""
+        if self.backlog:
+            log.info("%s: meter sends %d kept readings", self.household.id, len(self.backlog))
+        while self.backlog:
+            chunk = list(islice(self.backlog, HISTORY_CHUNK))
+            await self.meter.publish(topics.meter_history(self.household.id), chunk, timeout=1.0)
+            for _ in chunk:
+                self.backlog.popleft()
 
     async def _step(self) -> None:
         self.household.advance_to(self.clock.now(), self.step_s)

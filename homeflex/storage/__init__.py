@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeflex.core.redact import redact_url
 from homeflex.storage.base import CorruptRecordError, Storage
 from homeflex.storage.postgres import PostgresStorage
 from homeflex.storage.sqlite import SQLiteStorage
@@ -19,4 +20,4 @@ async def open_storage(url: str) -> Storage:
         return await SQLiteStorage.open(url.removeprefix("sqlite:///"))
     if url.startswith(("postgresql://", "postgres://")):
         return await PostgresStorage.open(url)
-    raise ValueError(f"unsupported database URL {url!r}: use one of {', '.join(URL_FORMS)}")
+    raise ValueError(f"unsupported database URL {redact_url(url)!r}: use one of {', '.join(URL_FORMS)}")

@@ -13,6 +13,8 @@ from homeflex.storage.records import (
     EventRecord,
     HouseholdRecord,
     LedgerEntry,
+    Oadr3Client,
+    Oadr3Object,
     ProfileRecord,
     ProfileVersion,
     ProgrammeRecord,
@@ -82,6 +84,13 @@ class Storage(Protocol):
     ) -> bool:
         """Store a VEN's opt response; False if the event is not targeted at that household."""
 
+    async def mark_sent_many(self, sent: Sequence[tuple[str, str, int]]) -> None:
+        """Many (event_id, household_id, modification_number) deliveries in one transaction."""
+
+    async def record_opts(self, opts: Sequence[tuple[str, str, int, str, datetime]]) -> None:
+        """Many (event_id, household_id, modification_number, opt_type, at) responses in one transaction;
+        the caller has checked that each event targets that household (a row that does not is a no-op)."""
+
     # -- OpenADR reports
     async def save_report_request(self, report_request_id: str, ven_id: str, at: datetime) -> None:
         """Remember a report request (a repeated id is ignored)."""
@@ -129,6 +138,9 @@ class Storage(Protocol):
     async def get_programme(self, programme_id: str) -> ProgrammeRecord | None:
         """One programme, or None."""
 
+    async def list_programmes(self) -> list[ProgrammeRecord]:
+        """Every programme, ordered by id."""
+
     async def save_period_energy(
         self, household_id: str, energy: Mapping[datetime, float], at: datetime
     ) -> None:
@@ -174,6 +186,25 @@ class Storage(Protocol):
 
     async def profile_versions(self, household_id: str) -> list[ProfileVersion]:
         """Every profile version's metadata (no document), oldest first."""
+
+    # -- OpenADR 3.1 (homeflex.vtn.oadr3)
+    async def save_oadr3_client(self, client: Oadr3Client, at: datetime) -> None:
+        """Provision an OAuth2 client, or replace its secret and role."""
+
+    async def get_oadr3_client(self, client_id: str) -> Oadr3Client | None:
+        """One OAuth2 client, or None."""
+
+    async def put_oadr3_object(self, obj: Oadr3Object) -> None:
+        """Create or replace a 3.1 object; a replacement keeps the stored created_at."""
+
+    async def get_oadr3_object(self, object_type: str, object_id: str) -> Oadr3Object | None:
+        """One 3.1 object, or None."""
+
+    async def list_oadr3_objects(self, object_type: str, client_id: str | None = None) -> list[Oadr3Object]:
+        """3.1 objects of a type (owned by one client if given), oldest first."""
+
+    async def delete_oadr3_object(self, object_type: str, object_id: str) -> bool:
+        """Delete a 3.1 object; False if there was none."""
 
     async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """For tests and diagnostics only: SQL and placeholders in the backend's own dialect."""

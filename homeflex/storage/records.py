@@ -128,3 +128,24 @@ class ProfileRecord(ProfileVersion):
     """A stored profile version with its document (homeflex.control.profile's JSON form)."""
 
     profile: dict[str, Any]  # its "version" is the record's version
+
+
+@dataclass(frozen=True, kw_only=True)
+class Oadr3Client:
+    """An OpenADR 3.1 OAuth2 client: 'ven' (a household's VEN) or 'bl' (the DSO's business logic)."""
+
+    client_id: str
+    secret_sha256: str  # hex; the secret itself is never stored
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Oadr3Object:
+    """An OpenADR 3.1 VEN, resource, subscription or report as the API serves it (without metadata)."""
+
+    object_type: str  # 'VEN' | 'RESOURCE' | 'SUBSCRIPTION' | 'REPORT'
+    id: str
+    client_id: str  # the client that owns it
+    document: dict[str, Any]
+    created_at: datetime
+    modified_at: datetime

@@ -257,6 +257,23 @@ class SqlBase(ABC):
         )
         return changed == 1
 
+    async def mark_sent_many(self, sent: Sequence[tuple[str, str, int]]) -> None:
+        """Deliveries at scale in one transaction (homeflex.vtn.poll group-commits them)."""
+        async with self._transaction() as tx:
+            await tx.executemany(
+                "UPDATE event_targets SET sent_modification=? WHERE event_id=? AND household_id=?",
+                [(m, e, h) for e, h, m in sorted(sent)],
+            )
+
+    async def record_opts(self, opts: Sequence[tuple[str, str, int, str, datetime]]) -> None:
+        """Opt responses at scale in one transaction; a later response for the same pair wins."""
+        async with self._transaction() as tx:
+            await tx.executemany(
+                "UPDATE event_targets SET acked_modification=?, opt_type=?, opt_at=?"
+                " WHERE event_id=? AND household_id=?",
+                [(m, o, self._time(at), e, h) for e, h, m, o, at in sorted(opts, key=lambda r: r[:2])],
+            )
+
     # -- OpenADR reports -------------------------------------------------------------------------
 
     async def save_report_request(self, report_request_id: str, ven_id: str, at: datetime) -> None:

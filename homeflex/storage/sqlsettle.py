@@ -12,10 +12,11 @@ from decimal import Decimal
 
 from homeflex.storage.records import EventRecord, LedgerEntry, ProgrammeRecord, SettlementRecord
 from homeflex.storage.sqlbase import Row, from_ms, to_ms
+from homeflex.storage.sqloadr3 import SqlOadr3
 from homeflex.storage.sqlprofile import SqlProfiles
 
 
-class SqlStorage(SqlProfiles):
+class SqlStorage(SqlProfiles, SqlOadr3):
     """Implements homeflex.storage.base.Storage; a backend supplies SqlBase's primitives."""
 
     # -- settlement and ledger -------------------------------------------------------------------
@@ -159,9 +160,13 @@ class SqlStorage(SqlProfiles):
 
     async def get_programme(self, programme_id: str) -> ProgrammeRecord | None:
         rows = await self._fetch("SELECT * FROM programmes WHERE id=?", (programme_id,))
-        if not rows:
-            return None
-        r = rows[0]
+        return self._programme(rows[0]) if rows else None
+
+    async def list_programmes(self) -> list[ProgrammeRecord]:
+        return [self._programme(r) for r in await self._fetch("SELECT * FROM programmes ORDER BY id")]
+
+    @staticmethod
+    def _programme(r: Row) -> ProgrammeRecord:
         return ProgrammeRecord(
             id=r["id"],
             name=r["name"],

@@ -28,15 +28,33 @@ class IngestCounters:
 
 
 class Ingestor:
-    """Subscribes to every household's meter topics; flushes when a batch fills or every `flush_s`."""
+    """Subscribes to every household's meter topics; flushes when a batch fills or every `flush_s`.
+
+    `persistent=True` makes ingestion lossless across a crash of this process: the broker keeps the
+    session and queues readings while it is down, and a reading is acknowledged (QoS 1 PUBACK) only
+    after the batch holding it is committed. Unacknowledged readings come again after a restart; storing
+    one twice is a no-op. The broker sends at most `max_inflight_messages` (mosquitto: 20) unacknowledged
+    messages at a time, so a flush is also due when `ack_window` readings wait for their ack.
+    """
 
     def __init__(
-        self, storage: Storage, clock: Clock, mqtt_url: str, *, batch_size: int = 1000, flush_s: float = 0.2
+        self,
+        storage: Storage,
+        clock: Clock,
+        mqtt_url: str,
+        *,
+        batch_size: int = 1000,
+        flush_s: float = 0.2,
+        persistent: bool = False,
+        identifier: str = "telemetry-ingest",
+        ack_window: int = 20,
     ) -> None:
         self.storage = storage
         self.clock = clock
         self.counters = IngestCounters()
-        self._session = MqttSession(mqtt_url, "telemetry-ingest")
+        self._session = MqttSession(mqtt_url, identifier, persistent=persistent)
+        self._persistent = persistent
+        self._ack_window = ack_window
         self._batch_size = batch_size
         self._flush_s = flush_s
         self._pending: list[MeterReading] = []
@@ -109,7 +127,9 @@ class Ingestor:
         await self._maybe_flush()
 
     async def _maybe_flush(self) -> None:
-        if len(self._pending) >= self._batch_size:
+        # +1 for the message being handled: its reading is in this batch, its ack goes with the next.
+        window_full = self._persistent and self._session.unacked + 1 >= self._ack_window
+        if len(self._pending) >= self._batch_size or window_full:
             await self.flush()
 
     async def _flush_loop(self) -> None:
@@ -124,6 +144,7 @@ class Ingestor:
         async with self._lock:
             batch, self._pending = self._pending, []
             rejected, self._rejected = self._rejected, []
+            tokens = self._session.take_unacked()
             try:
                 if batch:
                     new = await self.storage.insert_readings(batch, self.clock.now())
@@ -136,4 +157,6 @@ class Ingestor:
             except BaseException:
                 self._pending[:0] = batch
                 self._rejected[:0] = rejected
+                self._session.restore_unacked(tokens)
                 raise
+            self._session.ack(tokens)  # only now: what the broker forgets is in the store

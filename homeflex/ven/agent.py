@@ -18,6 +18,7 @@ from homeflex.core.clock import Clock
 from homeflex.core.domain import FlexEvent, Stage
 from homeflex.ven.decision import OptDecision, decide_opt
 from homeflex.ven.events import parse_event
+from homeflex.ven.tls import VenTls, guard_vtn_responses
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,20 @@ class VenAgent:
         vtn_url: str,
         *,
         report_interval: timedelta = timedelta(seconds=10),
+        tls: VenTls | None = None,
     ) -> None:
         self.controller = controller
         self.household = controller.household
         self.clock = clock
         self.decisions: dict[str, OptDecision] = {}
         self.events: dict[str, FlexEvent] = {}
-        self.client = OpenADRClient(ven_name=self.household.id, vtn_url=vtn_url, show_fingerprint=False)
+        guard_vtn_responses()
+        self.client = OpenADRClient(
+            ven_name=self.household.id,
+            vtn_url=vtn_url,
+            show_fingerprint=False,
+            **(tls.client_options() if tls else {}),
+        )
         self.client.add_handler("on_event", self.on_event)
         self.client.add_handler("on_update_event", self.on_update_event)
         self.client.add_report(

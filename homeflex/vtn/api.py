@@ -6,6 +6,7 @@ JSON in and out; a bad request gets 400 with {"error": "<why>"} and changes noth
 
 from __future__ import annotations
 
+import hmac
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ from homeflex.telemetry.profiles import profile_document
 from homeflex.telemetry.programme import programme_from_json, programme_json, rules_from_record
 from homeflex.telemetry.statements import statement_json
 from homeflex.vtn.events import TRIAL_PROGRAMME, BadRequest, event_status, parse_event_request
+from homeflex.vtn.openapi import openapi_json
 
 Settle = Callable[[str], Awaitable[list[SettlementRecord]]]
 STORAGE = web.AppKey("storage", Storage)
@@ -300,10 +302,34 @@ async def event_json(storage: Storage, event: EventRecord, now: Any) -> dict[str
     }
 
 
-def add_routes(app: web.Application, storage: Storage, clock: Clock, settle: Settle) -> None:
+def bearer_token(token: str) -> Any:
+    """Every /api request must carry `Authorization: Bearer <token>`; compared in constant time, never
+    logged. OpenADR paths keep their own checks (TLS, signatures); /metrics stays open for scraping."""
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith("/api/"):
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return web.json_response(
+                    {"error": "missing or wrong bearer token"},
+                    status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="homeflex"'},
+                )
+        return await handler(request)
+
+    return check
+
+
+def add_routes(
+    app: web.Application, storage: Storage, clock: Clock, settle: Settle, *, token: str | None = None
+) -> None:
     app[STORAGE] = storage
     app[CLOCK] = clock
     app[SETTLE] = settle
+    if token:
+        app.middlewares.append(bearer_token(token))
     app.middlewares.append(bad_request_as_400)
     app.add_routes(
         [
@@ -321,5 +347,6 @@ def add_routes(app: web.Application, storage: Storage, clock: Clock, settle: Set
             web.get("/api/households/{household_id}/profile", get_profile),
             web.get("/api/households/{household_id}/profile/versions", get_profile_versions),
             web.get("/api/ledger/reconciliation", get_reconciliation),
+            web.get("/api/openapi.json", openapi_json),
         ]
     )

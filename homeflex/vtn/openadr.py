@@ -21,6 +21,10 @@ from homeflex.core.clock import Clock
 from homeflex.storage import Storage
 from homeflex.storage.records import VenRecord
 from homeflex.vtn.events import openadr_event
+from homeflex.vtn.groupcommit import GroupCommit
+from homeflex.vtn.poll import PollState, Renderer, fast_path_middleware, favour_database_thread
+from homeflex.vtn.tls import VtnTls, check_clocks, registration_refusal
+from homeflex.vtn.xmlguard import xml_guard
 
 log = logging.getLogger(__name__)
 VTN_ID = "HOMEFLEX-VTN"
@@ -37,16 +41,24 @@ class OpenAdrHandlers:
         self.storage = storage
         self.clock = clock
         self.report_interval = report_interval
+        self.polls = PollState(storage, clock)  # most polls answered from memory (homeflex.vtn.poll)
+        self.renderer = Renderer(VTN_ID)
+        # Deliveries and opt responses to many VENs are written a batch per transaction.
+        self.sent = GroupCommit(storage.mark_sent_many)
+        self.opts = GroupCommit(storage.record_opts)
 
     async def ven_lookup(self, ven_id: str) -> dict[str, Any] | None:
-        ven = await self.storage.get_ven(ven_id)
+        ven = await self.polls.ven(ven_id)
+        if ven is not None and ven.fingerprint:  # authentication reads a re-issued certificate at once
+            ven = await self.storage.get_ven(ven_id)
         if ven is None:
             return None
         return {
             "ven_id": ven.ven_id,
             "ven_name": ven.ven_name,
             "fingerprint": ven.fingerprint,
-            "registration_id": ven.registration_id,
+            # "" = provisioned (certificate issued, homeflex.vtn.identity) but not registered yet
+            "registration_id": ven.registration_id or None,
         }
 
     async def on_create_party_registration(self, payload: dict[str, Any]) -> tuple[str, str] | bool:
@@ -57,7 +69,12 @@ class OpenAdrHandlers:
             return False
         ven_id = ven_id_for(household_id)
         existing = await self.storage.get_ven(ven_id)
-        registration_id = existing.registration_id if existing else str(uuid.uuid4())
+        provisioned = existing.fingerprint if existing else None
+        refusal = registration_refusal(payload, provisioned)
+        if refusal is not None:
+            log.warning("registration refused for household %r: %s", household_id, refusal)
+            return False
+        registration_id = (existing.registration_id if existing else "") or str(uuid.uuid4())
         # Stored before answering, or openleadr's ven_lookup loops on re-registration (#66).
         await self.storage.save_ven(
             VenRecord(
@@ -65,16 +82,17 @@ class OpenAdrHandlers:
                 household_id=household_id,
                 ven_name=household_id,
                 registration_id=registration_id,
-                fingerprint=payload.get("fingerprint"),
+                fingerprint=payload.get("fingerprint") or provisioned,
             ),
             self.clock.now(),
         )
+        self.polls.forget_ven(ven_id)
         log.info("registered %s for household %s", ven_id, household_id)
         metrics.VEN_REGISTRATIONS.inc()
         return ven_id, registration_id
 
     async def _household(self, ven_id: str) -> str | None:
-        ven = await self.storage.get_ven(ven_id)
+        ven = await self.polls.ven(ven_id)
         return ven.household_id if ven else None
 
     async def pending_events(self, ven_id: str) -> list[dict[str, Any]]:
@@ -82,10 +100,24 @@ class OpenAdrHandlers:
         if household_id is None:
             return []
         now = self.clock.now()
-        events = await self.storage.events_for_poll(household_id, now)
-        if events:
-            await self.storage.mark_sent(household_id, events)
+        events = await self.polls.pending(household_id, now)
+        await self.sent.add([(e.event_id, household_id, e.modification_number) for e in events])
         return [openadr_event(e, ven_id, now) for e in events]
+
+    async def answer_poll(self, ven_id: str) -> str | None:
+        """The rendered answer to a plain oadrPoll, or None to let openleadr answer (a VEN unknown or
+        not registered gets its oadrRequestReregistration from there)."""
+        ven = await self.polls.ven(ven_id)
+        if ven is None or not ven.registration_id:
+            return None
+        household_id = ven.household_id
+        metrics.POLLS.inc()
+        now = self.clock.now()
+        events = await self.polls.pending(household_id, now)
+        if not events:
+            return self.renderer.empty(ven_id)
+        await self.sent.add([(e.event_id, household_id, e.modification_number) for e in events])
+        return self.renderer.distribute(events, ven_id, now)
 
     async def on_poll(self, ven_id: str) -> tuple[str, dict[str, Any]] | None:
         metrics.POLLS.inc()
@@ -99,16 +131,21 @@ class OpenAdrHandlers:
     async def created_event(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """oadrCreatedEvent with the modification number each response is for (openleadr's external
         mode drops it, so this replaces its handler)."""
-        ven_id = payload["ven_id"]
+        await self._store_answers(payload["ven_id"], payload.get("event_responses") or [])
+        return "oadrResponse", {}
+
+    async def answer_created(self, ven_id: str, responses: list[dict[str, Any]]) -> str | None:
+        """The rendered answer to a plain oadrCreatedEvent, or None to let openleadr answer."""
+        ven = await self.polls.ven(ven_id)
+        if ven is None or not ven.registration_id:
+            return None
+        await self._store_answers(ven_id, responses)
+        return self.renderer.empty(ven_id)  # what openleadr answers: an oadrResponse, no request id
+
+    async def _store_answers(self, ven_id: str, responses: list[dict[str, Any]]) -> None:
         household_id = await self._household(ven_id)
-        for response in payload.get("event_responses") or []:
-            stored = household_id is not None and await self.storage.record_opt(
-                response["event_id"],
-                household_id,
-                int(response["modification_number"]),
-                response["opt_type"],
-                self.clock.now(),
-            )
+        for response in responses:
+            stored = household_id is not None and await self._store_opt(household_id, response)
             if stored:
                 metrics.OPT_RESPONSES.labels(response["opt_type"]).inc()
                 log.info(
@@ -120,7 +157,21 @@ class OpenAdrHandlers:
                 )
             else:
                 log.warning("%s answered event %s that is not for it", ven_id, response["event_id"])
-        return "oadrResponse", {}
+
+    async def _store_opt(self, household_id: str, response: dict[str, Any]) -> bool:
+        event_id, modification = response["event_id"], int(response["modification_number"])
+        row = (event_id, household_id, modification, response["opt_type"], self.clock.now())
+        targeted = self.polls.targeted(event_id, household_id)
+        if targeted is None:  # not a live event in this worker's view: the database decides
+            stored = await self.storage.record_opt(*row)
+        elif targeted:
+            await self.opts.add([row])  # committed before the VEN gets its oadrResponse
+            stored = True
+        else:
+            stored = False
+        if stored:
+            self.polls.answered(event_id, household_id, modification)
+        return stored
 
     async def on_register_report(
         self,
@@ -162,7 +213,12 @@ def _unused_callback(data: object) -> None:
 
 
 def build_server(
-    handlers: OpenAdrHandlers, *, host: str, port: int, poll_interval: timedelta
+    handlers: OpenAdrHandlers,
+    *,
+    host: str,
+    port: int,
+    poll_interval: timedelta,
+    tls: VtnTls | None = None,
 ) -> OpenADRServer:
     server = OpenADRServer(
         vtn_id=VTN_ID,
@@ -171,13 +227,20 @@ def build_server(
         requested_poll_freq=poll_interval,
         ven_lookup=handlers.ven_lookup,
         show_fingerprint=False,
+        **(tls.server_options() if tls else {}),
     )
+    if tls is not None:
+        check_clocks(handlers.clock)
+    # First of all middlewares: no DTD reaches openleadr's parser (homeflex.vtn.xmlguard).
+    server.app.middlewares.insert(0, xml_guard(server.http_path_prefix))
     # openleadr stores a bare partial as a class attribute; Python 3.14 would bind it as a method.
     VTNService._create_message = staticmethod(VTNService._create_message)
     server.add_handler("on_create_party_registration", handlers.on_create_party_registration)
     server.add_handler("on_poll", handlers.on_poll)
     server.add_handler("on_request_event", handlers.on_request_event)
     server.add_handler("on_register_report", handlers.on_register_report)
+    favour_database_thread()
+    server.app.middlewares.append(fast_path_middleware(server.http_path_prefix, handlers))
     events = server.services["event_service"]
     events.handlers["oadrCreatedEvent"] = handlers.created_event
     reports = server.services["report_service"]

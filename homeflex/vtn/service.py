@@ -11,7 +11,9 @@ from aiohttp import web
 from homeflex.core.clock import Clock
 from homeflex.storage import Storage
 from homeflex.vtn import api
+from homeflex.vtn.oadr3 import Oadr3Service
 from homeflex.vtn.openadr import OpenAdrHandlers, build_server
+from homeflex.vtn.tls import VtnTls
 
 log = logging.getLogger(__name__)
 OPENADR_PREFIX = "/OpenADR2/Simple/2.0b"
@@ -30,20 +32,31 @@ class VtnService:
         port: int = 8080,
         poll_interval: timedelta = timedelta(seconds=10),
         report_interval: timedelta = timedelta(seconds=10),
+        oadr3: Oadr3Service | None = None,
+        tls: VtnTls | None = None,
+        api_token: str | None = None,
     ) -> None:
         if report_interval < timedelta(seconds=1):
             # OpenADR durations carry whole seconds here: a shorter one would request a one-off report.
             raise ValueError("report_interval must be at least 1 s")
         self.handlers = OpenAdrHandlers(storage, clock, report_interval)
-        self.server = build_server(self.handlers, host=host, port=port, poll_interval=poll_interval)
-        api.add_routes(self.server.app, storage, clock, settle)
+        # tls: mutual TLS and signed messages; the operator API on this port then needs a client
+        # certificate from the same CA too.
+        self.server = build_server(
+            self.handlers, host=host, port=port, poll_interval=poll_interval, tls=tls
+        )
+        api.add_routes(self.server.app, storage, clock, settle, token=api_token)
+        self.oadr3 = oadr3  # OpenADR 3.1 under /openadr3, on the same events (homeflex/vtn/oadr3/)
+        if oadr3 is not None:
+            oadr3.mount(self.server.app)
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.server.ssl_context else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def openadr_url(self) -> str:
@@ -51,9 +64,11 @@ class VtnService:
 
     async def __aenter__(self) -> VtnService:
         # Our own runner rather than server.run(): same app, without openleadr's banner on stdout.
+        if self.oadr3 is not None:
+            await self.oadr3.__aenter__()
         self._runner = web.AppRunner(self.server.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host=self.host, port=self.port)
+        site = web.TCPSite(self._runner, host=self.host, port=self.port, ssl_context=self.server.ssl_context)
         await site.start()
         if self.port == 0:
             self.port = int(self._runner.addresses[0][1])
@@ -66,3 +81,5 @@ class VtnService:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.oadr3 is not None:
+            await self.oadr3.__aexit__(exc_type, exc, tb)

@@ -1,0 +1,67 @@
+"""`homeflex portal`: serve the portal, or add an operator or installer account.
+
+The password of a new account is read from HOMEFLEX_PORTAL_PASSWORD or asked for at the terminal;
+it is never taken from the command line (which other users can see) and never logged."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from homeflex.settings import Settings
+
+
+def add_arguments(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8090, help="port (default 8090)")
+    s.add_argument("--vtn-url", help="the VTN's operator API (default http://<vtn_host>:<vtn_port>)")
+    s.add_argument("--base-url", help="the portal's public address, for links in mail")
+    s.add_argument("--add-operator", metavar="EMAIL", help="create an operator account and exit")
+    s.add_argument("--add-installer", metavar="EMAIL", help="create an installer account and exit")
+
+
+async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported here, so that building the CLI's parser stays light for every other command.
+    from homeflex.core.clock import WallClock
+    from homeflex.portal.actions import ActionError, PortalConfig
+    from homeflex.portal.journey import Role
+    from homeflex.portal.service import PortalService
+    from homeflex.storage import open_storage
+
+    vtn_url = args.vtn_url or f"http://{settings.vtn_host}:{settings.vtn_port}"
+    config = PortalConfig(base_url=args.base_url or f"http://{args.host}:{args.port}")
+    storage = await open_storage(settings.database_url)
+    try:
+        service = PortalService(
+            storage,
+            WallClock(),
+            vtn_url,
+            host=args.host,
+            port=args.port,
+            config=config,
+            vtn_token=settings.api_token,
+        )
+        new = [(args.add_operator, Role.OPERATOR), (args.add_installer, Role.INSTALLER)]
+        if any(email for email, _ in new):
+            for email, role in new:
+                if email:
+                    password = os.environ.get("HOMEFLEX_PORTAL_PASSWORD") or str(
+                        await asyncio.to_thread(getpass.getpass, f"password for {email}: ")
+                    )
+                    await service.portal.create_account(email, role, password)
+                    print(f"{role.value} account {email} created")
+            return 0
+        async with service:
+            print(f"portal at {service.url} (VTN {vtn_url})")
+            await asyncio.Event().wait()
+    except ActionError as err:
+        print(f"homeflex portal: {err}", file=sys.stderr)
+        return 2
+    finally:
+        await storage.close()
+    return 0

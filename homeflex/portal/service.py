@@ -1,0 +1,72 @@
+"""The portal process: `async with PortalService(...) as portal:` serves until the block ends."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from types import TracebackType
+
+from aiohttp import web
+
+from homeflex.core.clock import Clock
+from homeflex.portal import api, pages_console, pages_household, pages_public
+from homeflex.portal.actions import Portal, PortalConfig
+from homeflex.portal.store import PortalStore
+from homeflex.portal.vtnclient import VtnClient
+from homeflex.portal.web import build_app
+from homeflex.storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+def portal_app(portal: Portal) -> web.Application:
+    return build_app(
+        portal, [*pages_public.ROUTES, *pages_household.ROUTES, *pages_console.ROUTES, *api.ROUTES]
+    )
+
+
+class PortalService:
+    """Port 0 picks a free port (the config's base_url then follows it)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        vtn_url: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8090,
+        config: PortalConfig | None = None,
+        vtn_token: str | None = None,
+    ) -> None:
+        self.portal = Portal(
+            store=PortalStore(storage),
+            clock=clock,
+            vtn=VtnClient(vtn_url, vtn_token),
+            config=config or PortalConfig(),
+        )
+        self.host, self.port = host, port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def __aenter__(self) -> PortalService:
+        self._runner = web.AppRunner(portal_app(self.portal), access_log=None)  # URLs may carry tokens
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host=self.host, port=self.port).start()
+        if self.port == 0:
+            self.port = int(self._runner.addresses[0][1])
+            if self.portal.config.base_url == PortalConfig().base_url:
+                self.portal.config = replace(self.portal.config, base_url=self.url)
+        log.info("portal serving at %s (VTN %s)", self.url, self.portal.vtn.base_url)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.portal.vtn.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,151 @@
+"""Notifications of object operations: MQTT (VEN-scoped topics) and webhooks (subscription callbacks).
+
+An event notified to N VENs is N publishes, one on each VEN's own topic, each carrying only that VEN in
+the event's targets; the JSON is built once and the VEN id spliced in, and all of them go out as one burst
+on one connection (burst.py), so the cost per VEN is a string join and a packet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+
+from homeflex.mqtt.burst import publish_burst
+from homeflex.mqtt.session import MqttEndpoint, MqttUnavailable
+from homeflex.storage import Storage
+from homeflex.vtn.oadr3.model import Topics, notification
+
+log = logging.getLogger(__name__)
+PLURAL = {
+    "PROGRAM": "programs",
+    "EVENT": "events",
+    "REPORT": "reports",
+    "SUBSCRIPTION": "subscriptions",
+    "VEN": "vens",
+    "RESOURCE": "resources",
+}
+_MARK = "\x00ven\x00"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def per_ven_messages(
+    object_type: str, operation: str, obj: dict[str, Any], ven_ids: Sequence[str]
+) -> list[str]:
+    """One message per VEN, the object's targets narrowed to that VEN (built once, spliced per VEN)."""
+    parts = _dumps(notification(object_type, operation, {**obj, "targets": [_MARK]})).split(_dumps(_MARK))
+    return [_dumps(v).join(parts) for v in ven_ids]
+
+
+class Notifier:
+    def __init__(
+        self,
+        storage: Storage,
+        topics: Topics,
+        mqtt: MqttEndpoint | None,
+        http: aiohttp.ClientSession | None,
+        *,
+        qos: int = 1,
+    ) -> None:
+        self.storage = storage
+        self.topics = topics
+        self.mqtt = mqtt
+        self.http = http
+        self.qos = qos
+        self._in_order = asyncio.Lock()  # FIFO: a cancellation never overtakes the creation it follows
+
+    async def _publish_all(self, messages: Sequence[tuple[str, str]]) -> int:
+        if self.mqtt is None:
+            return 0
+        burst = [(t, m.encode()) for t, m in messages]
+        try:
+            async with self._in_order:
+                return await publish_burst(
+                    self.mqtt, burst, client_id=f"homeflex-vtn-oadr3-{secrets.token_hex(4)}", qos=self.qos
+                )
+        except MqttUnavailable as err:
+            log.warning("MQTT notification of %d messages not sent: %s", len(burst), err)
+            return 0
+
+    async def notify(
+        self,
+        object_type: str,
+        operation: str,
+        obj: dict[str, Any],
+        *,
+        ven_ids: Sequence[str] = (),
+        owner: str | None = None,
+    ) -> int:
+        """Publish on the all-objects topic (BL), the program's topic for events, and each VEN's own
+        topic; then call the matching webhooks. Returns the MQTT messages sent."""
+        plural, op = PLURAL[object_type], operation.lower()
+        full = _dumps(notification(object_type, operation, obj))
+        messages = [(f"{self.topics.base(plural)}/{op}", full)]
+        if object_type == "EVENT":
+            messages.append((f"{self.topics.for_program(plural, obj['programID'])}/{op}", full))
+        if object_type in ("EVENT", "RESOURCE", "VEN"):
+            bodies = (
+                per_ven_messages(object_type, operation, obj, ven_ids) if object_type == "EVENT" else None
+            )
+            for i, ven_id in enumerate(ven_ids):
+                topic = f"{self.topics.for_ven(plural, ven_id)}/{op}"
+                messages.append((topic, bodies[i] if bodies is not None else full))
+        sent = await self._publish_all(messages)
+        await self._webhooks(object_type, operation, obj, set(ven_ids), owner)
+        return sent
+
+    async def _webhooks(
+        self, object_type: str, operation: str, obj: dict[str, Any], ven_ids: set[str], owner: str | None
+    ) -> None:
+        if self.http is None:
+            return
+        calls = []
+        for sub in await self.storage.list_oadr3_objects("SUBSCRIPTION"):
+            doc = sub.document
+            if doc.get("programID") and obj.get("programID", obj.get("id")) != doc["programID"]:
+                continue
+            visible = await self._visible_targets(sub.client_id, object_type, obj, ven_ids, owner)
+            if visible is None:
+                continue
+            if doc.get("targets") and not set(doc["targets"]) & set(visible or obj.get("targets") or []):
+                continue
+            body = notification(object_type, operation, {**obj, "targets": visible} if visible else obj)
+            for entry in doc["objectOperations"]:
+                if object_type in entry["objects"] and operation in entry["operations"]:
+                    calls.append(self._post(entry["callbackUrl"], entry.get("bearerToken"), body))
+        await asyncio.gather(*calls)
+
+    async def _visible_targets(
+        self, client_id: str, object_type: str, obj: dict[str, Any], ven_ids: set[str], owner: str | None
+    ) -> list[str] | None:
+        """None: the subscriber may not see this object; else the targets it may see ([] = untargeted)."""
+        client = await self.storage.get_oadr3_client(client_id)
+        if client is None:
+            return None
+        if client.role == "bl" or object_type == "PROGRAM":
+            return list(obj.get("targets") or [])
+        if object_type == "EVENT":
+            own = {v.id for v in await self.storage.list_oadr3_objects("VEN", client_id)}
+            mine = sorted(own & ven_ids)
+            return mine or None
+        return [] if owner == client_id else None
+
+    async def _post(self, url: str, token: str | None, body: dict[str, Any]) -> None:
+        assert self.http is not None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            async with self.http.post(
+                url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
+            ) as r:
+                if r.status >= 300:
+                    log.warning("webhook %s answered %s", url, r.status)
+        except (aiohttp.ClientError, TimeoutError) as err:
+            log.warning("webhook %s failed: %s", url, err)

@@ -1,0 +1,301 @@
+"""3.1 VENs, resources, subscriptions and reports. A VEN is a household (its id and venName are the
+household id); reports also land in ven_reports, where 2.0b reports land."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from homeflex.storage.records import Oadr3Object
+from homeflex.vtn.oadr3.events_api import event_targets, own_ven_ids
+from homeflex.vtn.oadr3.http import Problem, body, ctx, page, principal
+from homeflex.vtn.oadr3.model import metadata, report_values
+from homeflex.vtn.openadr import ven_id_for
+
+ID_PARAM = {"VEN": "venID", "RESOURCE": "resourceID", "SUBSCRIPTION": "subscriptionID", "REPORT": "reportID"}
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "VEN": {"targets": None, "attributes": None},
+    "RESOURCE": {"targets": None, "attributes": None},
+    "SUBSCRIPTION": {"targets": None},
+    "REPORT": {"reportName": None, "payloadDescriptors": None},
+}
+
+
+def served(obj: Oadr3Object) -> dict[str, Any]:
+    doc = {**DEFAULTS[obj.object_type], **obj.document, "clientID": obj.client_id}
+    return {**metadata(obj.object_type, obj.id, obj.created_at, obj.modified_at), **doc}
+
+
+async def _may_see(request: web.Request, obj: Oadr3Object) -> bool:
+    who = principal(request)
+    if who.is_bl or obj.client_id == who.client_id:
+        return True
+    own = await own_ven_ids(request)
+    return obj.object_type == "RESOURCE" and own is not None and obj.document.get("venID") in own
+
+
+async def _get(request: web.Request, object_type: str) -> Oadr3Object:
+    object_id = request.match_info[ID_PARAM[object_type]]
+    found = await ctx(request).storage.get_oadr3_object(object_type, object_id)
+    if found is None or not await _may_see(request, found):
+        raise Problem(404, f"no {object_type.lower()} {object_id!r}")
+    return found
+
+
+async def _list(request: web.Request, object_type: str, **filters: str | None) -> web.Response:
+    who = principal(request)
+    owner = None if who.is_bl or object_type == "RESOURCE" else who.client_id
+    found = []
+    for obj in await ctx(request).storage.list_oadr3_objects(object_type, owner):
+        if not await _may_see(request, obj):
+            continue
+        if any(value is not None and obj.document.get(key) != value for key, value in filters.items()):
+            continue
+        found.append(served(obj))
+    return web.json_response(page(request, found))
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in ("objectType", "clientID", "id")}
+
+
+async def _save(
+    request: web.Request,
+    object_type: str,
+    object_id: str,
+    client_id: str,
+    doc: dict[str, Any],
+    *,
+    old: Oadr3Object | None,
+) -> web.Response:
+    c, now = ctx(request), ctx(request).clock.now()
+    obj = Oadr3Object(
+        object_type=object_type,
+        id=object_id,
+        client_id=client_id,
+        document=_strip(doc),
+        created_at=old.created_at if old else now,
+        modified_at=now,
+    )
+    await c.storage.put_oadr3_object(obj)
+    out = served(obj)
+    ven_ids = [obj.id] if object_type == "VEN" else [doc["venID"]] if object_type == "RESOURCE" else []
+    operation = "UPDATE" if old else "CREATE"
+    c.notify(c.notifier.notify(object_type, operation, out, ven_ids=ven_ids, owner=client_id))
+    return web.json_response(out, status=200 if old else 201)
+
+
+async def _delete(request: web.Request, object_type: str) -> web.Response:
+    c, found = ctx(request), await _get(request, object_type)
+    await c.storage.delete_oadr3_object(object_type, found.id)
+    out = served(found)
+    ven_ids = (
+        [found.id] if object_type == "VEN" else [found.document["venID"]] if object_type == "RESOURCE" else []
+    )
+    c.notify(c.notifier.notify(object_type, "DELETE", out, ven_ids=ven_ids, owner=found.client_id))
+    return web.json_response(out)
+
+
+# -- VENs -----------------------------------------------------------------------------------------
+
+
+async def _ven_owner(request: web.Request, doc: dict[str, Any]) -> str:
+    """The client a VEN belongs to: the caller if it is a VEN, else the BL request's clientID."""
+    c, who = ctx(request), principal(request)
+    if not who.is_bl:
+        if doc["objectType"] != "VEN_VEN_REQUEST":
+            raise Problem(403, "a VEN client sends VEN_VEN_REQUEST")
+        return who.client_id
+    if doc["objectType"] != "BL_VEN_REQUEST":
+        raise Problem(400, "business logic sends BL_VEN_REQUEST with the VEN's clientID")
+    client = await c.storage.get_oadr3_client(doc["clientID"])
+    if client is None or client.role != "ven":
+        raise Problem(400, f"clientID {doc['clientID']!r} is not a provisioned VEN client")
+    return str(doc["clientID"])
+
+
+async def create_ven(request: web.Request) -> web.Response:
+    c, doc = ctx(request), body(request)
+    owner = await _ven_owner(request, doc)
+    name = doc["venName"]
+    if await c.storage.get_household(name) is None:
+        raise Problem(400, f"venName {name!r} is not an enrolled household id")
+    if await c.storage.get_oadr3_object("VEN", name) is not None:
+        raise Problem(409, f"VEN {name!r} exists")
+    if await c.storage.list_oadr3_objects("VEN", owner):
+        raise Problem(409, f"client {owner!r} already has a VEN")
+    doc = {**doc, "targets": doc.get("targets") or [name]}  # events target households by id
+    return await _save(request, "VEN", name, owner, doc, old=None)
+
+
+async def update_ven(request: web.Request) -> web.Response:
+    old, doc = await _get(request, "VEN"), body(request)
+    owner = await _ven_owner(request, doc)
+    if doc["venName"] != old.id or owner != old.client_id:
+        raise Problem(400, "a VEN keeps its venName (household) and client")
+    doc = {**doc, "targets": doc.get("targets") or old.document.get("targets")}
+    return await _save(request, "VEN", old.id, owner, doc, old=old)
+
+
+async def list_vens(request: web.Request) -> web.Response:
+    return await _list(request, "VEN", venName=request.query.get("venName"))
+
+
+async def get_ven(request: web.Request) -> web.Response:
+    return web.json_response(served(await _get(request, "VEN")))
+
+
+async def delete_ven(request: web.Request) -> web.Response:
+    c, ven = ctx(request), await _get(request, "VEN")
+    for resource in await c.storage.list_oadr3_objects("RESOURCE"):
+        if resource.document.get("venID") == ven.id:
+            await c.storage.delete_oadr3_object("RESOURCE", resource.id)
+    return await _delete(request, "VEN")
+
+
+# -- resources ------------------------------------------------------------------------------------
+
+
+async def _resource_doc(request: web.Request, doc: dict[str, Any], resource_id: str | None) -> str:
+    """Check a resource request; returns the owning client (its VEN's)."""
+    c, who = ctx(request), principal(request)
+    if not who.is_bl and doc["objectType"] != "VEN_RESOURCE_REQUEST":
+        raise Problem(403, "a VEN client sends VEN_RESOURCE_REQUEST")
+    ven = await c.storage.get_oadr3_object("VEN", doc["venID"])
+    own = await own_ven_ids(request)
+    if ven is None or (own is not None and ven.id not in own):
+        raise Problem(400, f"no VEN {doc['venID']!r} for this client")
+    for other in await c.storage.list_oadr3_objects("RESOURCE", ven.client_id):
+        if other.id != resource_id and other.document.get("resourceName") == doc["resourceName"]:
+            raise Problem(409, f"VEN {ven.id} has a resource named {doc['resourceName']!r}")
+    return ven.client_id
+
+
+async def create_resource(request: web.Request) -> web.Response:
+    doc = body(request)
+    owner = await _resource_doc(request, doc, None)
+    return await _save(request, "RESOURCE", f"res-{uuid.uuid4().hex[:12]}", owner, doc, old=None)
+
+
+async def update_resource(request: web.Request) -> web.Response:
+    old, doc = await _get(request, "RESOURCE"), body(request)
+    owner = await _resource_doc(request, doc, old.id)
+    return await _save(request, "RESOURCE", old.id, owner, doc, old=old)
+
+
+async def list_resources(request: web.Request) -> web.Response:
+    q = request.query
+    return await _list(request, "RESOURCE", venID=q.get("venID"), resourceName=q.get("resourceName"))
+
+
+async def get_resource(request: web.Request) -> web.Response:
+    return web.json_response(served(await _get(request, "RESOURCE")))
+
+
+async def delete_resource(request: web.Request) -> web.Response:
+    return await _delete(request, "RESOURCE")
+
+
+# -- subscriptions --------------------------------------------------------------------------------
+
+
+async def _check_subscription(request: web.Request, doc: dict[str, Any]) -> None:
+    program_id = doc.get("programID")
+    if program_id and await ctx(request).storage.get_programme(program_id) is None:
+        raise Problem(400, f"unknown programID {program_id!r}")
+
+
+async def create_subscription(request: web.Request) -> web.Response:
+    doc = body(request)
+    await _check_subscription(request, doc)
+    sub_id = f"sub-{uuid.uuid4().hex[:12]}"
+    return await _save(request, "SUBSCRIPTION", sub_id, principal(request).client_id, doc, old=None)
+
+
+async def update_subscription(request: web.Request) -> web.Response:
+    old, doc = await _get(request, "SUBSCRIPTION"), body(request)
+    await _check_subscription(request, doc)
+    return await _save(request, "SUBSCRIPTION", old.id, old.client_id, doc, old=old)
+
+
+async def list_subscriptions(request: web.Request) -> web.Response:
+    q = request.query
+    return await _list(request, "SUBSCRIPTION", programID=q.get("programID"), clientName=q.get("clientName"))
+
+
+async def get_subscription(request: web.Request) -> web.Response:
+    return web.json_response(served(await _get(request, "SUBSCRIPTION")))
+
+
+async def delete_subscription(request: web.Request) -> web.Response:
+    return await _delete(request, "SUBSCRIPTION")
+
+
+# -- reports --------------------------------------------------------------------------------------
+
+
+async def _report_household(request: web.Request, doc: dict[str, Any]) -> str:
+    """The household a VEN reports for: its VEN that the event targets."""
+    c = ctx(request)
+    event = await c.storage.get_event(doc["eventID"])
+    own = await own_ven_ids(request) or set()
+    targeted = [h for h in await event_targets(c.storage, doc["eventID"]) if h in own] if event else []
+    if not targeted:
+        raise Problem(400, f"event {doc['eventID']!r} does not target this client's VEN")
+    return targeted[0]
+
+
+async def _save_report(request: web.Request, report_id: str, old: Oadr3Object | None) -> web.Response:
+    c, doc = ctx(request), body(request)
+    household = await _report_household(request, doc)
+    values = report_values(doc)
+    await c.storage.save_ven_reports(ven_id_for(household), f"oadr3:{report_id}", values, c.clock.now())
+    return await _save(request, "REPORT", report_id, principal(request).client_id, doc, old=old)
+
+
+async def create_report(request: web.Request) -> web.Response:
+    return await _save_report(request, f"rep-{uuid.uuid4().hex[:12]}", None)
+
+
+async def update_report(request: web.Request) -> web.Response:
+    old = await _get(request, "REPORT")
+    return await _save_report(request, old.id, old)
+
+
+async def list_reports(request: web.Request) -> web.Response:
+    q = request.query
+    return await _list(request, "REPORT", eventID=q.get("eventID"), clientName=q.get("clientName"))
+
+
+async def get_report(request: web.Request) -> web.Response:
+    return web.json_response(served(await _get(request, "REPORT")))
+
+
+async def delete_report(request: web.Request) -> web.Response:
+    return await _delete(request, "REPORT")
+
+
+ROUTES = [
+    ("GET", "/vens", list_vens),
+    ("POST", "/vens", create_ven),
+    ("GET", "/vens/{venID}", get_ven),
+    ("PUT", "/vens/{venID}", update_ven),
+    ("DELETE", "/vens/{venID}", delete_ven),
+    ("GET", "/resources", list_resources),
+    ("POST", "/resources", create_resource),
+    ("GET", "/resources/{resourceID}", get_resource),
+    ("PUT", "/resources/{resourceID}", update_resource),
+    ("DELETE", "/resources/{resourceID}", delete_resource),
+    ("GET", "/subscriptions", list_subscriptions),
+    ("POST", "/subscriptions", create_subscription),
+    ("GET", "/subscriptions/{subscriptionID}", get_subscription),
+    ("PUT", "/subscriptions/{subscriptionID}", update_subscription),
+    ("DELETE", "/subscriptions/{subscriptionID}", delete_subscription),
+    ("GET", "/reports", list_reports),
+    ("POST", "/reports", create_report),
+    ("GET", "/reports/{reportID}", get_report),
+    ("PUT", "/reports/{reportID}", update_report),
+    ("DELETE", "/reports/{reportID}", delete_report),
+]

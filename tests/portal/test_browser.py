@@ -1,0 +1,276 @@
+"""The portal in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Skipped with the reason where chromium or playwright is missing, unless HOMEFLEX_REQUIRE_SERVICES=1
+(then they fail, as on CI). Screenshots go to the test's folder, or to HOMEFLEX_SCREENSHOTS (the
+README's docs/screenshots/ were taken with HOMEFLEX_SCREENSHOTS=docs/screenshots).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from homeflex.portal.journey import Role, Step
+from tests.portal.conftest import INSTALLER, NOW, OPERATOR, Stack, history_csv
+from tests.portal.helpers import PASSWORD, customer_at
+
+CHROMIUM = "/usr/bin/chromium"
+EVENT_START = NOW.replace(hour=17, minute=0)
+
+
+def _unavailable() -> str | None:
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    if not Path(CHROMIUM).exists():
+        return f"no {CHROMIUM}: apt-get install chromium"
+    return None
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    why = _unavailable()
+    if why and os.environ.get("HOMEFLEX_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"HOMEFLEX_REQUIRE_SERVICES=1 but {why}")
+    if why:
+        pytest.skip(why)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("HOMEFLEX_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def _page(browser: Any, stack: Stack, *, phone: bool = False) -> Any:
+    size = {"width": 390, "height": 844} if phone else {"width": 1100, "height": 900}
+    context = await browser.new_context(base_url=stack.portal_url, viewport=size)
+    return await context.new_page()
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.innerText.trim())
+  .map(el => el.outerHTML)
+  .concat([...document.querySelectorAll('svg')].filter(s => !s.getAttribute('aria-label')).map(s => 'svg'))"""
+
+
+async def _check_accessible(page: Any) -> None:
+    """Every control has a label (or its own text), every chart a name, the page a language."""
+    assert await page.evaluate(UNLABELLED) == []
+    assert await page.get_attribute("html", "lang") == "en-GB"
+
+
+async def _login(page: Any, email: str, password: str) -> None:
+    await page.goto("/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_load_state()
+
+
+async def _move(op: Any, household_id: str, step_title: str) -> None:
+    await op.goto("/console")
+    await op.get_by_role("button", name=f"{household_id}: {step_title}").click()
+    await op.wait_for_load_state()
+
+
+async def _join(stack: Stack, hh: Any, op: Any, shots: Path) -> str:
+    """Steps 1-4: interest on a phone, compatibility, a session, the invite and the account."""
+    await op.get_by_label("Starts (UTC)").fill("2026-11-26T18:30")
+    await op.get_by_label("Place or link").fill("Community hall")
+    await op.get_by_role("button", name="Schedule").click()
+    await op.wait_for_load_state()
+    await hh.goto("/")
+    await hh.keyboard.press("Tab")  # keyboard users reach "Skip to content" first
+    assert await hh.evaluate("document.activeElement.textContent") == "Skip to content"
+    await _check_accessible(hh)
+    await hh.screenshot(path=shots / "01-interest.png", full_page=True)
+    await hh.get_by_label("Your name").fill("Grace Hopper")
+    await hh.get_by_label("Email").fill("grace@example.org")
+    await hh.get_by_label("Postcode").fill("M1 1AA")
+    await hh.get_by_label("be paid for reducing my use in DSO events").check()
+    await hh.get_by_label("EV and charger").select_option("homeflex_mqtt")
+    await hh.get_by_label("Storage heaters").select_option("cloud")
+    await hh.get_by_role("button", name="Send").click()
+    await hh.wait_for_url(re.compile(r"/apply/"))
+    body = await hh.inner_text("main")
+    assert "EV and charger: compatible" in body
+    assert "Storage heaters: not compatible yet" in body
+    await hh.get_by_label(re.compile("Community hall")).check()
+    await hh.get_by_role("button", name="Book this session").click()
+    await hh.wait_for_load_state()
+    assert "You are booked on" in await hh.inner_text("main")
+    await hh.screenshot(path=shots / "02-information-session.png", full_page=True)
+    household_id = (await stack.portal.store.customers())[0].household_id
+    await _move(op, household_id, "Invited to the portal")
+    mail = [m for m in await stack.portal.store.outbox("grace@example.org") if "invitation" in m.subject]
+    link = re.search(r"(/invite/\S+)", mail[0].body)
+    assert link
+    await hh.goto(link[1])
+    await hh.get_by_label(re.compile("Choose a password")).fill(PASSWORD)
+    await hh.get_by_role("button", name="Create account").click()
+    await hh.wait_for_url(re.compile(f"/households/{household_id}$"))
+    return household_id
+
+
+async def _set_up(hh: Any, shots: Path, tmp_path: Path) -> None:
+    """Steps 5-7: the profile with meter data (bad rows reported by line), the plan, the assessment."""
+    csv_file = tmp_path / "meter.csv"
+    csv_file.write_text(history_csv() + "2026-11-23 23:30:00,-1\nnot a time,0.2\n")
+    await hh.get_by_label("Type of home").select_option("semi-detached")
+    await hh.locator("#has_ev_charger").check()
+    await hh.get_by_label(re.compile("Half-hourly meter data")).set_input_files(str(csv_file))
+    await hh.get_by_role("button", name="Save my profile").click()
+    await hh.wait_for_load_state()
+    text = await hh.inner_text("main")
+    rows = history_csv().count("\n") - 1  # after the header; the two bad rows follow on lines rows+2, +3
+    assert f"{rows} half-hours read" in text
+    assert f"line {rows + 2}: impossible_value" in text and f"line {rows + 3}: bad_timestamp" in text
+    await _check_accessible(hh)
+    await hh.screenshot(path=shots / "03-profile.png", full_page=True)
+    assert await hh.get_by_label(re.compile("Solar \\+ battery")).is_disabled()
+    await hh.get_by_label(re.compile("EV smart charging")).check()
+    await hh.get_by_role("button", name="Choose this plan").click()
+    await hh.wait_for_load_state()
+    await hh.get_by_label(re.compile(INSTALLER[0])).check()
+    await hh.get_by_label("Assessment visit date").fill("2026-11-27")
+    await hh.screenshot(path=shots / "04-plan-and-quotes.png", full_page=True)
+    await hh.get_by_role("button", name="Book the assessment").click()
+    await hh.wait_for_load_state()
+    assert "Your assessment with installer@example.org" in await hh.inner_text("main")
+
+
+async def _install_and_stage(household_id: str, hh: Any, op: Any, inst: Any, shots: Path) -> None:
+    """Steps 8-9: the installer records the installation (VEN provisioned); stages 2 and 3."""
+    await _login(inst, *INSTALLER)
+    await inst.get_by_role("button", name="Record installation").click()
+    await inst.wait_for_load_state()
+    assert f"ven-{household_id}" in await inst.inner_text("main")
+    await _move(op, household_id, "Stage 2: automatic")
+    await _move(op, household_id, "Stage 3: flexibility")
+    await _check_accessible(op)
+    await op.screenshot(path=shots / "05-console.png", full_page=True)
+    await hh.goto(f"/households/{household_id}")
+    text = await hh.inner_text("main")
+    assert "Stage 3" in text and "Readiness for automatic control: ready" in text
+    await hh.screenshot(path=shots / "06-stage-3.png", full_page=True)
+
+
+async def test_householder_goes_from_interest_to_stage_3_and_sees_a_payment(
+    stack: Stack, browser: Any, shots: Path, tmp_path: Path
+) -> None:
+    op, hh, inst = (
+        await _page(browser, stack),
+        await _page(browser, stack, phone=True),
+        await _page(browser, stack),
+    )
+    await _login(op, *OPERATOR)
+    household_id = await _join(stack, hh, op, shots)
+    await _set_up(hh, shots, tmp_path)
+    await _install_and_stage(household_id, hh, op, inst, shots)
+
+    # 10. An event through the console; the household sees it; its VEN opts in; settlement pays.
+    await op.goto("/console")
+    await op.get_by_label("Start (UTC)").fill(EVENT_START.strftime("%Y-%m-%dT%H:%M"))
+    await op.get_by_role("button", name="Create event").click()
+    await op.wait_for_url(re.compile("/console/events/ev-"))
+    event_id = op.url.rsplit("/", 1)[-1]
+    await hh.goto(f"/households/{household_id}/events")
+    assert "Skip this one" in await hh.inner_text("main")
+    await hh.screenshot(path=shots / "07-events.png", full_page=True)
+    # The household's VEN answers over OpenADR; here its answer is stored as the VTN stores it.
+    assert await stack.storage.record_opt(event_id, household_id, 0, "optIn", stack.clock.now())
+    await stack.meter_day(household_id, EVENT_START, event_kwh=0.3)
+    await stack.clock.advance(
+        (EVENT_START + timedelta(hours=1, minutes=30) - stack.clock.now()).total_seconds()
+    )
+    await op.reload()
+    await op.get_by_role("button", name="Run settlement").click()
+    await op.wait_for_load_state()
+    assert "paid £0" not in await op.inner_text("main")
+    await op.screenshot(path=shots / "08-event-settled.png", full_page=True)
+
+    await hh.goto(f"/households/{household_id}/statements")
+    text = await hh.inner_text("main")
+    paid = re.search(r"Total paid: £([0-9.]+)", text)
+    assert paid and float(paid[1]) > 0, text
+    assert "Baseline vs actual" in await hh.content()
+    await _check_accessible(hh)
+    await hh.screenshot(path=shots / "09-statement.png", full_page=True)
+
+
+async def test_operator_creates_and_cancels_an_event(stack: Stack, browser: Any, shots: Path) -> None:
+    c = await customer_at(stack.portal, Step.STAGE_3, "ev@example.org")
+    for i, step in enumerate(
+        [Step.INTEREST, Step.SESSION_BOOKED, Step.SESSION_BOOKED, Step.ACCOUNT, Step.PLAN]
+    ):
+        await customer_at(stack.portal, step, f"funnel{i}@example.org", with_history=False)
+    gone = await customer_at(stack.portal, Step.PROFILE, "gone@example.org", with_history=False)
+    await stack.portal.leave(gone, gone.email, Role.HOUSEHOLDER, "moving house")
+    op = await _page(browser, stack)
+    await _login(op, *OPERATOR)
+    rows = await op.locator("table").first.inner_text()
+    assert re.search(r"Smart energy profile\s+0\s+3\s+1", rows)  # reached by 3, 1 left from it
+    await op.screenshot(path=shots / "10-console-funnel.png", full_page=True)
+    await op.get_by_label("Start (UTC)").fill(EVENT_START.strftime("%Y-%m-%dT%H:%M"))
+    await op.get_by_label("Reduction per household (kW)").fill("1.5")
+    await op.get_by_role("button", name="Create event").click()
+    await op.wait_for_url(re.compile("/console/events/ev-"))
+    text = await op.inner_text("main")
+    assert c.household_id in text and "1.5 kW per household" in text
+    event_id = op.url.rsplit("/", 1)[-1]
+    stored = await stack.storage.get_event(event_id)
+    assert stored is not None and stored.reduction_kw == 1.5
+    notices = [m for m in await stack.portal.store.outbox("ev@example.org") if "event" in m.subject]
+    assert notices and notices[0].send_after.hour >= 8  # never overnight
+    # The household skips it: its answer becomes an opt-out the console shows as a customer override.
+    hh = await _page(browser, stack, phone=True)
+    await _login(hh, "ev@example.org", PASSWORD)
+    await hh.goto(f"/households/{c.household_id}/events")
+    await hh.get_by_role("button", name=re.compile("Skip the event")).click()
+    await hh.wait_for_load_state()
+    assert "skipped (customer override)" in await hh.inner_text("main")
+    await op.reload()
+    assert "optOut (customer override)" in await op.inner_text("main")
+    await op.get_by_role("button", name="Cancel event").click()
+    await op.wait_for_load_state()
+    assert "cancelled" in await op.inner_text("main")
+    # A bad request is refused with the VTN's reason and creates nothing.
+    await op.goto("/console")
+    await op.get_by_label("Start (UTC)").fill(EVENT_START.strftime("%Y-%m-%dT%H:%M"))
+    await op.get_by_label("Group").fill("nobody")
+    await op.get_by_role("button", name="Create event").click()
+    await op.wait_for_load_state()
+    assert "group 'nobody' has no households" in await op.inner_text("main")
+    assert len(await stack.storage.list_events()) == 1
+
+
+async def test_householder_cannot_open_another_households_page(stack: Stack, browser: Any) -> None:
+    mine = await customer_at(stack.portal, Step.ACCOUNT, "me@example.org")
+    theirs = await customer_at(stack.portal, Step.ACCOUNT, "them@example.org")
+    page = await _page(browser, stack)
+    await _login(page, "me@example.org", PASSWORD)
+    assert page.url.endswith(f"/households/{mine.household_id}")
+    for path in ("", "/events", "/statements"):
+        response = await page.goto(f"/households/{theirs.household_id}{path}")
+        assert response is not None and response.status == 403
+        assert "this is not your household" in await page.inner_text("main")
+        assert "them@example.org" not in await page.content()
+    response = await page.goto("/console")
+    assert response is not None and response.status == 403
