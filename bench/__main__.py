@@ -8,7 +8,9 @@
 `python -m bench planning [--households 100] [--instants 10] [--seed 2]`
 `python -m bench simulate [--households 40] [--days 7] [--seed 1]`
 `python -m bench oadr3_notify [--vens 10000] [--runs 3] [--mqtt-url URL]`
+`python -m bench.soak [--vens 1000] [--minutes 10]` (its own entry; results in bench/RELIABILITY.md)
 `python -m bench vtn_scale [--vens 10000] [--reference-vens 1000] [--database-url URL]`
+`python -m bench vtn_push [--vens 1000]`
 """
 
 from __future__ import annotations
@@ -127,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench import vtn_scale
 
         return vtn_scale.cli(argv[1:])
+    if argv[:1] == ["vtn_push"]:  # parses its own arguments (bench/vtn_push.py)
+        from bench import vtn_push
+
+        return vtn_push.cli(argv[1:])
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     results = None if args.no_results else Path(__file__).with_name("RESULTS.md")

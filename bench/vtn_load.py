@@ -32,17 +32,18 @@ def poll_message(ven_id: str) -> bytes:
     return create_message("oadrPoll", ven_id=ven_id).encode()
 
 
-def registration_message(ven_name: str) -> bytes:
+def registration_message(ven_name: str, push_to: str | None = None) -> bytes:
+    """Registration for pull, or for push to the endpoint `push_to`."""
     return create_message(
         "oadrCreatePartyRegistration",
         request_id=uuid.uuid4().hex,
         ven_name=ven_name,
-        http_pull_model=True,
+        http_pull_model=push_to is None,
         xml_signature=False,
         report_only=False,
         profile_name="2.0b",
         transport_name="simpleHttp",
-        transport_address=None,
+        transport_address=push_to,
     ).encode()
 
 
@@ -142,7 +143,7 @@ class _Connection:
         return status, await self.reader.readexactly(length)
 
 
-class _Pool:
+class Pool:
     """`size` connections shared by the VENs of one process (each VEN's request waits for a free one)."""
 
     def __init__(self, base_url: str, size: int) -> None:
@@ -176,9 +177,10 @@ class _Pool:
 
 
 class _Generator:
-    def __init__(self, plan: LoadPlan, pools: list[_Pool]) -> None:
+    def __init__(self, plan: LoadPlan, pools: list[Pool], stop: asyncio.Event) -> None:
         self.plan = plan
         self.pools = pools
+        self.stop = stop
         self.result = LoadResult()
         self.seen: dict[str, dict[str, int]] = {}  # ven id -> event id -> modification answered
 
@@ -228,7 +230,7 @@ class _Generator:
             delay = due - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if time.time() >= self.plan.end_at:
+            if time.time() >= self.plan.end_at or self.stop.is_set():
                 return
             began, sent = time.perf_counter(), time.time()
             try:
@@ -244,11 +246,12 @@ class _Generator:
             due = max(due + self.plan.poll_s, time.time())
 
 
-async def run_plan(plan: LoadPlan) -> LoadResult:
+async def run_plan(plan: LoadPlan, stop: asyncio.Event | None = None) -> LoadResult:
+    """Run the plan in this process; setting `stop` ends it early (each VEN at its next poll)."""
     urls = (plan.base_url, *plan.more_urls)
-    pools = [_Pool(url, max(1, plan.connections // len(urls))) for url in urls]
+    pools = [Pool(url, max(1, plan.connections // len(urls))) for url in urls]
     try:
-        gen = _Generator(plan, pools)
+        gen = _Generator(plan, pools, stop or asyncio.Event())
         ids: list[str | None]
         if plan.register:
             ids = list(await asyncio.gather(*(gen.register(n, i) for i, n in enumerate(plan.ven_names))))

@@ -101,8 +101,10 @@ def _serve_homeflex(database_url: str, schema: str | None, port: int, poll_s: fl
 
     async def main() -> None:
         from homeflex.core.clock import WallClock
+        from homeflex.vtn.poll import favour_database_thread
         from homeflex.vtn.service import VtnService
 
+        favour_database_thread()  # as `homeflex vtn` does in its own process
         storage = await _open(database_url, schema)
 
         async def no_settle(event_id: str) -> list[Any]:

@@ -45,9 +45,11 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.storage.records import SettlementRecord
     from homeflex.telemetry.settler import settle_event
     from homeflex.vtn.oadr3 import Oadr3Service
+    from homeflex.vtn.poll import favour_database_thread
     from homeflex.vtn.service import VtnService
     from homeflex.vtn.tls import tls_from_settings
 
+    favour_database_thread()  # a VTN process of its own: see homeflex/vtn/poll.py
     clock = WallClock()
     storage = await open_storage(settings.database_url)
     key = settings.oadr3_token_key.encode() if settings.oadr3_token_key else None
@@ -364,9 +366,9 @@ def _write_mqtt_access(folder: str, households: list[str]) -> str:
     import json
     from pathlib import Path
 
-    from homeflex.mqtt.access import OPERATOR, TELEMETRY, issue_passwords, write_access_files
+    from homeflex.mqtt.access import SERVICES, issue_passwords, write_access_files
 
-    passwords = issue_passwords([*households, TELEMETRY, OPERATOR])
+    passwords = issue_passwords([*households, *SERVICES])
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     files = write_access_files(out, passwords)

@@ -31,6 +31,9 @@ class Settings:
     vtn_tls_ca: str | None = None  # the CA that issued the VENs' certificates
     api_token: str | None = None  # when set, the operator API wants "Authorization: Bearer <token>"
     oadr3_token_key: str | None = None  # fixed: OpenADR 3.1 bearer tokens outlive a VTN restart
+    smtp_host: str | None = None  # the portal's outbox goes out here; none: mail stays queued
+    smtp_port: int = 25
+    mail_from: str = "portal@homeflex.invalid"  # the From of the portal's mail
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
 

@@ -8,6 +8,8 @@ homeflex/v1/<household>/meter/history     meter -> telemetry    [reading, ...] (
 homeflex/v1/<household>/status           controller online/offline (last will), retained
 homeflex/v1/<household>/profile          telemetry -> control, retained {"version", "ready", "reasons",
                                          "profile"}
+homeflex/v1/<household>/skips            portal -> VEN, retained {"skips": [{"event_id", "reason", "at"}]}:
+                                         the events the household sits out (not yet ended)
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def status(household_id: str) -> str:
 
 def profile(household_id: str) -> str:
     return f"{PREFIX}/{household_id}/profile"
+
+
+def skips(household_id: str) -> str:
+    return f"{PREFIX}/{household_id}/skips"
 
 
 def household_of(topic: str) -> str:

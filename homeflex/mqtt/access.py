@@ -2,7 +2,8 @@
 
 Every household has one username, its id, shared by its control loop, its devices and its meter (each with
 its own client id); it may read and write only under ``homeflex/v1/<its id>/``. Services have their own
-users: telemetry reads every meter and sends profiles; the operator may read everything. Anonymous clients
+users: telemetry reads every meter and sends profiles; the portal sends a household's skipped events; the
+operator may read everything. Anonymous clients
 are refused. Denial on mosquitto is silent (a forbidden subscription is granted but nothing arrives; a
 forbidden publish is dropped), so the tests assert that nothing arrives.
 """
@@ -22,6 +23,7 @@ from homeflex.core import topics
 
 TELEMETRY = "svc-telemetry"
 OPERATOR = "svc-operator"
+PORTAL = "svc-portal"
 SERVICES: Mapping[str, tuple[tuple[str, str], ...]] = {
     TELEMETRY: (
         ("read", f"{topics.PREFIX}/+/{topics.METER}/reading"),
@@ -29,6 +31,7 @@ SERVICES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("write", f"{topics.PREFIX}/+/profile"),
     ),
     OPERATOR: (("read", f"{topics.PREFIX}/#"),),
+    PORTAL: (("write", f"{topics.PREFIX}/+/skips"),),  # retained, read by the household's VEN
 }
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 

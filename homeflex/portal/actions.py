@@ -8,6 +8,7 @@ call an action on which household (authorisation), never what the action does.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from homeflex.core.timeutil import iso
+from homeflex.mqtt import MqttUnavailable
 from homeflex.portal import auth
 from homeflex.portal.accounts import AccountActions
 from homeflex.portal.base import (
@@ -31,6 +33,7 @@ from homeflex.portal.categories import INTENTIONS, change_category, suggest_cate
 from homeflex.portal.energy import PLANS, PROTOCOLS, eligible_plans, parse_profile
 from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, start, transition
 from homeflex.portal.notify import event_notice_at
+from homeflex.portal.skipnotice import skips_message
 from homeflex.portal.store import Customer
 from homeflex.storage.records import EventRecord, ProfileRecord, RejectedReading
 from homeflex.telemetry.importer import import_intervals
@@ -51,6 +54,7 @@ __all__ = [
     "Session",
     "Upload",
 ]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -360,18 +364,40 @@ class Portal(AccountActions):
         return sorted(out, key=lambda x: x[0].start, reverse=True)
 
     async def skip_event(self, c: Customer, event_id: str, actor: str) -> None:
-        """The household sits this event out: its answer becomes an opt-out with the reason
-        'customer override', as its VEN would send."""
+        """The household sits this event out with the reason 'customer override': its VEN is told
+        (skipnotice.py) and opts out, releasing the event if it had accepted it; the VTN's record of
+        the household's answer becomes an opt-out at once, even while the VEN is offline. Either the
+        skip is stored and published, or neither (ActionError: try again)."""
         event = await self.storage.get_event(event_id)
         now = self.clock.now()
-        if event is None or event_id not in {e.event_id for e, _ in await self.events_for(c.household_id)}:
+        events = await self.events_for(c.household_id)
+        if event is None or event_id not in {e.event_id for e, _ in events}:
             raise ActionError("no such event for your home")
         if event.status == "cancelled":
             raise ActionError("that event was cancelled")
         if now >= event.start:
             raise ActionError("that event has already started and can no longer be skipped")
-        if not await self.store.add_skip(event_id, c.household_id, now, SKIP_REASON):
-            raise ActionError("you have already skipped this event")
+        async with self.skip_lock:
+            if not await self.store.add_skip(event_id, c.household_id, now, SKIP_REASON):
+                raise ActionError("you have already skipped this event")
+            if self.skip_publisher is not None:
+                ends = {e.event_id: e.end for e, _ in events if e.status != "cancelled"}
+                payload = skips_message(await self.store.skips(c.household_id), ends, now)
+                try:
+                    await self.skip_publisher.publish(c.household_id, payload)
+                except MqttUnavailable as err:
+                    await self.store.remove_skip(event_id, c.household_id)
+                    log.error("skip of %s by %s not sent to its VEN: %s", event_id, c.household_id, err)
+                    raise ActionError(
+                        "your home's controller cannot be reached just now, so nothing was changed:"
+                        " try again in a minute"
+                    ) from err
+            else:
+                log.warning(
+                    "skip of %s by %s: no MQTT broker configured, its VEN is not told",
+                    event_id,
+                    c.household_id,
+                )
         await self.storage.record_opt(event_id, c.household_id, event.modification_number, "optOut", now)
 
     async def create_event(self, body: dict[str, Any]) -> dict[str, Any]:

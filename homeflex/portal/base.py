@@ -3,6 +3,7 @@ is made and stored (`_move`)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,9 @@ from typing import Any
 from homeflex.core.clock import Clock
 from homeflex.portal import auth
 from homeflex.portal.journey import Role, Step, transition
+from homeflex.portal.mailer import SmtpServer
 from homeflex.portal.notify import send_after
+from homeflex.portal.skipnotice import SkipPublisher
 from homeflex.portal.store import Account, Customer, PortalStore
 from homeflex.portal.vtnclient import VtnClient
 from homeflex.storage import Storage
@@ -39,6 +42,7 @@ class PortalConfig:
     invite_ttl: timedelta = timedelta(days=7)
     reset_ttl: timedelta = timedelta(hours=1)
     session_ttl: timedelta = timedelta(hours=12)
+    smtp: SmtpServer | None = None  # None: mail stays queued in the outbox (the console says so)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +59,9 @@ class PortalBase:
     vtn: VtnClient
     config: PortalConfig = field(default_factory=PortalConfig)
     limits: auth.RateLimit = field(default_factory=auth.RateLimit)
+    # Tells each household's VEN its skips (skipnotice.py); None: skips reach only the VTN's records.
+    skip_publisher: SkipPublisher | None = None
+    skip_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one household list at a time
 
     @property
     def storage(self) -> Storage:

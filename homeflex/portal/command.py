@@ -30,11 +30,17 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.core.clock import WallClock
     from homeflex.portal.actions import ActionError, PortalConfig
     from homeflex.portal.journey import Role
+    from homeflex.portal.mailer import SmtpServer
     from homeflex.portal.service import PortalService
     from homeflex.storage import open_storage
 
     vtn_url = args.vtn_url or f"http://{settings.vtn_host}:{settings.vtn_port}"
-    config = PortalConfig(base_url=args.base_url or f"http://{args.host}:{args.port}")
+    smtp = (
+        SmtpServer(host=settings.smtp_host, port=settings.smtp_port, sender=settings.mail_from)
+        if settings.smtp_host
+        else None
+    )
+    config = PortalConfig(base_url=args.base_url or f"http://{args.host}:{args.port}", smtp=smtp)
     storage = await open_storage(settings.database_url)
     try:
         service = PortalService(
@@ -45,6 +51,7 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
             port=args.port,
             config=config,
             vtn_token=settings.api_token,
+            mqtt_url=settings.mqtt_url,  # none: skips are recorded but VENs are not told (logged)
         )
         new = [(args.add_operator, Role.OPERATOR), (args.add_installer, Role.INSTALLER)]
         if any(email for email, _ in new):

@@ -20,6 +20,11 @@ def send_after(at: datetime) -> datetime:
     return datetime.combine(day, QUIET_UNTIL, LONDON).astimezone(UTC)
 
 
+def quiet(at: datetime) -> bool:
+    """Whether `at` falls in the quiet hours, when nothing is sent (even mail long due)."""
+    return send_after(at) != at.astimezone(UTC)
+
+
 def event_notice_at(event_start: datetime, lead: timedelta = timedelta(hours=4)) -> datetime:
     """A notice `lead` ahead of the event, moved out of the quiet hours: to the evening before if the
     morning would be too late."""

@@ -15,6 +15,7 @@ from homeflex.portal.actions import ActionError
 from homeflex.portal.charts import Series, bar_chart, line_chart
 from homeflex.portal.funnel import funnel
 from homeflex.portal.journey import SHORT, TITLES, JourneyError, Role, Step, allowed_next
+from homeflex.portal.mailer import SmtpServer
 from homeflex.portal.pages_household import household_page
 from homeflex.portal.vtnclient import VtnError
 from homeflex.portal.web import actor, allow, message, page, portal, redirect
@@ -76,7 +77,21 @@ async def console_page(
         balances=balances,
         payments_chart=payments_chart,
         outbox=(await p.store.outbox())[-20:],
+        mail_note=mail_note(p.config.smtp),
         community_group=p.config.community_group,
+    )
+
+
+def mail_note(smtp: SmtpServer | None) -> str:
+    if smtp is None:
+        return (
+            "No SMTP server is configured (settings smtp_host, smtp_port): mail stays queued here"
+            " and is not sent."
+        )
+    return (
+        f"Sent through {smtp.host}:{smtp.port} from {smtp.sender}, never overnight; each message at"
+        ' most once: one "in doubt" was taken for sending but never confirmed (a crash mid-send), so'
+        " it is not sent again: check it by hand."
     )
 
 

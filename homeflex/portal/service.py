@@ -11,6 +11,8 @@ from aiohttp import web
 from homeflex.core.clock import Clock
 from homeflex.portal import api, pages_console, pages_household, pages_public
 from homeflex.portal.actions import Portal, PortalConfig
+from homeflex.portal.mailer import OutboxSender
+from homeflex.portal.skipnotice import MqttSkipPublisher
 from homeflex.portal.store import PortalStore
 from homeflex.portal.vtnclient import VtnClient
 from homeflex.portal.web import build_app
@@ -38,15 +40,20 @@ class PortalService:
         port: int = 8090,
         config: PortalConfig | None = None,
         vtn_token: str | None = None,
+        mqtt_url: str | None = None,
     ) -> None:
+        """`mqtt_url`: the broker the households' VENs are on, for their skips (skipnotice.py)."""
         self.portal = Portal(
             store=PortalStore(storage),
             clock=clock,
             vtn=VtnClient(vtn_url, vtn_token),
             config=config or PortalConfig(),
+            skip_publisher=MqttSkipPublisher(mqtt_url) if mqtt_url else None,
         )
         self.host, self.port = host, port
         self._runner: web.AppRunner | None = None
+        smtp = self.portal.config.smtp
+        self.mailer = OutboxSender(self.portal.store, clock, smtp) if smtp else None
 
     @property
     def url(self) -> str:
@@ -61,11 +68,17 @@ class PortalService:
             if self.portal.config.base_url == PortalConfig().base_url:
                 self.portal.config = replace(self.portal.config, base_url=self.url)
         log.info("portal serving at %s (VTN %s)", self.url, self.portal.vtn.base_url)
+        if self.mailer is not None:
+            await self.mailer.__aenter__()
+        else:
+            log.warning("no SMTP server configured (smtp_host): mail stays queued in the outbox")
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self.mailer is not None:
+            await self.mailer.__aexit__(exc_type, exc, tb)
         await self.portal.vtn.close()
         if self._runner is not None:
             await self._runner.cleanup()

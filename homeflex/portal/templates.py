@@ -228,8 +228,8 @@ powered equipment for their health (we then never ask your home to go below its 
 {% for e in events %}<tr><td><a href="/console/events/{{ e.event_id }}">{{ e.event_id }}</a></td><td>{{ e.start }}</td><td>{{ e.status }}</td><td></td></tr>{% endfor %}</tbody></table></div></section>
 <section><h2>Payments</h2>{{ payments_chart|safe }}<div class="table"><table><thead><tr><th scope="col">Account</th><th scope="col">Balance £</th></tr></thead><tbody>
 {% for k, v in balances %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</tbody></table></div></section>
-<section><h2>Outbox</h2><div class="table"><table><thead><tr><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Send after (UTC)</th></tr></thead><tbody>
-{% for m in outbox %}<tr><td>{{ m.to_email }}</td><td>{{ m.subject }}</td><td>{{ m.send_after.strftime('%Y-%m-%d %H:%M') }}</td></tr>{% endfor %}</tbody></table></div></section>{% endblock %}""",
+<section><h2>Outbox</h2><p>{{ mail_note }}</p><div class="table"><table><thead><tr><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Send after (UTC)</th><th scope="col">Status</th></tr></thead><tbody>
+{% for m in outbox %}<tr><td>{{ m.to_email }}</td><td>{{ m.subject }}</td><td>{{ m.send_after.strftime('%Y-%m-%d %H:%M') }}</td><td>{{ m.status }}{% if m.sent_at %} {{ m.sent_at.strftime('%Y-%m-%d %H:%M') }}{% endif %}{% if m.last_error %}: {{ m.last_error }}{% endif %}</td></tr>{% endfor %}</tbody></table></div></section>{% endblock %}""",
     "console_event.html": """{% extends "base.html" %}{% block body %}<h1>Event {{ event.event_id }}</h1>
 <p>{{ event.start }} → {{ event.end }} · {{ event.reduction_kw }} kW per household · £{{ event.price_gbp_per_mwh }}/MWh ·
 <strong>{{ event.status }}</strong>{% if refresh %} · this page refreshes every {{ refresh }} s{% endif %}</p>

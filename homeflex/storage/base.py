@@ -91,6 +91,19 @@ class Storage(Protocol):
         """Many (event_id, household_id, modification_number, opt_type, at) responses in one transaction;
         the caller has checked that each event targets that household (a row that does not is a no-op)."""
 
+    async def claim_deliveries(
+        self, event_id: str, modification_number: int, household_ids: Sequence[str]
+    ) -> list[str]:
+        """Mark the modification sent to those households that had not been sent it yet; returns them.
+        Of several workers claiming the same household at once, exactly one gets it."""
+
+    # -- OpenADR 2.0b push
+    async def save_push_url(self, ven_id: str, url: str | None, at: datetime) -> None:
+        """The endpoint a VEN registered for push, or None (it registered for pull only)."""
+
+    async def push_vens(self) -> dict[str, tuple[str, str]]:
+        """household id -> (ven id, push url) of every VEN registered for push."""
+
     # -- OpenADR reports
     async def save_report_request(self, report_request_id: str, ven_id: str, at: datetime) -> None:
         """Remember a report request (a repeated id is ignored)."""

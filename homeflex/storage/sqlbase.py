@@ -274,6 +274,40 @@ class SqlBase(ABC):
                 [(m, o, self._time(at), e, h) for e, h, m, o, at in sorted(opts, key=lambda r: r[:2])],
             )
 
+    async def claim_deliveries(
+        self, event_id: str, modification_number: int, household_ids: Sequence[str]
+    ) -> list[str]:
+        """One conditional UPDATE per chunk: a row changes only if it was not sent this modification,
+        so of several workers racing for it one wins (row lock on PostgreSQL, one writer on SQLite)."""
+        claimed: list[str] = []
+        ordered = sorted(household_ids)
+        for i in range(0, len(ordered), 500):
+            chunk = ordered[i : i + 500]
+            rows = await self._fetch(
+                "UPDATE event_targets SET sent_modification=? WHERE event_id=?"
+                f" AND household_id IN ({','.join('?' * len(chunk))})"
+                " AND (sent_modification IS NULL OR sent_modification < ?) RETURNING household_id",
+                (modification_number, event_id, *chunk, modification_number),
+            )
+            claimed.extend(r[0] for r in rows)
+        return sorted(claimed)
+
+    async def save_push_url(self, ven_id: str, url: str | None, at: datetime) -> None:
+        if url is None:
+            await self._execute("DELETE FROM ven_push WHERE ven_id=?", (ven_id,))
+            return
+        await self._execute(
+            "INSERT INTO ven_push (ven_id, url, registered_at) VALUES (?,?,?)"
+            " ON CONFLICT (ven_id) DO UPDATE SET url=excluded.url, registered_at=excluded.registered_at",
+            (ven_id, url, self._time(at)),
+        )
+
+    async def push_vens(self) -> dict[str, tuple[str, str]]:
+        rows = await self._fetch(
+            "SELECT v.household_id, v.ven_id, p.url FROM ven_push p JOIN vens v ON v.ven_id = p.ven_id"
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     # -- OpenADR reports -------------------------------------------------------------------------
 
     async def save_report_request(self, report_request_id: str, ven_id: str, at: datetime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -46,12 +47,16 @@ class Ingestor:
         batch_size: int = 1000,
         flush_s: float = 0.2,
         persistent: bool = False,
-        identifier: str = "telemetry-ingest",
+        identifier: str | None = None,
         ack_window: int = 20,
     ) -> None:
         self.storage = storage
         self.clock = clock
         self.counters = IngestCounters()
+        # A persistent session is found again by its client id, so it must be stable; otherwise a unique
+        # id keeps two ingestors on one broker from taking each other's connection (and readings).
+        if identifier is None:
+            identifier = "telemetry-ingest" if persistent else f"telemetry-ingest-{secrets.token_hex(4)}"
         self._session = MqttSession(mqtt_url, identifier, persistent=persistent)
         self._persistent = persistent
         self._ack_window = ack_window

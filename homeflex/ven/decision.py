@@ -32,9 +32,14 @@ def decide_opt(
     assessment: Assessment | None,
     *,
     min_share: float = 0.5,
+    override: str | None = None,
 ) -> OptDecision:
+    """`override`: the household's own reason to sit this event out (e.g. "customer override" from the
+    portal); it wins over any plan."""
     if event.cancelled:
         return OptDecision(opt_in=False, reason="event cancelled")
+    if override is not None:
+        return OptDecision(opt_in=False, reason=override)
     if household.stage < Stage.FLEX:
         return OptDecision(
             opt_in=False, reason=f"household in stage {int(household.stage)}: not enrolled for flex"

@@ -22,7 +22,8 @@ from homeflex.storage import Storage
 from homeflex.storage.records import VenRecord
 from homeflex.vtn.events import openadr_event
 from homeflex.vtn.groupcommit import GroupCommit
-from homeflex.vtn.poll import PollState, Renderer, fast_path_middleware, favour_database_thread
+from homeflex.vtn.poll import PollState, Renderer, fast_path_middleware
+from homeflex.vtn.push import push_url
 from homeflex.vtn.tls import VtnTls, check_clocks, registration_refusal
 from homeflex.vtn.xmlguard import xml_guard
 
@@ -76,17 +77,16 @@ class OpenAdrHandlers:
             return False
         registration_id = (existing.registration_id if existing else "") or str(uuid.uuid4())
         # Stored before answering, or openleadr's ven_lookup loops on re-registration (#66).
-        await self.storage.save_ven(
-            VenRecord(
-                ven_id=ven_id,
-                household_id=household_id,
-                ven_name=household_id,
-                registration_id=registration_id,
-                fingerprint=payload.get("fingerprint") or provisioned,
-            ),
-            self.clock.now(),
+        ven = VenRecord(
+            ven_id=ven_id,
+            household_id=household_id,
+            ven_name=household_id,
+            registration_id=registration_id,
+            fingerprint=payload.get("fingerprint") or provisioned,
         )
-        self.polls.forget_ven(ven_id)
+        await self.storage.save_ven(ven, self.clock.now())
+        await self.storage.save_push_url(ven_id, push_url(payload), self.clock.now())  # None: pull only
+        self.polls.remember_ven(ven)  # its first polls need no lookup
         log.info("registered %s for household %s", ven_id, household_id)
         metrics.VEN_REGISTRATIONS.inc()
         return ven_id, registration_id
@@ -239,7 +239,6 @@ def build_server(
     server.add_handler("on_poll", handlers.on_poll)
     server.add_handler("on_request_event", handlers.on_request_event)
     server.add_handler("on_register_report", handlers.on_register_report)
-    favour_database_thread()
     server.app.middlewares.append(fast_path_middleware(server.http_path_prefix, handlers))
     events = server.services["event_service"]
     events.handlers["oadrCreatedEvent"] = handlers.created_event

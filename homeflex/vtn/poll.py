@@ -9,7 +9,8 @@ at 10,000 VENs the VTN fell behind. Here:
   database stays the truth: the live events are re-read at most every `refresh_s` (an event created
   or cancelled through another worker reaches this one's VENs within that), and who has answered is
   re-read every `resync_s` (an answer taken by another worker; until then this worker may send the
-  event once more, and the VEN answers the same modification again, as OpenADR allows).
+  event once more, and the VEN answers the same modification again, as OpenADR allows). A due re-read
+  runs in the background: polls wait only for a read older than `max_stale_s`.
 - `Renderer` renders each distinct oadrDistributeEvent (same events, modifications and status) once
   and fills in the venID and a fresh requestID per VEN; an empty poll gets a prebuilt oadrResponse.
 - `favour_database_thread` shortens the interpreter's GIL switch interval: aiosqlite runs each
@@ -62,7 +63,7 @@ class _Live:
 
 
 class PollState:
-    """What one VTN worker knows about pending events; refreshed from storage, confirmed before use."""
+    """What one VTN worker knows about pending events and registered VENs, re-read from storage."""
 
     def __init__(
         self,
@@ -71,12 +72,14 @@ class PollState:
         *,
         refresh_s: float = 0.5,
         resync_s: float = 5.0,
+        max_stale_s: float = 2.0,
         ven_cache_s: float = 300.0,
     ) -> None:
         self.storage = storage
         self.clock = clock
         self.refresh_s = refresh_s
         self.resync_s = resync_s
+        self.max_stale_s = max_stale_s
         self.ven_cache_s = ven_cache_s
         self._live = _Live(events={}, targets={}, waiting={})
         self._read_at = -float("inf")  # monotonic times of the last refresh and resync
@@ -95,18 +98,25 @@ class PollState:
             self._vens[ven_id] = (ven, perf_seconds() + self.ven_cache_s)
         return ven
 
-    def forget_ven(self, ven_id: str) -> None:
-        self._vens.pop(ven_id, None)
+    def remember_ven(self, ven: VenRecord) -> None:
+        """A registration this worker has just stored."""
+        self._vens[ven.ven_id] = (ven, perf_seconds() + self.ven_cache_s)
 
     # -- events
 
     async def refresh(self, *, force: bool = False) -> None:
-        """Re-read the live events if `refresh_s` has passed; concurrent callers share one read."""
+        """Re-read the live events if `refresh_s` has passed (or `force`); concurrent callers share one
+        read. Polls do not wait for it (see `pending`) unless what they would use is too old."""
         if not force and perf_seconds() - self._read_at < self.refresh_s:
             return
+        task = self._start_read()
+        await asyncio.shield(task)
+
+    def _start_read(self) -> asyncio.Task[None]:
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.ensure_future(self._read())
-        await asyncio.shield(self._refreshing)
+            self._refreshing.add_done_callback(_log_failed_read)
+        return self._refreshing
 
     async def _read(self) -> None:
         started = perf_seconds()
@@ -135,13 +145,26 @@ class PollState:
             self._synced_at = started
 
     async def pending(self, household_id: str, now: datetime) -> list[EventRecord]:
-        """Events to send to the household's VEN now (not answered at their modification, not ended)."""
-        await self.refresh()
+        """Events to send to the household's VEN now (not answered at their modification, not ended).
+
+        A due refresh runs in the background while polls are answered from the last read: with a slow
+        database (a 10,000-row resync) every poll would otherwise wait for it. Only a read older than
+        `max_stale_s` (or none yet) is waited for."""
+        age = perf_seconds() - self._read_at
+        if age >= self.max_stale_s:
+            await self.refresh(force=True)
+        elif age >= self.refresh_s:
+            self._start_read()
         live = self._live
         return sorted(
             (e for e in live.events.values() if e.end > now and household_id in live.waiting[e.event_id]),
             key=lambda e: (e.start, e.event_id),
         )
+
+    def waiting(self) -> list[tuple[EventRecord, frozenset[str]]]:
+        """Each live event (as last read) with the households that have not answered it yet."""
+        live = self._live
+        return [(e, frozenset(live.waiting[e.event_id])) for e in live.events.values()]
 
     def targeted(self, event_id: str, household_id: str) -> bool | None:
         """Whether a live event targets the household; None if the event is not live here."""
@@ -152,6 +175,11 @@ class PollState:
         event = self._live.events.get(event_id)
         if event is not None and modification_number >= event.modification_number:
             self._live.waiting[event_id].discard(household_id)
+
+
+def _log_failed_read(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not re-read live events; answering from the last read: %s", task.exception())
 
 
 class Renderer:
@@ -235,7 +263,9 @@ DATABASE_THREAD_SWITCH_S = 0.0005
 
 
 def favour_database_thread() -> None:
-    """Lower the GIL switch interval to DATABASE_THREAD_SWITCH_S (never raise it); see the module doc."""
+    """Lower the GIL switch interval to DATABASE_THREAD_SWITCH_S (never raise it); see the module doc.
+    A process-wide setting: called where a process is the VTN (`homeflex vtn`, the benchmark's VTN
+    process), not where a VTN is embedded in a larger process (demo, tests)."""
     if sys.getswitchinterval() > DATABASE_THREAD_SWITCH_S:
         sys.setswitchinterval(DATABASE_THREAD_SWITCH_S)
 

@@ -12,7 +12,8 @@ from homeflex.core.clock import Clock
 from homeflex.storage import Storage
 from homeflex.vtn import api
 from homeflex.vtn.oadr3 import Oadr3Service
-from homeflex.vtn.openadr import OpenAdrHandlers, build_server
+from homeflex.vtn.openadr import VTN_ID, OpenAdrHandlers, build_server
+from homeflex.vtn.push import Pusher
 from homeflex.vtn.tls import VtnTls
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class VtnService:
             self.handlers, host=host, port=port, poll_interval=poll_interval, tls=tls
         )
         api.add_routes(self.server.app, storage, clock, settle, token=api_token)
+        # OpenADR 2.0b push to VENs that registered an endpoint; pull stays the fallback (vtn/push.py).
+        self.pusher = Pusher(storage, clock, self.handlers.polls, self.handlers.renderer, VTN_ID)
         self.oadr3 = oadr3  # OpenADR 3.1 under /openadr3, on the same events (homeflex/vtn/oadr3/)
         if oadr3 is not None:
             oadr3.mount(self.server.app)
@@ -72,12 +75,14 @@ class VtnService:
         await site.start()
         if self.port == 0:
             self.port = int(self._runner.addresses[0][1])
+        await self.pusher.__aenter__()
         log.info("VTN serving OpenADR 2.0b at %s and the operator API at %s/api", self.openadr_url, self.url)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self.pusher.__aexit__(exc_type, exc, tb)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

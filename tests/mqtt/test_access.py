@@ -19,6 +19,7 @@ from homeflex.core.domain import Category, DeviceKind, DeviceSpec, HouseholdSpec
 from homeflex.mqtt import MqttSession, MqttUnavailable
 from homeflex.mqtt.access import (
     OPERATOR,
+    PORTAL,
     TELEMETRY,
     acl_text,
     issue_passwords,
@@ -48,7 +49,7 @@ async def broker() -> AsyncIterator[Broker]:
     binary = find_mosquitto()
     if binary is None:
         pytest.skip("needs mosquitto on PATH")
-    passwords = issue_passwords(["hh001", "hh002", TELEMETRY, OPERATOR])
+    passwords = issue_passwords(["hh001", "hh002", TELEMETRY, OPERATOR, PORTAL])
     async with mosquitto(binary, passwords) as url:
         yield Broker(url, passwords)
 
@@ -116,6 +117,21 @@ async def test_telemetry_reads_every_meter_but_commands_nothing(broker: Broker) 
         await nothing_arrives(commands)
 
 
+async def test_the_portal_tells_a_household_of_skips_but_commands_nothing(broker: Broker) -> None:
+    async with (
+        MqttSession(broker.as_user("hh001"), "hh001-ven") as ven,
+        MqttSession(broker.as_user("hh001"), "hh001-battery") as device,
+        MqttSession(broker.as_user(PORTAL), "portal") as portal,
+    ):
+        skips = await received(ven, topics.skips("hh001"))
+        commands = await received(device, topics.cmd("hh001", "battery"))
+        await portal.publish(topics.skips("hh001"), {"skips": []})
+        topic, payload = await asyncio.wait_for(skips.get(), 5)
+        assert topic == topics.skips("hh001") and json.loads(payload) == {"skips": []}
+        await portal.publish(topics.cmd("hh001", "battery"), {"id": "z", "set": {"power_w": 0}})
+        await nothing_arrives(commands)
+
+
 @pytest.mark.parametrize("user", ["hh001", None])
 async def test_a_wrong_password_or_no_account_is_refused_at_once(broker: Broker, user: str | None) -> None:
     url = with_credentials(broker.url, user, "not-the-password") if user else broker.url
@@ -164,7 +180,7 @@ def test_the_command_writes_hashed_credentials_and_refuses_bad_ids(tmp_path: Pat
     out = tmp_path / "access"
     assert main(["mqtt-access", "--out", str(out), "--ids", "hh001,hh002"]) == 0
     passwords = json.loads((out / "credentials.json").read_text())
-    assert set(passwords) == {"hh001", "hh002", TELEMETRY, OPERATOR}
+    assert set(passwords) == {"hh001", "hh002", TELEMETRY, OPERATOR, PORTAL}
     hashed = (out / "passwd").read_text()
     assert all(pw not in hashed for pw in passwords.values())  # only hashes on the broker's side
     assert (out / "credentials.json").stat().st_mode & 0o077 == 0  # the plain passwords: owner only

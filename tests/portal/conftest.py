@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from homeflex.core.clock import ManualClock
+from homeflex.core.clock import ManualClock, WallClock
 from homeflex.portal.actions import Portal
 from homeflex.portal.journey import Role
 from homeflex.portal.service import PortalService
@@ -25,6 +25,16 @@ OPERATOR = ("operator@example.org", "operator-password-1")
 INSTALLER = ("installer@example.org", "installer-password-1")
 HISTORY_START = NOW - timedelta(days=28)
 HISTORY_END = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+
+
+def event_day() -> datetime:
+    """Midnight UTC of the next weekday after today's (wall) date: openleadr's VEN judges whether an
+    event is over by the wall clock, so tests with a real VEN put their events in the real future.
+    Always after NOW, so the stack's manual clock can be advanced to it."""
+    day = WallClock().now().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return max(day, NOW.replace(hour=0) + timedelta(days=1))
 
 
 def kwh_at(t: datetime) -> float:
@@ -52,6 +62,7 @@ def history_kwh(start: datetime = HISTORY_START, end: datetime = HISTORY_END) ->
 class Stack:
     portal_url: str
     vtn_url: str
+    openadr_url: str
     portal: Portal
     storage: SQLiteStorage
     clock: ManualClock
@@ -85,13 +96,26 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
     try:
         async with (
-            VtnService(storage, clock, settle, port=0) as vtn,
+            # VENs poll twice a second, so tests with a real VEN see its answers quickly.
+            VtnService(
+                storage,
+                clock,
+                settle,
+                port=0,
+                poll_interval=timedelta(seconds=0.5),
+                report_interval=timedelta(seconds=1),
+            ) as vtn,
             PortalService(storage, clock, vtn.url, port=0) as service,
         ):
             await service.portal.create_account(OPERATOR[0], Role.OPERATOR, OPERATOR[1])
             await service.portal.create_account(INSTALLER[0], Role.INSTALLER, INSTALLER[1])
             yield Stack(
-                portal_url=service.url, vtn_url=vtn.url, portal=service.portal, storage=storage, clock=clock
+                portal_url=service.url,
+                vtn_url=vtn.url,
+                openadr_url=vtn.openadr_url,
+                portal=service.portal,
+                storage=storage,
+                clock=clock,
             )
     finally:
         await storage.close()

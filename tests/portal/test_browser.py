@@ -10,18 +10,30 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from homeflex.portal.journey import Role, Step
-from tests.portal.conftest import INSTALLER, NOW, OPERATOR, Stack, history_csv
+from homeflex.telemetry.ingest import Ingestor
+from tests.portal.conftest import (
+    INSTALLER,
+    NOW,
+    OPERATOR,
+    Stack,
+    event_day,
+    history_csv,
+    history_kwh,
+    kwh_at,
+)
 from tests.portal.helpers import PASSWORD, customer_at
+from tests.portal.home import meter_readings, publish_meter, running_home, until
 
 CHROMIUM = "/usr/bin/chromium"
 EVENT_START = NOW.replace(hour=17, minute=0)
+HISTORY_DAYS = timedelta(days=28)
 
 
 def _unavailable() -> str | None:
@@ -92,7 +104,8 @@ async def _move(op: Any, household_id: str, step_title: str) -> None:
 
 async def _join(stack: Stack, hh: Any, op: Any, shots: Path) -> str:
     """Steps 1-4: interest on a phone, compatibility, a session, the invite and the account."""
-    await op.get_by_label("Starts (UTC)").fill("2026-11-26T18:30")
+    session_at = stack.clock.now() + timedelta(days=2)
+    await op.get_by_label("Starts (UTC)").fill(session_at.strftime("%Y-%m-%dT18:30"))
     await op.get_by_label("Place or link").fill("Community hall")
     await op.get_by_role("button", name="Schedule").click()
     await op.wait_for_load_state()
@@ -129,17 +142,20 @@ async def _join(stack: Stack, hh: Any, op: Any, shots: Path) -> str:
     return household_id
 
 
-async def _set_up(hh: Any, shots: Path, tmp_path: Path) -> None:
-    """Steps 5-7: the profile with meter data (bad rows reported by line), the plan, the assessment."""
+async def _set_up(hh: Any, shots: Path, tmp_path: Path, day: datetime) -> None:
+    """Steps 5-7: the profile with 28 days of meter data up to `day` (bad rows reported by line), the
+    plan, the assessment."""
     csv_file = tmp_path / "meter.csv"
-    csv_file.write_text(history_csv() + "2026-11-23 23:30:00,-1\nnot a time,0.2\n")
+    history = history_csv(day - HISTORY_DAYS, day)
+    last = day - timedelta(minutes=30)
+    csv_file.write_text(history + f"{last:%Y-%m-%d %H:%M:%S},-1\nnot a time,0.2\n")
     await hh.get_by_label("Type of home").select_option("semi-detached")
     await hh.locator("#has_ev_charger").check()
     await hh.get_by_label(re.compile("Half-hourly meter data")).set_input_files(str(csv_file))
     await hh.get_by_role("button", name="Save my profile").click()
     await hh.wait_for_load_state()
     text = await hh.inner_text("main")
-    rows = history_csv().count("\n") - 1  # after the header; the two bad rows follow on lines rows+2, +3
+    rows = history.count("\n") - 1  # after the header; the two bad rows follow on lines rows+2, +3
     assert f"{rows} half-hours read" in text
     assert f"line {rows + 2}: impossible_value" in text and f"line {rows + 3}: bad_timestamp" in text
     await _check_accessible(hh)
@@ -149,7 +165,7 @@ async def _set_up(hh: Any, shots: Path, tmp_path: Path) -> None:
     await hh.get_by_role("button", name="Choose this plan").click()
     await hh.wait_for_load_state()
     await hh.get_by_label(re.compile(INSTALLER[0])).check()
-    await hh.get_by_label("Assessment visit date").fill("2026-11-27")
+    await hh.get_by_label("Assessment visit date").fill((day + timedelta(days=3)).date().isoformat())
     await hh.screenshot(path=shots / "04-plan-and-quotes.png", full_page=True)
     await hh.get_by_role("button", name="Book the assessment").click()
     await hh.wait_for_load_state()
@@ -173,8 +189,15 @@ async def _install_and_stage(household_id: str, hh: Any, op: Any, inst: Any, sho
 
 
 async def test_householder_goes_from_interest_to_stage_3_and_sees_a_payment(
-    stack: Stack, browser: Any, shots: Path, tmp_path: Path
+    stack: Stack, browser: Any, shots: Path, tmp_path: Path, mqtt_url: str, uid: str
 ) -> None:
+    """The whole way to a payment, on the real path after the journey: the household's openleadr VEN
+    answers the event from its control loop's plan, and the event day's readings come from its meter
+    over MQTT through telemetry's ingestor. The event is on a coming weekday (openleadr's VEN judges
+    by the wall clock whether an event is over), so the stack's clock starts that morning."""
+    day = event_day()
+    event_start = day + timedelta(hours=17)
+    await stack.clock.advance((day + timedelta(hours=9) - stack.clock.now()).total_seconds())
     op, hh, inst = (
         await _page(browser, stack),
         await _page(browser, stack, phone=True),
@@ -182,24 +205,49 @@ async def test_householder_goes_from_interest_to_stage_3_and_sees_a_payment(
     )
     await _login(op, *OPERATOR)
     household_id = await _join(stack, hh, op, shots)
-    await _set_up(hh, shots, tmp_path)
+    await _set_up(hh, shots, tmp_path, day)
     await _install_and_stage(household_id, hh, op, inst, shots)
 
     # 10. An event through the console; the household sees it; its VEN opts in; settlement pays.
-    await op.goto("/console")
-    await op.get_by_label("Start (UTC)").fill(EVENT_START.strftime("%Y-%m-%dT%H:%M"))
-    await op.get_by_role("button", name="Create event").click()
-    await op.wait_for_url(re.compile("/console/events/ev-"))
-    event_id = op.url.rsplit("/", 1)[-1]
-    await hh.goto(f"/households/{household_id}/events")
-    assert "Skip this one" in await hh.inner_text("main")
-    await hh.screenshot(path=shots / "07-events.png", full_page=True)
-    # The household's VEN answers over OpenADR; here its answer is stored as the VTN stores it.
-    assert await stack.storage.record_opt(event_id, household_id, 0, "optIn", stack.clock.now())
-    await stack.meter_day(household_id, EVENT_START, event_kwh=0.3)
-    await stack.clock.advance(
-        (EVENT_START + timedelta(hours=1, minutes=30) - stack.clock.now()).total_seconds()
-    )
+    async with (
+        running_home(stack, mqtt_url, household_id) as home,
+        Ingestor(stack.storage, stack.clock, mqtt_url, identifier=f"ingest-{uid}") as ingestor,
+    ):
+        await op.goto("/console")
+        await op.get_by_label("Start (UTC)").fill(event_start.strftime("%Y-%m-%dT%H:%M"))
+        await op.get_by_role("button", name="Create event").click()
+        await op.wait_for_url(re.compile("/console/events/ev-"))
+        event_id = op.url.rsplit("/", 1)[-1]
+        await hh.goto(f"/households/{household_id}/events")
+        assert "Skip this one" in await hh.inner_text("main")
+        await hh.screenshot(path=shots / "07-events.png", full_page=True)
+
+        async def opted_in() -> bool:
+            targets = await stack.storage.event_targets(event_id)
+            return [t.opt_type for t in targets] == ["optIn"]
+
+        await until(opted_in, "the VEN's optIn at the VTN")
+        assert event_id in home.controller.core.events  # its loop carries the event out
+        assert home.ven.decisions[event_id].reason.startswith("plan delivers")
+
+        # After the event the meter sends the day's readings: 0.3 kWh in the event's half-hour.
+        await stack.clock.advance(
+            (event_start + timedelta(hours=1, minutes=30) - stack.clock.now()).total_seconds()
+        )
+        readings = meter_readings(
+            day,
+            stack.clock.now(),
+            history_kwh(day - HISTORY_DAYS, day) * 1000,
+            lambda t: 0.3 if t == event_start else kwh_at(t),
+        )
+        stored_before = await stack.storage.count_readings(household_id)
+        await publish_meter(mqtt_url, household_id, readings)
+
+        async def stored() -> bool:
+            await ingestor.flush()
+            return await stack.storage.count_readings(household_id) == stored_before + len(readings) - 1
+
+        await until(stored, "telemetry to store the event day's readings")  # the first was the upload's last
     await op.reload()
     await op.get_by_role("button", name="Run settlement").click()
     await op.wait_for_load_state()
@@ -209,7 +257,9 @@ async def test_householder_goes_from_interest_to_stage_3_and_sees_a_payment(
     await hh.goto(f"/households/{household_id}/statements")
     text = await hh.inner_text("main")
     paid = re.search(r"Total paid: £([0-9.]+)", text)
-    assert paid and float(paid[1]) > 0, text
+    # Baseline 1.2 kWh in the event's half-hour (the same weekday half-hours of the history), actual
+    # 0.3 kWh: 0.9 kWh delivered (under the 1 kWh asked) at £1,812/MWh.
+    assert paid and paid[1] == "1.63", text
     assert "Baseline vs actual" in await hh.content()
     await _check_accessible(hh)
     await hh.screenshot(path=shots / "09-statement.png", full_page=True)

@@ -155,6 +155,35 @@ async def test_outbox_skips_and_ven_provisioning(backend: Storage) -> None:
     assert await store.ven_of("hh1") == "ven-hh1"
 
 
+async def test_outbox_delivery_is_claimed_once_and_marked(backend: Storage) -> None:
+    store = PortalStore(backend)
+    later = T0 + timedelta(hours=2)
+    for subject, due in (("a", T0), ("b", T0), ("c", T0), ("later", later)):
+        await store.enqueue_email("x@example.org", subject, "body", due, T0)
+    due = sorted(await store.unsent(T0), key=lambda m: m.subject)  # same times: any order
+    assert [m.subject for m in due] == ["a", "b", "c"] and {m.status for m in due} == {"queued"}
+    a, b, c = (m.id for m in due)
+    claims = await asyncio.gather(*(store.claim_email(a, T0) for _ in range(3)))
+    assert sorted(claims) == [False, False, True]  # one sender only, even racing
+    await store.mark_sent(a, T0)
+    assert not await store.claim_email(a, T0)  # sent: never again
+    assert await store.claim_email(b, T0)
+    await store.release_email(b, "421 try later")  # nothing went out: queued again
+    assert await store.claim_email(c, T0)
+    await store.mark_failed(c, T0, "550 no such user")
+    assert not await store.claim_email(c, T0)
+    mails = {m.subject: m for m in await store.outbox()}
+    assert (mails["a"].status, mails["a"].sent_at, mails["a"].attempts) == ("sent", T0, 1)
+    assert (mails["b"].status, mails["b"].last_error, mails["b"].attempts) == ("queued", "421 try later", 1)
+    assert (mails["c"].status, mails["c"].last_error) == ("failed", "550 no such user")
+    assert [m.subject for m in await store.unsent(T0)] == ["b"]
+    assert [m.subject for m in await store.unsent(later)] == ["b", "later"]  # by send_after
+    assert await store.claim_email(b, T0)  # claimed, then nothing (a crash): in doubt, not due again
+    await store.note_email_error(b, "in doubt: connection lost")
+    assert [m.subject for m in await store.unsent(later)] == ["later"]
+    assert {m.subject: m.status for m in await store.outbox()}["b"] == "in doubt"
+
+
 async def test_concurrent_duplicates_are_refused_cleanly(backend: Storage) -> None:
     store = PortalStore(backend)
     results = await asyncio.gather(

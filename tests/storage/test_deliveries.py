@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from homeflex.core.domain import Category
 from homeflex.storage import Storage
-from homeflex.storage.records import EventRecord, HouseholdRecord
+from homeflex.storage.records import EventRecord, HouseholdRecord, VenRecord
 
 NOW = datetime(2026, 11, 25, 17, 0, 0, 250000, tzinfo=UTC)
 
@@ -65,3 +65,34 @@ async def test_later_response_in_one_batch_wins_and_unknown_pairs_change_nothing
     assert [(t.household_id, t.opt_type) for t in targets] == [(ids[0], "optOut"), (ids[1], None)]
     await backend.mark_sent_many([])
     await backend.record_opts([])
+
+
+async def test_claim_deliveries_gives_each_household_to_one_claimer(backend: Storage) -> None:
+    ids = await setup(backend, 600)  # more than one chunk
+    await backend.mark_sent_many([("e1", ids[0], 0)])  # already sent by a poll
+    first = await backend.claim_deliveries("e1", 0, ids[:400])
+    second = await backend.claim_deliveries("e1", 0, ids)
+    assert first == ids[1:400]
+    assert second == ids[400:]
+    assert await backend.claim_deliveries("e1", 0, ids) == []
+    assert await backend.claim_deliveries("e1", 1, ids[:2]) == ids[:2]  # a new modification
+    assert await backend.claim_deliveries("nope", 0, ids[:2]) == []
+    targets = {t.household_id: t.sent_modification for t in await backend.event_targets("e1")}
+    assert targets[ids[0]] == 1 and targets[ids[2]] == 0 and targets[ids[599]] == 0
+
+
+async def test_push_urls_are_kept_per_ven_and_removed_for_pull(backend: Storage) -> None:
+    ids = await setup(backend, 2)
+    for hid in ids:
+        await backend.save_ven(
+            VenRecord(ven_id=f"ven-{hid}", household_id=hid, ven_name=hid, registration_id="r"), NOW
+        )
+    await backend.save_push_url("ven-h000", "http://127.0.0.1:9/a", NOW)
+    await backend.save_push_url("ven-h001", "http://127.0.0.1:9/b", NOW)
+    await backend.save_push_url("ven-h001", "http://127.0.0.1:9/c", NOW)
+    assert await backend.push_vens() == {
+        "h000": ("ven-h000", "http://127.0.0.1:9/a"),
+        "h001": ("ven-h001", "http://127.0.0.1:9/c"),
+    }
+    await backend.save_push_url("ven-h000", None, NOW)
+    assert await backend.push_vens() == {"h001": ("ven-h001", "http://127.0.0.1:9/c")}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from openleadr.messaging import create_message, parse_message, validate_xml_schema
 
 from bench.vtn_load import (
@@ -134,8 +135,9 @@ async def test_two_workers_poll_state_follows_the_shared_database(backend: Stora
 
 async def check_two_workers(backend: Storage, other: Storage) -> None:
     clock = ManualClock(NOW)
-    one = PollState(backend, clock, refresh_s=0.0, resync_s=0.0)
-    two = PollState(other, clock, refresh_s=0.0, resync_s=3600.0)
+    # Both read the database before every answer (max_stale_s=0); worker two never re-reads who answered.
+    one = PollState(backend, clock, refresh_s=0.0, resync_s=0.0, max_stale_s=0.0)
+    two = PollState(other, clock, refresh_s=0.0, resync_s=3600.0, max_stale_s=0.0)
     await enrol(backend, ["h1", "h2"])
     await backend.create_event(flex_event("ev1"), ["h1"])
 
@@ -178,10 +180,12 @@ async def test_200_vens_over_openadr_all_get_the_event_and_their_answers_are_sto
     await enrol(storage, names, group=f"g{uid}")
     async with VtnService(storage, WallClock(), no_settle, port=0, poll_interval=timedelta(seconds=1)) as vtn:
         start = time.time() + 0.5
+        # Bounded at 60 s, stopped as soon as every answer is stored: no timing is asserted.
         plan = LoadPlan(
-            base_url=vtn.url, ven_names=tuple(names), poll_s=1.0, start_at=start, end_at=start + 7.0
+            base_url=vtn.url, ven_names=tuple(names), poll_s=1.0, start_at=start, end_at=start + 60.0
         )
-        load = asyncio.ensure_future(run_plan(plan))
+        stop = asyncio.Event()
+        load = asyncio.ensure_future(run_plan(plan, stop))
         await asyncio.sleep(1.5)
         async with aiohttp.ClientSession() as session:
             body = {
@@ -194,6 +198,10 @@ async def test_200_vens_over_openadr_all_get_the_event_and_their_answers_are_sto
             async with session.post(f"{vtn.url}/api/events", json=body) as r:
                 assert r.status == 201
                 event_id = (await r.json())["event_id"]
+            async with asyncio.timeout(60):
+                while any(t.opt_type is None for t in await storage.event_targets(event_id)):
+                    await asyncio.sleep(0.2)
+            stop.set()
             result = await load
             # Outside the fast path, openleadr still answers: an unknown VEN is asked to register,
             # a message that fails the schema gets HTTP 400.
@@ -208,3 +216,18 @@ async def test_200_vens_over_openadr_all_get_the_event_and_their_answers_are_sto
     targets = await storage.event_targets(event_id)
     answers = [(t.sent_modification, t.acked_modification, t.opt_type) for t in targets]
     assert answers == [(0, 0, "optIn")] * 200
+
+
+async def test_a_worker_answers_from_its_last_read_while_the_database_is_away(tmp_path: Any) -> None:
+    storage = await SQLiteStorage.open(tmp_path / "vtn.db")
+    await enrol(storage, ["h1"])
+    await storage.create_event(flex_event("ev1"), ["h1"])
+    state = PollState(storage, WallClock(), refresh_s=0.0, max_stale_s=3600.0)
+    assert [e.event_id for e in await state.pending("h1", NOW)] == ["ev1"]  # the first read is awaited
+    await storage.close()  # the database goes away
+    assert [e.event_id for e in await state.pending("h1", NOW)] == ["ev1"]  # a re-read starts and fails
+    await asyncio.sleep(0.05)
+    assert [e.event_id for e in await state.pending("h1", NOW)] == ["ev1"]  # still the last read
+    state.max_stale_s = 0.0  # too old now: the poll waits for a read, and fails with the database
+    with pytest.raises(ValueError, match="Connection closed"):
+        await state.pending("h1", NOW)

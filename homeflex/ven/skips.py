@@ -1,0 +1,32 @@
+"""The household's own overrides: events it sits out, as the portal publishes them (retained) on the
+household's `skips` topic (homeflex.core.topics). Pure parsing; the VEN acts on the result."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+CUSTOMER_OVERRIDE = "customer override"
+
+
+def parse_skips(payload: bytes) -> dict[str, str]:
+    """{event_id: reason} from `{"skips": [{"event_id", "reason"?, ...}, ...]}`; an empty payload (the
+    retained message cleared) is no skips. ValueError for anything else, so a bad message changes
+    nothing."""
+    if not payload:
+        return {}
+    try:
+        body: Any = json.loads(payload)
+    except ValueError as err:
+        raise ValueError(f"skips are not JSON: {err}") from err
+    items = body.get("skips") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise ValueError('skips must be {"skips": [...]}')
+    out: dict[str, str] = {}
+    for item in items:
+        event_id = item.get("event_id") if isinstance(item, dict) else None
+        if not isinstance(event_id, str) or not event_id:
+            raise ValueError(f"a skip without an event_id: {item!r}")
+        reason = item.get("reason") or CUSTOMER_OVERRIDE
+        out[event_id] = str(reason)
+    return out

@@ -1,0 +1,179 @@
+"""OpenADR 2.0b push: the VTN posts new events to VENs that registered an endpoint, pull stays the fallback.
+
+openleadr has no push (its #147). A VEN asks for push at registration (oadrHttpPullModel false, with
+its endpoint as oadrTransportAddress); `push_url` reads that. Every `interval_s` the pusher looks at
+what `PollState` says is waiting, claims in the database the households with a push endpoint that
+nothing has been sent to yet for that modification (`Storage.claim_deliveries`: of several workers
+exactly one gets each), and posts them the same oadrDistributeEvent a poll would get. The VEN answers
+the post with oadrResponse and sends its oadrCreatedEvent as after a poll. A push that fails (refused,
+timed out, not an oadrResponse) is logged and left to pull: the event stays pending for the VEN's
+next poll. Messages are signed exactly as poll answers are (openleadr's own `_create_message` when the
+VTN signs); a push endpoint over https is checked against the system's trust store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+from xml.parsers.expat import ExpatError
+
+import aiohttp
+from openleadr.messaging import parse_message
+from openleadr.service import VTNService
+
+from homeflex.core.clock import Clock, perf_seconds
+from homeflex.core.xmlsafe import unsafe_xml
+from homeflex.storage import Storage
+from homeflex.storage.records import EventRecord
+from homeflex.vtn.events import openadr_event
+from homeflex.vtn.poll import PollState, Renderer, signs_messages
+
+log = logging.getLogger(__name__)
+
+
+def push_url(registration: dict[str, Any]) -> str | None:
+    """The endpoint a registering VEN asks to be pushed to, or None for pull. Only http(s) URLs."""
+    if registration.get("http_pull_model", True) is not False:
+        return None
+    address = registration.get("transport_address")
+    if not isinstance(address, str):
+        return None
+    parts = urlsplit(address)
+    return address if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+class Pusher:
+    """`async with Pusher(...)`: pushes in the background until the block ends."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        polls: PollState,
+        renderer: Renderer,
+        vtn_id: str,
+        *,
+        interval_s: float = 0.1,
+        timeout_s: float = 2.0,
+        concurrency: int = 200,
+    ) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.polls = polls
+        self.renderer = renderer
+        self.vtn_id = vtn_id
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self._limit = asyncio.Semaphore(concurrency)
+        self._handled: dict[tuple[str, int], set[str]] = {}  # (event, modification) -> households tried
+        self._session: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.endpoints_s = 1.0
+        self._endpoint_map: dict[str, tuple[str, str]] = {}
+        self._endpoints_at = -float("inf")
+        self.pushed = 0  # acknowledged pushes, for tests and benchmarks
+        self.failed = 0
+
+    async def __aenter__(self) -> Pusher:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._session is not None:
+            await self._session.close()
+
+    async def _run(self) -> None:
+        failing = False
+        while True:
+            try:
+                await self.push_once()
+            except Exception:  # the loop never dies: pull still delivers whatever a push missed
+                if not failing:
+                    log.exception("push rounds failing; VENs get their events by polling")
+                failing = True
+            else:
+                if failing:
+                    log.info("push rounds work again")
+                failing = False
+            await asyncio.sleep(self.interval_s)
+
+    async def push_once(self) -> int:
+        """One round: claim and push what is new; returns how many VENs were pushed to."""
+        endpoints = await self._endpoints()
+        if not endpoints:
+            return 0  # no push VEN: leave the poll state's reads to the polls
+        await self.polls.refresh(force=True)  # push latency is this round's interval, not refresh_s
+        now = self.clock.now()
+        new = [
+            (event, waiting - self._handled.get((event.event_id, event.modification_number), set()))
+            for event, waiting in self.polls.waiting()
+            if event.end > now
+        ]
+        new = [(e, households) for e, households in new if households]
+        if not new:
+            return 0
+        pushes: dict[str, list[EventRecord]] = {}
+        for event, households in new:
+            key = (event.event_id, event.modification_number)
+            self._handled.setdefault(key, set()).update(households)
+            candidates = sorted(h for h in households if h in endpoints)
+            for household in await self.storage.claim_deliveries(key[0], key[1], candidates):
+                pushes.setdefault(household, []).append(event)
+        live = {e.event_id for e, _ in self.polls.waiting()}
+        self._handled = {k: v for k, v in self._handled.items() if k[0] in live}
+        await asyncio.gather(*(self._push(h, *endpoints[h], events, now) for h, events in pushes.items()))
+        return len(pushes)
+
+    async def _endpoints(self) -> dict[str, tuple[str, str]]:
+        """Push registrations, re-read at most every `endpoints_s`."""
+        if perf_seconds() - self._endpoints_at >= self.endpoints_s:
+            self._endpoint_map = await self.storage.push_vens()
+            self._endpoints_at = perf_seconds()
+        return self._endpoint_map
+
+    def _message(self, events: list[EventRecord], ven_id: str, now: datetime) -> str:
+        if not signs_messages():
+            return self.renderer.distribute(events, ven_id, now)
+        create = VTNService._create_message  # openleadr's, with the VTN's key: signed as a poll answer is
+        return str(
+            create(
+                "oadrDistributeEvent",
+                events=[openadr_event(e, ven_id, now) for e in events],
+                vtn_id=self.vtn_id,
+                response={"response_code": 200, "response_description": "OK", "request_id": None},
+                request_id=uuid.uuid4().hex,
+            )
+        )
+
+    async def _push(
+        self, household: str, ven_id: str, url: str, events: list[EventRecord], now: datetime
+    ) -> None:
+        assert self._session is not None
+        body = self._message(sorted(events, key=lambda e: (e.start, e.event_id)), ven_id, now)
+        async with self._limit:
+            try:
+                async with self._session.post(
+                    url, data=body.encode(), headers={"content-type": "application/xml"}
+                ) as response:
+                    reply = await response.read()
+                    why = unsafe_xml(reply)  # the VEN's answer reaches a parser only without a DTD
+                    if response.status != 200 or why or parse_message(reply)[0] != "oadrResponse":
+                        raise ValueError(f"HTTP {response.status} {why or ''}".strip())
+            except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, ExpatError) as err:
+                self.failed += 1
+                log.warning("push to %s (%s) failed, it gets the event by polling: %s", ven_id, url, err)
+                return
+        self.pushed += 1
