@@ -1,4 +1,5 @@
-"""`homeflex telemetry` is killed (SIGKILL) while a meter streams readings, then started again.
+"""`homeflex telemetry` (on a SQLite file and on PostgreSQL) is killed (SIGKILL) while a meter streams
+readings, then started again.
 
 Acknowledged means: the broker answered the meter's QoS 1 publish with PUBACK. Telemetry holds a
 persistent session and acks each reading to the broker only after the batch holding it is committed,
@@ -16,23 +17,24 @@ from homeflex.core.clock import WallClock
 from homeflex.core.timeutil import iso
 from homeflex.mqtt import MqttSession
 from homeflex.mqtt.broker import free_port
-from homeflex.storage import SQLiteStorage
+from homeflex.storage import Storage, open_storage
 from tests.reliability.brokers import Mosquitto
 from tests.reliability.helpers import Service, enrol, until
 
 READINGS = 1500
 
 
-async def test_every_acknowledged_reading_survives_a_killed_writer(tmp_path: Path, uid: str) -> None:
+async def test_every_acknowledged_reading_survives_a_killed_writer(
+    tmp_path: Path, uid: str, database_url: str
+) -> None:
     hh = f"kill{uid}"
-    db = tmp_path / "telemetry.db"
-    storage = await SQLiteStorage.open(db)
+    storage = await open_storage(database_url)
     await enrol(storage, hh)
     broker = Mosquitto()
     await broker.start()
     env = {
         "HOMEFLEX_MQTT_URL": broker.url,
-        "HOMEFLEX_DATABASE_URL": f"sqlite:///{db}",
+        "HOMEFLEX_DATABASE_URL": database_url,
         "HOMEFLEX_METRICS_PORT": str(free_port()),
     }
     writer = Service("telemetry", env, tmp_path / "telemetry.log")
@@ -81,5 +83,5 @@ async def test_every_acknowledged_reading_survives_a_killed_writer(tmp_path: Pat
     assert [r.import_wh for r in stored] == [1000.0 + i for i in range(READINGS + 1)]
 
 
-async def _count(storage: SQLiteStorage, hh: str, at_least: int) -> bool:
+async def _count(storage: Storage, hh: str, at_least: int) -> bool:
     return await storage.count_readings(hh) >= at_least

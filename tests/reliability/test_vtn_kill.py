@@ -6,20 +6,17 @@ was created just before the kill, answer it, and see a cancellation made after t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from openleadr import OpenADRClient
 
 from homeflex.core.clock import WallClock
 from homeflex.core.timeutil import iso
 from homeflex.mqtt.broker import free_port
 from tests.reliability.helpers import Service, until
-from tests.storage.conftest import POSTGRES_URL, new_schema, open_postgres
 
 HOUSEHOLDS = ("a", "b", "c")
 
@@ -40,21 +37,6 @@ class Ven:
         if event["event_descriptor"]["event_status"] == "cancelled":
             self.cancelled.append(event["event_descriptor"]["event_id"])
         return "optIn"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh SQLite file, or a fresh PostgreSQL schema (migrated here; the VTN finds it by search_path)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'vtn.db'}"
-        return
-    schema = new_schema()
-    pg = await open_postgres(schema)
-    try:
-        yield f"{POSTGRES_URL}?search_path={schema}"
-    finally:
-        await pg.drop_schema()
-        await pg.close()
 
 
 async def test_vtn_killed_mid_event_comes_back_from_the_database(

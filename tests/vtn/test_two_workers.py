@@ -1,6 +1,7 @@
 """Two VTN workers on one PostgreSQL schema serve the same VENs, as behind a load balancer: a VEN
 registered through one worker polls the other and gets the event created through the first, answers
-through either, and a cancellation through either reaches it. Both workers run in this process (two
+through either, and a cancellation through either reaches it; a push-mode VEN is pushed an event
+exactly once between the two workers. Both workers run in this process (two
 VtnService instances, two connection pools); openleadr's class-level VEN lookup is then shared between
 them, which is harmless here because each answers from the same database."""
 
@@ -21,6 +22,7 @@ from homeflex.core.clock import WallClock
 from homeflex.core.domain import Category
 from homeflex.storage import PostgresStorage
 from homeflex.storage.records import HouseholdRecord
+from homeflex.ven.push import PushEndpoint
 from homeflex.vtn.service import VtnService
 from tests.storage.conftest import POSTGRES_URL, new_schema, open_postgres
 
@@ -146,3 +148,39 @@ async def test_an_openleadr_ven_on_one_worker_answers_an_event_created_on_the_ot
         assert [e["event_descriptor"]["event_id"] for e in received] == [event_id]
     finally:
         await ven.stop()
+
+
+async def test_two_workers_push_an_event_to_a_push_ven_once(workers: tuple[VtnService, VtnService]) -> None:
+    one, two = workers
+    received: list[str] = []
+
+    async def on_event(event: dict[str, Any]) -> str:
+        received.append(event["event_descriptor"]["event_id"])
+        return "optIn"
+
+    ven = OpenADRClient(ven_name="w-ven", vtn_url=two.openadr_url, show_fingerprint=False)
+    ven.add_handler("on_event", on_event)
+    async with PushEndpoint(ven) as endpoint:
+        await ven.run()  # registered for push through worker two
+        ven.scheduler.pause()  # no polls: only a push can bring the event
+        try:
+            start = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+            body = {"targets": ["w-ven"], "start": start, "duration_minutes": 30, "reduction_kw": 1.0}
+            async with aiohttp.ClientSession() as session:
+                event_id = (
+                    await api(session, one, "POST", "/events", json={**body, "price_gbp_per_mwh": 1.0})
+                )["event_id"]
+                async with asyncio.timeout(15):
+                    while True:
+                        status = await api(session, one, "GET", f"/events/{event_id}")
+                        if status["targets"][0]["opt_type"] == "optIn":
+                            break
+                        await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # several more push rounds on both workers
+            # Both workers' pushers saw the event; the database gave it to exactly one of them.
+            assert one.pusher.pushed + two.pusher.pushed == 1
+            assert (one.pusher.failed, two.pusher.failed) == (0, 0)
+            assert endpoint.received == 1
+            assert received == [event_id]
+        finally:
+            await ven.stop()
