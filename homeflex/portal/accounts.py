@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from homeflex.portal import auth
 from homeflex.portal.base import EMAIL, ActionError, LoginError, PortalBase, Session
 from homeflex.portal.journey import Role, Step, transition
@@ -23,12 +25,20 @@ class AccountActions(PortalBase):
         )
         return token
 
-    async def accept_invite(self, token: str, password: str) -> Session:
-        now = self.clock.now()
-        email, household_id = await self.store.peek_token("invite", auth.token_hash(token), now)
+    async def _new_password_link(
+        self, kind: str, token: str, password: str, now: datetime
+    ) -> tuple[str, str | None]:
+        """The (email, household id) of a link that sets a password, if the link and the password are
+        both good; the link is not used up here, so a refused password leaves it working."""
+        email, household_id = await self.store.peek_token(kind, auth.token_hash(token), now)
         problem = auth.password_problem(password, email)
         if problem:
             raise ActionError(problem)
+        return email, household_id
+
+    async def accept_invite(self, token: str, password: str) -> Session:
+        now = self.clock.now()
+        email, household_id = await self._new_password_link("invite", token, password, now)
         assert household_id is not None
         c = await self.customer(household_id)
         transition(c.state, Step.ACCOUNT, actor=email, role=Role.PUBLIC, at=now)  # refuse before using
@@ -89,10 +99,7 @@ class AccountActions(PortalBase):
 
     async def reset_password(self, token: str, password: str) -> None:
         now = self.clock.now()
-        email, _ = await self.store.peek_token("reset", auth.token_hash(token), now)
-        problem = auth.password_problem(password, email)
-        if problem:
-            raise ActionError(problem)
+        email, _ = await self._new_password_link("reset", token, password, now)
         await self.store.use_token("reset", auth.token_hash(token), now)
         await self.store.set_password(email, auth.hash_password(password))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from homeflex.portal.journey import Role
-from homeflex.portal.storebase import Account, StoreBase, TokenError, _duplicate
+from homeflex.portal.storebase import Account, StoreBase, TokenError, duplicate_key
 
 
 class AccountStore(StoreBase):
@@ -15,18 +15,18 @@ class AccountStore(StoreBase):
         if await self.account(email) is not None:
             raise ValueError(f"an account for {email} exists already")
         try:
-            await self._db._execute(
+            await self._db.execute(
                 "INSERT INTO portal_accounts (email, role, household_id, password_hash, created_at)"
                 " VALUES (?,?,?,?,?)",
                 (email, role.value, household_id, password_hash, self._t(at)),
             )
         except Exception as err:
-            if _duplicate(err):
+            if duplicate_key(err):
                 raise ValueError(f"an account for {email} exists already") from err
             raise
 
     async def account(self, email: str) -> Account | None:
-        rows = await self._db._fetch("SELECT * FROM portal_accounts WHERE email=?", (email,))
+        rows = await self._db.fetch("SELECT * FROM portal_accounts WHERE email=?", (email,))
         if not rows:
             return None
         r = rows[0]
@@ -38,7 +38,7 @@ class AccountStore(StoreBase):
         )
 
     async def accounts(self, role: Role) -> list[Account]:
-        rows = await self._db._fetch(
+        rows = await self._db.fetch(
             "SELECT * FROM portal_accounts WHERE role=? ORDER BY email", (role.value,)
         )
         return [
@@ -53,7 +53,7 @@ class AccountStore(StoreBase):
 
     async def set_password(self, email: str, password_hash: str) -> None:
         """A new password also ends every session of the account."""
-        async with self._db._transaction() as tx:
+        async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE portal_accounts SET password_hash=? WHERE email=?", (password_hash, email)
             )
@@ -62,7 +62,7 @@ class AccountStore(StoreBase):
     async def create_session(
         self, token_hash: str, email: str, csrf: str, at: datetime, expires_at: datetime
     ) -> None:
-        await self._db._execute(
+        await self._db.execute(
             "INSERT INTO portal_sessions (token_hash, email, csrf, created_at, expires_at)"
             " VALUES (?,?,?,?,?)",
             (token_hash, email, csrf, self._t(at), self._t(expires_at)),
@@ -70,7 +70,7 @@ class AccountStore(StoreBase):
 
     async def session(self, token_hash: str, now: datetime) -> tuple[Account, str] | None:
         """The session's account and CSRF token, if it has not expired."""
-        rows = await self._db._fetch(
+        rows = await self._db.fetch(
             "SELECT email, csrf, expires_at FROM portal_sessions WHERE token_hash=?", (token_hash,)
         )
         if not rows or self._rt(rows[0]["expires_at"]) <= now:
@@ -79,7 +79,7 @@ class AccountStore(StoreBase):
         return (account, rows[0]["csrf"]) if account else None
 
     async def end_session(self, token_hash: str) -> None:
-        await self._db._execute("DELETE FROM portal_sessions WHERE token_hash=?", (token_hash,))
+        await self._db.execute("DELETE FROM portal_sessions WHERE token_hash=?", (token_hash,))
 
     async def create_token(
         self,
@@ -90,7 +90,7 @@ class AccountStore(StoreBase):
         at: datetime,
         expires_at: datetime,
     ) -> None:
-        await self._db._execute(
+        await self._db.execute(
             "INSERT INTO portal_tokens (token_hash, kind, email, household_id, created_at, expires_at)"
             " VALUES (?,?,?,?,?,?)",
             (token_hash, kind, email, household_id, self._t(at), self._t(expires_at)),
@@ -98,7 +98,7 @@ class AccountStore(StoreBase):
 
     async def peek_token(self, kind: str, token_hash: str, now: datetime) -> tuple[str, str | None]:
         """(email, household) of a usable link; TokenError says why it is not usable."""
-        rows = await self._db._fetch(
+        rows = await self._db.fetch(
             "SELECT email, household_id, expires_at, used_at FROM portal_tokens"
             " WHERE token_hash=? AND kind=?",
             (token_hash, kind),
@@ -117,7 +117,7 @@ class AccountStore(StoreBase):
         found = await self.peek_token(kind, token_hash, now)
         if kind == "applicant":
             return found  # the applicant's link stays valid until it expires
-        changed = await self._db._execute(
+        changed = await self._db.execute(
             "UPDATE portal_tokens SET used_at=? WHERE token_hash=? AND used_at IS NULL",
             (self._t(now), token_hash),
         )

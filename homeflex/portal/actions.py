@@ -1,6 +1,7 @@
 """What the portal does, once, for both the HTML pages and the REST API: each action checks the
 journey (journey.py), writes through PortalStore and the platform's Storage, and queues mail. Access
-(invite, accounts, reset) is in accounts.py; the shared ground in base.py.
+(invite, accounts, reset) is in accounts.py, events (skip, create) in eventactions.py; the shared
+ground in base.py.
 
 Every action takes the actor and role from the caller's session; route handlers only decide who may
 call an action on which household (authorisation), never what the action does.
@@ -8,15 +9,13 @@ call an action on which household (authorisation), never what the action does.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from homeflex.core.timeutil import iso
-from homeflex.mqtt import MqttUnavailable
+from homeflex.core.domain import Category
 from homeflex.portal import auth
 from homeflex.portal.accounts import AccountActions
 from homeflex.portal.base import (
@@ -29,13 +28,13 @@ from homeflex.portal.base import (
     PortalConfig,
     Session,
 )
-from homeflex.portal.categories import INTENTIONS, change_category, suggest_category
-from homeflex.portal.energy import PLANS, PROTOCOLS, eligible_plans, parse_profile
+from homeflex.portal.categories import INTENTIONS, change_category
+from homeflex.portal.energy import PLANS, eligible_plans, parse_profile
+from homeflex.portal.eventactions import EventActions
+from homeflex.portal.interest import parse_interest
 from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, start, transition
-from homeflex.portal.notify import event_notice_at
-from homeflex.portal.skipnotice import skips_message
 from homeflex.portal.store import Customer
-from homeflex.storage.records import EventRecord, ProfileRecord, RejectedReading
+from homeflex.storage.records import ProfileRecord, RejectedReading
 from homeflex.telemetry.importer import import_intervals
 from homeflex.telemetry.profiles import learn_and_store
 from homeflex.telemetry.validate import ReadingRejected
@@ -54,7 +53,6 @@ __all__ = [
     "Session",
     "Upload",
 ]
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,63 +64,51 @@ class Upload:
 
 
 @dataclass
-class Portal(AccountActions):
-    """Every portal action (the journey's steps here, access in AccountActions)."""
+class Portal(AccountActions, EventActions):
+    """Every portal action (the journey's steps here, access in AccountActions, events in
+    EventActions)."""
 
     # -- 1. expression of interest; 2. information session ---------------------------------------
 
     async def express_interest(self, form: Mapping[str, Any]) -> tuple[str, str]:
         """Returns (household id, the applicant's private link token)."""
-        name, email = str(form.get("name", "")).strip(), str(form.get("email", "")).strip().lower()
-        postcode = str(form.get("postcode", "")).strip().upper()
-        errors = []
-        if not 1 <= len(name) <= 100:
-            errors.append("enter your name")
-        if not EMAIL.fullmatch(email) or len(email) > 200:
-            errors.append("enter a valid email address")
-        if not 2 <= len(postcode) <= 10:
-            errors.append("enter your postcode")
-        intentions = [str(i) for i in form.get("intentions", [])]
-        owned = {str(k): str(v) for k, v in dict(form.get("owned", {})).items()}
-        if any(p not in PROTOCOLS for p in owned.values()):
-            errors.append("choose how each device you own connects")
-        try:
-            category = suggest_category(intentions)
-        except ValueError as err:
-            errors.append(str(err))
-        if errors:
-            raise ActionError("; ".join(errors))
+        interest = parse_interest(form)
         now = self.clock.now()
         household_id = f"hh-{uuid.uuid4().hex[:10]}"
         state, entry = start(household_id, now)
         change = change_category(
             [],
             household_id=household_id,
-            category=category,
-            vulnerable=bool(form.get("vulnerable")),
+            category=interest.category,
+            vulnerable=interest.vulnerable,
             at=now,
             actor="public",
-            reason="from what the customer wants to do: " + (", ".join(intentions) or "none"),
+            reason="from what the customer wants to do: " + (", ".join(interest.intentions) or "none"),
         )
         try:
             await self.store.create_customer(
-                name=name,
-                email=email,
-                postcode=postcode,
+                name=interest.name,
+                email=interest.email,
+                postcode=interest.postcode,
                 group=self.config.prospect_group,
                 state=state,
                 entry=entry,
                 category=change,
-                data={"owned": owned, "intentions": intentions},
+                data={"owned": interest.owned, "intentions": interest.intentions},
             )
         except ValueError as err:
             raise ActionError(str(err)) from err
         token = auth.new_token()
         await self.store.create_token(
-            "applicant", auth.token_hash(token), email, household_id, now, now + self.config.applicant_ttl
+            "applicant",
+            auth.token_hash(token),
+            interest.email,
+            household_id,
+            now,
+            now + self.config.applicant_ttl,
         )
         await self._mail(
-            email,
+            interest.email,
             "Thank you for your interest",
             f"Book an information session: {self.config.base_url}/apply/{token}",
         )
@@ -331,8 +317,6 @@ class Portal(AccountActions):
     async def set_category(
         self, c: Customer, category: str, vulnerable: bool, reason: str, actor: str
     ) -> None:
-        from homeflex.core.domain import Category
-
         try:
             cat = Category(category)
         except ValueError as err:
@@ -351,75 +335,6 @@ class Portal(AccountActions):
         except ValueError as err:
             raise ActionError(str(err)) from err
         await self.store.change_category(change)
-
-    # -- 10. events and payments -----------------------------------------------------------------
-
-    async def events_for(self, household_id: str) -> list[tuple[EventRecord, str | None]]:
-        """Events targeting the household, newest first, with its opt answer."""
-        out = []
-        for e in await self.storage.list_events():
-            for t in await self.storage.event_targets(e.event_id):
-                if t.household_id == household_id:
-                    out.append((e, t.opt_type))
-        return sorted(out, key=lambda x: x[0].start, reverse=True)
-
-    async def skip_event(self, c: Customer, event_id: str, actor: str) -> None:
-        """The household sits this event out with the reason 'customer override': its VEN is told
-        (skipnotice.py) and opts out, releasing the event if it had accepted it; the VTN's record of
-        the household's answer becomes an opt-out at once, even while the VEN is offline. Either the
-        skip is stored and published, or neither (ActionError: try again)."""
-        event = await self.storage.get_event(event_id)
-        now = self.clock.now()
-        events = await self.events_for(c.household_id)
-        if event is None or event_id not in {e.event_id for e, _ in events}:
-            raise ActionError("no such event for your home")
-        if event.status == "cancelled":
-            raise ActionError("that event was cancelled")
-        if now >= event.start:
-            raise ActionError("that event has already started and can no longer be skipped")
-        async with self.skip_lock:
-            if not await self.store.add_skip(event_id, c.household_id, now, SKIP_REASON):
-                raise ActionError("you have already skipped this event")
-            if self.skip_publisher is not None:
-                ends = {e.event_id: e.end for e, _ in events if e.status != "cancelled"}
-                payload = skips_message(await self.store.skips(c.household_id), ends, now)
-                try:
-                    await self.skip_publisher.publish(c.household_id, payload)
-                except MqttUnavailable as err:
-                    await self.store.remove_skip(event_id, c.household_id)
-                    log.error("skip of %s by %s not sent to its VEN: %s", event_id, c.household_id, err)
-                    raise ActionError(
-                        "your home's controller cannot be reached just now, so nothing was changed:"
-                        " try again in a minute"
-                    ) from err
-            else:
-                log.warning(
-                    "skip of %s by %s: no MQTT broker configured, its VEN is not told",
-                    event_id,
-                    c.household_id,
-                )
-        await self.storage.record_opt(event_id, c.household_id, event.modification_number, "optOut", now)
-
-    async def create_event(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Through the VTN's operator API; then each targeted stage-3 household gets a notice ahead."""
-        created = await self.vtn.create_event(body)
-        start_at = datetime.fromisoformat(created["start"].replace("Z", "+00:00"))
-        now = self.clock.now()
-        for t in created["targets"]:
-            c = await self.store.customer(t["household_id"])
-            if c is None:
-                continue
-            at = max(now, event_notice_at(start_at))
-            await self.store.enqueue_email(
-                c.email,
-                "A flexibility event is coming up",
-                f"On {iso(start_at)} your home is asked to use {created['reduction_kw']} kW less for "
-                f"{created['price_gbp_per_mwh']} £/MWh. To sit it out, skip it in the portal: "
-                f"{self.config.base_url}/households/{c.household_id}/events",
-                at,
-                now,
-            )
-        return created
 
 
 INTENTION_CHOICES = [(k, v[0]) for k, v in INTENTIONS.items()]

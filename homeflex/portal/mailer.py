@@ -21,7 +21,8 @@ from types import TracebackType
 from homeflex.core.clock import Clock
 from homeflex.core.tasks import stop_tasks
 from homeflex.portal.notify import quiet
-from homeflex.portal.store import Email, PortalStore
+from homeflex.portal.outboxstore import Email
+from homeflex.portal.store import PortalStore
 
 log = logging.getLogger(__name__)
 

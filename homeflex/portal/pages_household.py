@@ -4,7 +4,8 @@ pre-installation, stage and readiness, events with skip, and statements with the
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -166,61 +167,67 @@ async def save_profile(request: web.Request) -> web.Response:
     return await household_page(request, c, upload=result, flash="Your profile is saved.")
 
 
-@allow(*HOUSEHOLD)
-async def choose_plan(request: web.Request) -> web.Response:
+# A household form's action: the customer, the posted form, and who acts in which role.
+Action = Callable[[Customer, Mapping[str, object], str, Role], Awaitable[object]]
+
+
+async def _act(
+    request: web.Request,
+    action: Action,
+    *,
+    refused: tuple[type[Exception], ...] = (ActionError, JourneyError),
+    status: int = 400,
+) -> web.Response:
+    """Run a household form's action: back to the household page when done, or the page again with
+    why the action was refused."""
     c = await _customer(request)
     if c is None:
         return _not_found(request)
     form = await request.post()
     who, role = actor(request)
     try:
-        await portal(request).choose_plan(c, str(form.get("plan", "")), who, role)
-    except (ActionError, JourneyError) as err:
-        return await household_page(request, c, status=400, error=str(err))
+        await action(c, form, who, role)
+    except refused as err:
+        return await household_page(request, c, status=status, error=str(err))
     return redirect(f"/households/{c.household_id}")
+
+
+@allow(*HOUSEHOLD)
+async def choose_plan(request: web.Request) -> web.Response:
+    p = portal(request)
+    return await _act(
+        request, lambda c, form, who, role: p.choose_plan(c, str(form.get("plan", "")), who, role)
+    )
 
 
 @allow(*HOUSEHOLD)
 async def book_assessment(request: web.Request) -> web.Response:
-    c = await _customer(request)
-    if c is None:
-        return _not_found(request)
-    form = await request.post()
-    who, role = actor(request)
-    try:
-        await portal(request).book_assessment(
+    p = portal(request)
+    return await _act(
+        request,
+        lambda c, form, who, role: p.book_assessment(
             c, str(form.get("installer", "")), str(form.get("visit", "")), who, role
-        )
-    except (ActionError, JourneyError) as err:
-        return await household_page(request, c, status=400, error=str(err))
-    return redirect(f"/households/{c.household_id}")
+        ),
+    )
 
 
 @allow(*HOUSEHOLD)
 async def leave(request: web.Request) -> web.Response:
-    c = await _customer(request)
-    if c is None:
-        return _not_found(request)
-    form = await request.post()
-    who, role = actor(request)
-    try:
-        await portal(request).leave(c, who, role, str(form.get("reason", "")))
-    except JourneyError as err:
-        return await household_page(request, c, status=409, error=str(err))
-    return redirect(f"/households/{c.household_id}")
+    p = portal(request)
+    return await _act(
+        request,
+        lambda c, form, who, role: p.leave(c, who, role, str(form.get("reason", ""))),
+        refused=(JourneyError,),
+        status=409,
+    )
 
 
 @allow(*HOUSEHOLD)
 async def come_back(request: web.Request) -> web.Response:
-    c = await _customer(request)
-    if c is None:
-        return _not_found(request)
-    who, role = actor(request)
-    try:
-        await portal(request).come_back(c, who, role)
-    except JourneyError as err:
-        return await household_page(request, c, status=409, error=str(err))
-    return redirect(f"/households/{c.household_id}")
+    p = portal(request)
+    return await _act(
+        request, lambda c, _form, who, role: p.come_back(c, who, role), refused=(JourneyError,), status=409
+    )
 
 
 async def _events_page(
@@ -263,10 +270,16 @@ async def skip(request: web.Request) -> web.Response:
     return redirect(f"/households/{c.household_id}/events")
 
 
-def _evidence_chart(line: Any, day_energy: dict[Any, float]) -> str:
-    baseline = {row["period"]: row.get("baseline_kwh") for row in line.evidence}
+def evidence_periods(line: Any) -> list[datetime]:
+    """The half-hours the evidence chart shows: two hours before the event, its half-hours (one row
+    of evidence each) and two hours after."""
     start = line.event_start - timedelta(hours=2)
-    periods = [start + timedelta(minutes=30 * i) for i in range(4 + 2 * len(line.evidence) + 4)]
+    return [start + timedelta(minutes=30 * i) for i in range(4 + len(line.evidence) + 4)]
+
+
+def evidence_chart(line: Any, day_energy: dict[Any, float]) -> str:
+    baseline = {row["period"]: row.get("baseline_kwh") for row in line.evidence}
+    periods = evidence_periods(line)
     labels = [t.astimezone(LONDON).strftime("%H:%M") for t in periods]
     actual: list[float | None] = [
         day_energy.get(t) if day_energy.get(t) is not None and math.isfinite(day_energy[t]) else None
@@ -294,13 +307,12 @@ async def statements(request: web.Request) -> web.Response:
         return message(request, "Payments", str(err), status=400)
     lines = []
     for line in statement.lines:
+        periods = evidence_periods(line)
+        # An hour's margin before the first half-hour (a reading at its start), to the last one's end.
         energy = await half_hourly_energy(
-            p.storage,
-            c.household_id,
-            line.event_start - timedelta(hours=3),
-            line.event_start + timedelta(hours=3),
+            p.storage, c.household_id, periods[0] - timedelta(hours=1), periods[-1] + timedelta(minutes=30)
         )
-        lines.append((line, _evidence_chart(line, energy)))
+        lines.append((line, evidence_chart(line, energy)))
     labels = [ln.event_start.astimezone(LONDON).strftime("%d %b") for ln in statement.lines]
     chart = (
         bar_chart("Payments this month (£)", labels, [float(ln.amount_gbp) for ln in statement.lines], "£")
@@ -321,18 +333,14 @@ async def statements(request: web.Request) -> web.Response:
 
 @allow(Role.OPERATOR)
 async def set_category(request: web.Request) -> web.Response:
-    c = await _customer(request)
-    if c is None:
-        return _not_found(request)
-    form = await request.post()
-    who, _ = actor(request)
-    try:
-        await portal(request).set_category(
+    p = portal(request)
+    return await _act(
+        request,
+        lambda c, form, who, _role: p.set_category(
             c, str(form.get("category", "")), bool(form.get("vulnerable")), str(form.get("reason", "")), who
-        )
-    except ActionError as err:
-        return await household_page(request, c, status=400, error=str(err))
-    return redirect(f"/households/{c.household_id}")
+        ),
+        refused=(ActionError,),
+    )
 
 
 ROUTES = [

@@ -12,6 +12,7 @@ from homeflex.portal.journey import TITLES, JourneyError, Role, progress
 from homeflex.portal.store import TokenError
 from homeflex.portal.web import (
     PUBLIC,
+    SESSION_COOKIE,
     SESSION_TOKEN,
     account,
     allow,
@@ -25,16 +26,19 @@ from homeflex.portal.web import (
 OWNED_KINDS = [*DEVICE_NAMES.items(), *OTHER_KINDS.items()]
 
 
-def _secure(request: web.Request) -> bool:
-    return portal(request).config.base_url.startswith("https://")
-
-
 def home_of(s: Session) -> str:
     if s.account.role is Role.OPERATOR:
         return "/console"
     if s.account.role is Role.INSTALLER:
         return "/installer"
     return f"/households/{s.account.household_id}"
+
+
+def _signed_in(request: web.Request, session: Session) -> web.Response:
+    """To the new session's home page, with its cookie (Secure when the portal is served over HTTPS)."""
+    response = redirect(home_of(session))
+    set_session_cookie(response, session.token, portal(request).config.base_url.startswith("https://"))
+    return response
 
 
 @allow(PUBLIC)
@@ -164,9 +168,7 @@ async def invite_accept(request: web.Request) -> web.Response:
         return message(request, "Invitation not valid", str(err), status=404)
     except (ActionError, JourneyError) as err:
         return page(request, "invite.html", status=400, title="Create your account", error=str(err), email="")
-    response = redirect(home_of(session))
-    set_session_cookie(response, session.token, _secure(request))
-    return response
+    return _signed_in(request, session)
 
 
 @allow(PUBLIC)
@@ -183,16 +185,14 @@ async def login(request: web.Request) -> web.Response:
         )
     except LoginError as err:
         return page(request, "login.html", status=401, title="Log in", error=str(err))
-    response = redirect(home_of(session))
-    set_session_cookie(response, session.token, _secure(request))
-    return response
+    return _signed_in(request, session)
 
 
 @allow(Role.HOUSEHOLDER, Role.INSTALLER, Role.OPERATOR)
 async def logout(request: web.Request) -> web.Response:
     await portal(request).logout(request[SESSION_TOKEN])
     response = redirect("/login")
-    response.del_cookie("hf_session", path="/")
+    response.del_cookie(SESSION_COOKIE, path="/")
     return response
 
 

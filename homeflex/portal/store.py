@@ -1,6 +1,6 @@
 """The portal's persistence, in the shared SQL of homeflex.storage (migration 0006), on either backend:
-the journey, categories, information sessions, outbox, skips and VEN provisioning (accounts and links
-are in accountstore.py, the shared primitives in storebase.py)."""
+the journey, categories, information sessions, skips and VEN provisioning (accounts and links are in
+accountstore.py, the mail outbox in outboxstore.py, the shared primitives in storebase.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,20 @@ from homeflex.core.domain import Category
 from homeflex.portal.accountstore import AccountStore
 from homeflex.portal.categories import CategoryChange
 from homeflex.portal.journey import AuditEntry, JourneyError, JourneyState, Role, Step
-from homeflex.portal.storebase import Account, StoreBase, TokenError, _duplicate
+from homeflex.portal.outboxstore import Email, OutboxStore
+from homeflex.portal.storebase import Account, StoreBase, TokenError, duplicate_key
 from homeflex.storage.sqlbase import Row, Transaction
 
-__all__ = ["Account", "AccountStore", "Customer", "PortalStore", "StoreBase", "TokenError"]
+__all__ = [
+    "Account",
+    "AccountStore",
+    "Customer",
+    "Email",
+    "OutboxStore",
+    "PortalStore",
+    "StoreBase",
+    "TokenError",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,30 +53,6 @@ class InfoSession:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Email:
-    id: str
-    to_email: str
-    subject: str
-    body: str
-    send_after: datetime
-    created_at: datetime
-    claimed_at: datetime | None = None  # handed to the SMTP sender (mailer.py)
-    sent_at: datetime | None = None
-    failed_at: datetime | None = None  # refused for good
-    attempts: int = 0
-    last_error: str | None = None
-
-    @property
-    def status(self) -> str:
-        """queued | sent | failed | in doubt (claimed, never confirmed: a crash mid-send)."""
-        if self.sent_at is not None:
-            return "sent"
-        if self.failed_at is not None:
-            return "failed"
-        return "in doubt" if self.claimed_at is not None else "queued"
-
-
-@dataclass(frozen=True, kw_only=True)
 class Skip:
     event_id: str
     household_id: str
@@ -74,9 +60,9 @@ class Skip:
     reason: str
 
 
-class PortalStore(AccountStore):
-    """The customer journey with its audit trail, category history, information sessions, the
-    outbox, event skips and VEN provisioning; accounts and links in AccountStore."""
+class PortalStore(AccountStore, OutboxStore):
+    """The customer journey with its audit trail, category history, information sessions, event
+    skips and VEN provisioning; accounts and links in AccountStore, the mail outbox in OutboxStore."""
 
     async def _next_seq(self, tx: Transaction, table: str, household_id: str) -> int:
         rows = await tx.fetch(
@@ -110,7 +96,7 @@ class PortalStore(AccountStore):
                 c.household_id,
                 seq,
                 c.category.value,
-                self._db._flag(c.vulnerable),
+                self._db.stored_flag(c.vulnerable),
                 self._t(c.since),
                 c.reason,
                 c.actor,
@@ -119,7 +105,7 @@ class PortalStore(AccountStore):
         # The VTN's household row carries the current category (settlement and reports read it there).
         await tx.execute(
             "UPDATE households SET category=?, vulnerable=? WHERE id=?",
-            (c.category.value, self._db._flag(c.vulnerable), c.household_id),
+            (c.category.value, self._db.stored_flag(c.vulnerable), c.household_id),
         )
 
     # -- customers and the journey ------------------------------------------------------------------
@@ -138,10 +124,10 @@ class PortalStore(AccountStore):
     ) -> None:
         """The household, its customer row, first category and first audit entry, atomically.
         ValueError if the email is already registered."""
-        if await self._db._fetch("SELECT 1 FROM portal_customers WHERE email=?", (email,)):
+        if await self._db.fetch("SELECT 1 FROM portal_customers WHERE email=?", (email,)):
             raise ValueError("this email address has already expressed interest")
         try:
-            async with self._db._transaction() as tx:
+            async with self._db.transaction() as tx:
                 await tx.execute(
                     "INSERT INTO households (id, group_name, category, vulnerable, created_at)"
                     " VALUES (?,?,?,?,?)",
@@ -149,7 +135,7 @@ class PortalStore(AccountStore):
                         state.household_id,
                         group,
                         category.category.value,
-                        self._db._flag(category.vulnerable),
+                        self._db.stored_flag(category.vulnerable),
                         self._t(state.since),
                     ),
                 )
@@ -171,7 +157,7 @@ class PortalStore(AccountStore):
                 await self._audit(tx, entry)
                 await self._category(tx, category)
         except Exception as err:
-            if _duplicate(err):  # a concurrent request with the same email (or id) came first
+            if duplicate_key(err):  # a concurrent request with the same email (or id) came first
                 raise ValueError("this email address has already expressed interest") from err
             raise
 
@@ -193,11 +179,11 @@ class PortalStore(AccountStore):
         )
 
     async def customer(self, household_id: str) -> Customer | None:
-        rows = await self._db._fetch("SELECT * FROM portal_customers WHERE household_id=?", (household_id,))
+        rows = await self._db.fetch("SELECT * FROM portal_customers WHERE household_id=?", (household_id,))
         return self._customer(rows[0]) if rows else None
 
     async def customers(self) -> list[Customer]:
-        rows = await self._db._fetch("SELECT * FROM portal_customers ORDER BY household_id")
+        rows = await self._db.fetch("SELECT * FROM portal_customers ORDER BY household_id")
         return [self._customer(r) for r in rows]
 
     async def apply(
@@ -210,7 +196,7 @@ class PortalStore(AccountStore):
     ) -> None:
         """Store a transition made from `old`; JourneyError if the customer moved meanwhile. `data`
         keys are merged into the customer's document, `group` moves the household's VTN group."""
-        async with self._db._transaction() as tx:
+        async with self._db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE portal_customers SET step=?, since=?, left_from=? WHERE household_id=? AND step=?"
                 " RETURNING data",
@@ -235,7 +221,7 @@ class PortalStore(AccountStore):
             await self._audit(tx, entry)
 
     async def update_data(self, household_id: str, data: Mapping[str, Any]) -> None:
-        async with self._db._transaction() as tx:
+        async with self._db.transaction() as tx:
             rows = await tx.fetch("SELECT data FROM portal_customers WHERE household_id=?", (household_id,))
             if not rows:
                 raise LookupError(f"no customer {household_id!r}")
@@ -245,11 +231,7 @@ class PortalStore(AccountStore):
             )
 
     async def audit(self, household_id: str | None = None) -> list[AuditEntry]:
-        sql = "SELECT * FROM portal_audit"
-        params: tuple[Any, ...] = ()
-        if household_id is not None:
-            sql, params = sql + " WHERE household_id=?", (household_id,)
-        rows = await self._db._fetch(sql + " ORDER BY household_id, seq", params)
+        rows = await self._rows("portal_audit", "household_id, seq", household_id=household_id)
         return [
             AuditEntry(
                 household_id=r["household_id"],
@@ -264,15 +246,11 @@ class PortalStore(AccountStore):
         ]
 
     async def change_category(self, change: CategoryChange) -> None:
-        async with self._db._transaction() as tx:
+        async with self._db.transaction() as tx:
             await self._category(tx, change)
 
     async def categories(self, household_id: str | None = None) -> list[CategoryChange]:
-        sql = "SELECT * FROM portal_categories"
-        params: tuple[Any, ...] = ()
-        if household_id is not None:
-            sql, params = sql + " WHERE household_id=?", (household_id,)
-        rows = await self._db._fetch(sql + " ORDER BY household_id, seq", params)
+        rows = await self._rows("portal_categories", "household_id, seq", household_id=household_id)
         return [
             CategoryChange(
                 household_id=r["household_id"],
@@ -295,7 +273,7 @@ class PortalStore(AccountStore):
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         session_id = f"is-{uuid.uuid4().hex[:10]}"
-        await self._db._execute(
+        await self._db.execute(
             "INSERT INTO portal_info_sessions (id, starts_at, mode, place, capacity, created_at)"
             " VALUES (?,?,?,?,?,?)",
             (session_id, self._t(starts_at), mode, place, capacity, self._t(at)),
@@ -303,7 +281,7 @@ class PortalStore(AccountStore):
         return session_id
 
     async def info_sessions(self) -> list[InfoSession]:
-        rows = await self._db._fetch(
+        rows = await self._db.fetch(
             "SELECT s.id, s.starts_at, s.mode, s.place, s.capacity, COUNT(b.household_id) AS booked"
             " FROM portal_info_sessions s LEFT JOIN portal_bookings b ON b.session_id = s.id"
             " GROUP BY s.id, s.starts_at, s.mode, s.place, s.capacity ORDER BY s.starts_at, s.id"
@@ -322,7 +300,7 @@ class PortalStore(AccountStore):
 
     async def book(self, session_id: str, household_id: str, at: datetime) -> None:
         """ValueError when the session is unknown, past or full, or the household has a booking."""
-        async with self._db._transaction() as tx:
+        async with self._db.transaction() as tx:
             rows = await tx.fetch(
                 "UPDATE portal_info_sessions SET capacity=capacity WHERE id=? RETURNING capacity, starts_at",
                 (session_id,),
@@ -342,97 +320,21 @@ class PortalStore(AccountStore):
             )
 
     async def cancel_booking(self, household_id: str) -> None:
-        await self._db._execute("DELETE FROM portal_bookings WHERE household_id=?", (household_id,))
+        await self._db.execute("DELETE FROM portal_bookings WHERE household_id=?", (household_id,))
 
     async def booking(self, household_id: str) -> InfoSession | None:
-        rows = await self._db._fetch(
+        rows = await self._db.fetch(
             "SELECT session_id FROM portal_bookings WHERE household_id=?", (household_id,)
         )
         if not rows:
             return None
         return next((s for s in await self.info_sessions() if s.id == rows[0]["session_id"]), None)
 
-    # -- outbox, skips, VEN provisioning -------------------------------------------------------
-
-    async def enqueue_email(
-        self, to_email: str, subject: str, body: str, send_after: datetime, at: datetime
-    ) -> None:
-        await self._db._execute(
-            "INSERT INTO portal_outbox (id, to_email, subject, body, send_after, created_at)"
-            " VALUES (?,?,?,?,?,?)",
-            (uuid.uuid4().hex, to_email, subject, body, self._t(send_after), self._t(at)),
-        )
-
-    async def outbox(self, to_email: str | None = None) -> list[Email]:
-        sql = "SELECT * FROM portal_outbox"
-        params: tuple[Any, ...] = ()
-        if to_email is not None:
-            sql, params = sql + " WHERE to_email=?", (to_email,)
-        rows = await self._db._fetch(sql + " ORDER BY created_at, id", params)
-        return [self._email(r) for r in rows]
-
-    def _email(self, r: Row) -> Email:
-        def when(value: Any) -> datetime | None:
-            return None if value is None else self._rt(value)
-
-        return Email(
-            id=r["id"],
-            to_email=r["to_email"],
-            subject=r["subject"],
-            body=r["body"],
-            send_after=self._rt(r["send_after"]),
-            created_at=self._rt(r["created_at"]),
-            claimed_at=when(r["claimed_at"]),
-            sent_at=when(r["sent_at"]),
-            failed_at=when(r["failed_at"]),
-            attempts=int(r["attempts"]),
-            last_error=r["last_error"],
-        )
-
-    async def unsent(self, due_by: datetime) -> list[Email]:
-        """Mail not yet claimed by a sender whose send_after has come, oldest first."""
-        rows = await self._db._fetch(
-            "SELECT * FROM portal_outbox WHERE claimed_at IS NULL AND send_after <= ?"
-            " ORDER BY send_after, created_at, id",
-            (self._t(due_by),),
-        )
-        return [self._email(r) for r in rows]
-
-    async def claim_email(self, email_id: str, at: datetime) -> bool:
-        """Take a message for sending, before it goes to the SMTP server (at most once); False if
-        another sender has it or it is no longer queued."""
-        changed = await self._db._execute(
-            "UPDATE portal_outbox SET claimed_at=?, attempts=attempts + 1"
-            " WHERE id=? AND claimed_at IS NULL AND sent_at IS NULL AND failed_at IS NULL",
-            (self._t(at), email_id),
-        )
-        return changed == 1
-
-    async def mark_sent(self, email_id: str, at: datetime) -> None:
-        await self._db._execute(
-            "UPDATE portal_outbox SET sent_at=?, last_error=NULL WHERE id=?", (self._t(at), email_id)
-        )
-
-    async def mark_failed(self, email_id: str, at: datetime, error: str) -> None:
-        """The server refused the message for good: it is not tried again."""
-        await self._db._execute(
-            "UPDATE portal_outbox SET failed_at=?, last_error=? WHERE id=?",
-            (self._t(at), error[:500], email_id),
-        )
-
-    async def note_email_error(self, email_id: str, error: str) -> None:
-        await self._db._execute("UPDATE portal_outbox SET last_error=? WHERE id=?", (error[:500], email_id))
-
-    async def release_email(self, email_id: str, error: str) -> None:
-        """Not handed over (the server was unreachable or said "try later"): queued again."""
-        await self._db._execute(
-            "UPDATE portal_outbox SET claimed_at=NULL, last_error=? WHERE id=? AND sent_at IS NULL",
-            (error[:500], email_id),
-        )
+    # -- skips, VEN provisioning --------------------------------------------------------------
 
     async def add_skip(self, event_id: str, household_id: str, at: datetime, reason: str) -> bool:
         """False if the household had already skipped the event."""
-        changed = await self._db._execute(
+        changed = await self._db.execute(
             "INSERT OR IGNORE INTO portal_skips (event_id, household_id, at, reason) VALUES (?,?,?,?)",
             (event_id, household_id, self._t(at), reason),
         )
@@ -440,12 +342,12 @@ class PortalStore(AccountStore):
 
     async def remove_skip(self, event_id: str, household_id: str) -> None:
         """Undo add_skip (the household's VEN could not be told)."""
-        await self._db._execute(
+        await self._db.execute(
             "DELETE FROM portal_skips WHERE event_id=? AND household_id=?", (event_id, household_id)
         )
 
     async def skips(self, household_id: str) -> list[Skip]:
-        rows = await self._db._fetch(
+        rows = await self._db.fetch(
             "SELECT * FROM portal_skips WHERE household_id=? ORDER BY at", (household_id,)
         )
         return [
@@ -461,7 +363,7 @@ class PortalStore(AccountStore):
     async def provision_ven(
         self, household_id: str, ven_id: str, secret_hash: str, at: datetime, actor: str
     ) -> None:
-        await self._db._execute(
+        await self._db.execute(
             "INSERT INTO portal_vens (household_id, ven_id, secret_hash, provisioned_at, actor)"
             " VALUES (?,?,?,?,?)"
             " ON CONFLICT (household_id) DO UPDATE SET ven_id=excluded.ven_id,"
@@ -470,5 +372,5 @@ class PortalStore(AccountStore):
         )
 
     async def ven_of(self, household_id: str) -> str | None:
-        rows = await self._db._fetch("SELECT ven_id FROM portal_vens WHERE household_id=?", (household_id,))
+        rows = await self._db.fetch("SELECT ven_id FROM portal_vens WHERE household_id=?", (household_id,))
         return rows[0]["ven_id"] if rows else None

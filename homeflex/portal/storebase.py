@@ -8,7 +8,7 @@ from typing import Any
 
 from homeflex.portal.journey import Role
 from homeflex.storage import Storage
-from homeflex.storage.sqlbase import SqlBase
+from homeflex.storage.sqlbase import Row, SqlBase
 
 
 class TokenError(ValueError):
@@ -23,13 +23,13 @@ class Account:
     password_hash: str
 
 
-def _duplicate(err: Exception) -> bool:
+def duplicate_key(err: Exception) -> bool:
     """A unique key refused the row (sqlite3.IntegrityError or asyncpg's UniqueViolationError)."""
     return type(err).__name__ in ("IntegrityError", "UniqueViolationError")
 
 
 class StoreBase:
-    """Runs on the storage's own connection primitives (the pattern of storage/sqlprofile.py), so the
+    """Runs on the SQL backend's seam for outside stores (SqlBase.fetch, execute, transaction), so the
     portal shares the platform's database and transactions without widening the Storage protocol."""
 
     def __init__(self, storage: Storage) -> None:
@@ -40,8 +40,16 @@ class StoreBase:
 
     # -- helpers ----------------------------------------------------------------------------------
 
+    async def _rows(self, table: str, order_by: str, **where: str | None) -> list[Row]:
+        """A portal table's rows in order; those whose columns equal the given values (None: any).
+        Table and column names come from this package's code, never from a request."""
+        wanted = {column: value for column, value in where.items() if value is not None}
+        condition = " AND ".join(f"{column}=?" for column in wanted)
+        sql = f"SELECT * FROM {table}" + (f" WHERE {condition}" if condition else "")
+        return await self._db.fetch(f"{sql} ORDER BY {order_by}", tuple(wanted.values()))
+
     def _t(self, value: datetime) -> Any:
-        return self._db._time(value)
+        return self._db.stored_time(value)
 
     def _rt(self, value: Any) -> datetime:
-        return self._db._read_time(value)
+        return self._db.read_time(value)

@@ -95,6 +95,30 @@ class SqlBase(ABC):
     def _opt_time(self, value: Any) -> datetime | None:
         return self._read_time(value) if value else None
 
+    # -- the seam for stores that keep their own tables in this database (homeflex.portal) ---------
+    # They write their own SQL on these primitives and share the platform's transactions, so the
+    # Storage protocol does not grow a method for every portal table.
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self._fetch(sql, params)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement in its own implicit transaction; returns the rows changed."""
+        return await self._execute(sql, params)
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A write transaction: committed on exit, rolled back on any exception."""
+        return self._transaction()
+
+    def stored_time(self, value: datetime) -> Any:
+        return self._time(value)
+
+    def read_time(self, value: Any) -> datetime:
+        return self._read_time(value)
+
+    def stored_flag(self, value: bool) -> Any:
+        return self._flag(value)
+
     # -- households and VENs -------------------------------------------------------------------
 
     async def upsert_household(self, h: HouseholdRecord, at: datetime) -> None:

@@ -4,14 +4,16 @@ and a cookie-keeping HTTP client that submits forms with their CSRF token like a
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 
 from homeflex.portal.actions import Portal
-from homeflex.portal.journey import Role, Step
+from homeflex.portal.journey import ORDER, Role, Step
 from homeflex.portal.store import Customer
+from homeflex.storage import Storage
+from homeflex.storage.records import EventRecord
 from tests.portal.conftest import INSTALLER, OPERATOR, history_csv
 
 PROFILE_FORM = {
@@ -43,18 +45,7 @@ async def customer_at(portal: Portal, step: Step, email: str, *, with_history: b
         }
     )
     c = await portal.customer(household_id)
-    order = [
-        Step.SESSION_BOOKED,
-        Step.INVITED,
-        Step.ACCOUNT,
-        Step.PROFILE,
-        Step.PLAN,
-        Step.ASSESSMENT_BOOKED,
-        Step.STAGE_1,
-        Step.STAGE_2,
-        Step.STAGE_3,
-    ]
-    for nxt in order[: order.index(step) + 1] if step is not Step.INTEREST else []:
+    for nxt in ORDER[1 : ORDER.index(step) + 1]:  # the steps after INTEREST, up to `step`
         if nxt is Step.SESSION_BOOKED:
             session_id = await portal.store.create_info_session(
                 portal.clock.now() + timedelta(days=2), "online", "video call", 5, portal.clock.now()
@@ -80,6 +71,23 @@ async def customer_at(portal: Portal, step: Step, email: str, *, with_history: b
         c = await portal.customer(household_id)
     assert c.state.step is step
     return c
+
+
+async def add_event(
+    storage: Storage, event_id: str, household_id: str, start: datetime, now: datetime
+) -> None:
+    """A scheduled 30-minute, 2 kW event at the trial's price, created at `now`, for one household."""
+    event = EventRecord(
+        event_id=event_id,
+        modification_number=0,
+        status="scheduled",
+        start=start,
+        duration=timedelta(minutes=30),
+        reduction_kw=2.0,
+        price_gbp_per_mwh=1812.0,
+        created_at=now,
+    )
+    await storage.create_event(event, [household_id])
 
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

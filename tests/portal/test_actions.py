@@ -11,7 +11,7 @@ from homeflex.portal.energy import ProfileError
 from homeflex.portal.journey import JourneyError, Role, Step
 from homeflex.portal.store import TokenError
 from tests.portal.conftest import INSTALLER, OPERATOR, Stack
-from tests.portal.helpers import PASSWORD, PROFILE_FORM, Client, customer_at
+from tests.portal.helpers import PASSWORD, PROFILE_FORM, Client, add_event, customer_at
 
 
 async def test_expression_of_interest_is_checked(stack: Stack) -> None:
@@ -97,21 +97,9 @@ async def test_a_booked_out_session_refuses_and_changes_nothing(stack: Stack) ->
 
 
 async def test_an_event_that_has_started_cannot_be_skipped(stack: Stack) -> None:
-    from homeflex.storage.records import EventRecord
-
     c = await customer_at(stack.portal, Step.STAGE_3, "late-skip@example.org")
     now = stack.clock.now()
-    event = EventRecord(
-        event_id="ev-started",
-        modification_number=0,
-        status="scheduled",
-        start=now + timedelta(minutes=10),
-        duration=timedelta(minutes=30),
-        reduction_kw=2.0,
-        price_gbp_per_mwh=1812.0,
-        created_at=now,
-    )
-    await stack.storage.create_event(event, [c.household_id])
+    await add_event(stack.storage, "ev-started", c.household_id, now + timedelta(minutes=10), now)
     assert await stack.storage.record_opt("ev-started", c.household_id, 0, "optIn", now)
     await stack.clock.advance(600)
     with pytest.raises(ActionError, match="already started"):

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from homeflex.portal.api import OPENAPI
+from homeflex.portal.apidoc import OPENAPI
 from homeflex.portal.journey import Role, Step
 from homeflex.portal.service import PortalService
 from homeflex.storage import SQLiteStorage

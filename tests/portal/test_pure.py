@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -207,3 +208,20 @@ def test_charts_are_named_escaped_and_survive_gaps() -> None:
     assert "<script>" not in svg and 'aria-label="&lt;script&gt;"' in svg and "x &amp; y" in svg
     assert svg.count("<circle") == 1  # one value, one marker: a single half-hour still shows
     assert "<desc>" in bar_chart("Paid", ["Nov"], [0.0], "£")
+
+
+@pytest.mark.parametrize("event_periods", [1, 4])
+def test_the_evidence_chart_shows_two_hours_either_side_of_the_event(event_periods: int) -> None:
+    from types import SimpleNamespace
+
+    from homeflex.portal.pages_household import evidence_chart
+
+    start = datetime(2026, 11, 24, 17, tzinfo=UTC)  # London is on UTC in November
+    half_hours = [start + timedelta(minutes=30 * i) for i in range(-8, 16)]
+    evidence = [{"period": t.isoformat(), "baseline_kwh": 1.0} for t in half_hours[8 : 8 + event_periods]]
+    line = SimpleNamespace(event_start=start, evidence=evidence)
+    svg = evidence_chart(line, dict.fromkeys(half_hours, 0.5))
+    actual = svg[svg.index("<desc>actual kWh: ") : svg.index("; baseline kWh")]
+    shown = re.findall(r"\d\d:\d\d", actual)
+    assert shown[0] == "15:00" and len(shown) == 4 + event_periods + 4
+    assert shown[-1] == f"{start + timedelta(minutes=30 * (event_periods + 3)):%H:%M}"

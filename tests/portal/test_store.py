@@ -12,7 +12,7 @@ from homeflex.portal.categories import change_category
 from homeflex.portal.journey import JourneyError, Role, Step, start, transition
 from homeflex.portal.store import PortalStore, TokenError
 from homeflex.storage import Storage
-from homeflex.storage.records import EventRecord
+from tests.portal.helpers import add_event
 
 T0 = datetime(2026, 11, 24, 9, tzinfo=UTC)
 
@@ -136,17 +136,7 @@ async def test_outbox_skips_and_ven_provisioning(backend: Storage) -> None:
     await store.enqueue_email("a@example.org", "hello", "body", T0 + timedelta(hours=2), T0)
     [mail] = await store.outbox("a@example.org")
     assert mail.subject == "hello" and mail.send_after == T0 + timedelta(hours=2)
-    event = EventRecord(
-        event_id="ev1",
-        modification_number=0,
-        status="scheduled",
-        start=T0 + timedelta(hours=8),
-        duration=timedelta(minutes=30),
-        reduction_kw=2.0,
-        price_gbp_per_mwh=1812.0,
-        created_at=T0,
-    )
-    await backend.create_event(event, ["hh1"])
+    await add_event(backend, "ev1", "hh1", T0 + timedelta(hours=8), T0)
     assert await store.add_skip("ev1", "hh1", T0, "customer override")
     assert not await store.add_skip("ev1", "hh1", T0, "customer override")
     assert [s.reason for s in await store.skips("hh1")] == ["customer override"]
@@ -199,3 +189,28 @@ async def test_concurrent_duplicates_are_refused_cleanly(backend: Storage) -> No
     )
     assert sum(r is None for r in results) == 1
     assert all(isinstance(r, ValueError) for r in results if r is not None)
+
+
+async def test_the_sql_seam_rolls_back_a_failed_transaction_and_counts_changes(backend: Storage) -> None:
+    from homeflex.storage.sqlbase import SqlBase
+
+    assert isinstance(backend, SqlBase)
+    db = backend
+    insert = (
+        "INSERT INTO portal_info_sessions (id, starts_at, mode, place, capacity, created_at)"
+        " VALUES (?,?,?,?,?,?)"
+    )
+    row = ("is-seam", db.stored_time(T0), "online", "call", 3, db.stored_time(T0))
+
+    async def fail_after_the_insert() -> None:
+        async with db.transaction() as tx:
+            await tx.execute(insert, row)
+            raise RuntimeError("a later statement failed")
+
+    with pytest.raises(RuntimeError):
+        await fail_after_the_insert()
+    assert await db.fetch("SELECT id FROM portal_info_sessions WHERE id=?", ("is-seam",)) == []
+    assert await db.execute(insert, row) == 1
+    [stored] = await db.fetch("SELECT starts_at FROM portal_info_sessions WHERE id=?", ("is-seam",))
+    assert db.read_time(stored["starts_at"]) == T0
+    assert await db.execute("UPDATE portal_info_sessions SET capacity=4 WHERE id=?", ("none",)) == 0

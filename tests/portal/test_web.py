@@ -16,11 +16,11 @@ from homeflex.core.clock import ManualClock
 from homeflex.portal.journey import Role, Step
 from homeflex.portal.service import PortalService, portal_app
 from homeflex.storage import SQLiteStorage
-from homeflex.storage.records import EventRecord, SettlementRecord
+from homeflex.storage.records import SettlementRecord
 from homeflex.vtn.oadr3.auth import hash_secret
 from homeflex.vtn.service import VtnService
 from tests.portal.conftest import INSTALLER, NOW, OPERATOR, Stack
-from tests.portal.helpers import PASSWORD, Client, customer_at
+from tests.portal.helpers import PASSWORD, Client, add_event, customer_at
 
 # (method, path, roles allowed) — {own} is the householder's household, {other} another one.
 PUBLIC = {"anon", "householder", "installer", "operator"}
@@ -227,17 +227,7 @@ async def test_password_reset_link_works_once_and_invites_expire(stack: Stack) -
 async def test_skipping_an_event_opts_out_with_customer_override(stack: Stack) -> None:
     c = await customer_at(stack.portal, Step.STAGE_3, "skip@example.org")
     now = stack.clock.now()
-    event = EventRecord(
-        event_id="ev-skip",
-        modification_number=0,
-        status="scheduled",
-        start=now + timedelta(hours=3),
-        duration=timedelta(minutes=30),
-        reduction_kw=2.0,
-        price_gbp_per_mwh=1812.0,
-        created_at=now,
-    )
-    await stack.storage.create_event(event, [c.household_id])
+    await add_event(stack.storage, "ev-skip", c.household_id, now + timedelta(hours=3), now)
     client = Client(stack.portal_url)
     await client.login("skip@example.org", PASSWORD)
     assert (await client.post(f"/households/{c.household_id}/events/ev-skip/skip"))[0] == 303

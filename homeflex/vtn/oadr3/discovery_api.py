@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from homeflex.vtn.oadr3.auth import AuthError
 from homeflex.vtn.oadr3.events_api import own_ven_ids
-from homeflex.vtn.oadr3.http import Problem, ctx, problem
+from homeflex.vtn.oadr3.http import Handler, Problem, ctx, problem
 from homeflex.vtn.oadr3.model import Topics
-
-Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 def _basic(header: str) -> tuple[str, str] | None:

@@ -20,6 +20,7 @@ from homeflex.vtn.oadr3.notify import Notifier
 from homeflex.vtn.oadr3.spec import OpenApi
 
 log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
 MAX_LIMIT = 50
 # The document asks read_all (a BL scope) to discover notifiers and program topics; VENs must discover them

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from homeflex.storage.records import Oadr3Object
 from homeflex.vtn.oadr3.events_api import event_targets, own_ven_ids
-from homeflex.vtn.oadr3.http import Problem, body, ctx, page, principal
+from homeflex.vtn.oadr3.http import Handler, Problem, body, ctx, page, principal
 from homeflex.vtn.oadr3.model import metadata, report_values
 from homeflex.vtn.openadr import ven_id_for
 
@@ -20,6 +20,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "RESOURCE": {"targets": None, "attributes": None},
     "SUBSCRIPTION": {"targets": None},
     "REPORT": {"reportName": None, "payloadDescriptors": None},
+}
+# The query parameters a collection is filtered by: each must equal the document's field of that name.
+FILTERS = {
+    "VEN": ("venName",),
+    "RESOURCE": ("venID", "resourceName"),
+    "SUBSCRIPTION": ("programID", "clientName"),
+    "REPORT": ("eventID", "clientName"),
 }
 
 
@@ -44,17 +51,28 @@ async def _get(request: web.Request, object_type: str) -> Oadr3Object:
     return found
 
 
-async def _list(request: web.Request, object_type: str, **filters: str | None) -> web.Response:
-    who = principal(request)
-    owner = None if who.is_bl or object_type == "RESOURCE" else who.client_id
-    found = []
-    for obj in await ctx(request).storage.list_oadr3_objects(object_type, owner):
-        if not await _may_see(request, obj):
-            continue
-        if any(value is not None and obj.document.get(key) != value for key, value in filters.items()):
-            continue
-        found.append(served(obj))
-    return web.json_response(page(request, found))
+def _lister(object_type: str) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        who = principal(request)
+        owner = None if who.is_bl or object_type == "RESOURCE" else who.client_id
+        filters = {key: request.query[key] for key in FILTERS[object_type] if key in request.query}
+        found = []
+        for obj in await ctx(request).storage.list_oadr3_objects(object_type, owner):
+            if not await _may_see(request, obj):
+                continue
+            if any(obj.document.get(key) != value for key, value in filters.items()):
+                continue
+            found.append(served(obj))
+        return web.json_response(page(request, found))
+
+    return handler
+
+
+def _getter(object_type: str) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response(served(await _get(request, object_type)))
+
+    return handler
 
 
 def _strip(doc: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +116,13 @@ async def _delete(request: web.Request, object_type: str) -> web.Response:
     return web.json_response(out)
 
 
+def _deleter(object_type: str) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        return await _delete(request, object_type)
+
+    return handler
+
+
 # -- VENs -----------------------------------------------------------------------------------------
 
 
@@ -139,14 +164,6 @@ async def update_ven(request: web.Request) -> web.Response:
     return await _save(request, "VEN", old.id, owner, doc, old=old)
 
 
-async def list_vens(request: web.Request) -> web.Response:
-    return await _list(request, "VEN", venName=request.query.get("venName"))
-
-
-async def get_ven(request: web.Request) -> web.Response:
-    return web.json_response(served(await _get(request, "VEN")))
-
-
 async def delete_ven(request: web.Request) -> web.Response:
     c, ven = ctx(request), await _get(request, "VEN")
     for resource in await c.storage.list_oadr3_objects("RESOURCE"):
@@ -185,19 +202,6 @@ async def update_resource(request: web.Request) -> web.Response:
     return await _save(request, "RESOURCE", old.id, owner, doc, old=old)
 
 
-async def list_resources(request: web.Request) -> web.Response:
-    q = request.query
-    return await _list(request, "RESOURCE", venID=q.get("venID"), resourceName=q.get("resourceName"))
-
-
-async def get_resource(request: web.Request) -> web.Response:
-    return web.json_response(served(await _get(request, "RESOURCE")))
-
-
-async def delete_resource(request: web.Request) -> web.Response:
-    return await _delete(request, "RESOURCE")
-
-
 # -- subscriptions --------------------------------------------------------------------------------
 
 
@@ -218,19 +222,6 @@ async def update_subscription(request: web.Request) -> web.Response:
     old, doc = await _get(request, "SUBSCRIPTION"), body(request)
     await _check_subscription(request, doc)
     return await _save(request, "SUBSCRIPTION", old.id, old.client_id, doc, old=old)
-
-
-async def list_subscriptions(request: web.Request) -> web.Response:
-    q = request.query
-    return await _list(request, "SUBSCRIPTION", programID=q.get("programID"), clientName=q.get("clientName"))
-
-
-async def get_subscription(request: web.Request) -> web.Response:
-    return web.json_response(served(await _get(request, "SUBSCRIPTION")))
-
-
-async def delete_subscription(request: web.Request) -> web.Response:
-    return await _delete(request, "SUBSCRIPTION")
 
 
 # -- reports --------------------------------------------------------------------------------------
@@ -264,38 +255,25 @@ async def update_report(request: web.Request) -> web.Response:
     return await _save_report(request, old.id, old)
 
 
-async def list_reports(request: web.Request) -> web.Response:
-    q = request.query
-    return await _list(request, "REPORT", eventID=q.get("eventID"), clientName=q.get("clientName"))
-
-
-async def get_report(request: web.Request) -> web.Response:
-    return web.json_response(served(await _get(request, "REPORT")))
-
-
-async def delete_report(request: web.Request) -> web.Response:
-    return await _delete(request, "REPORT")
-
-
 ROUTES = [
-    ("GET", "/vens", list_vens),
+    ("GET", "/vens", _lister("VEN")),
     ("POST", "/vens", create_ven),
-    ("GET", "/vens/{venID}", get_ven),
+    ("GET", "/vens/{venID}", _getter("VEN")),
     ("PUT", "/vens/{venID}", update_ven),
     ("DELETE", "/vens/{venID}", delete_ven),
-    ("GET", "/resources", list_resources),
+    ("GET", "/resources", _lister("RESOURCE")),
     ("POST", "/resources", create_resource),
-    ("GET", "/resources/{resourceID}", get_resource),
+    ("GET", "/resources/{resourceID}", _getter("RESOURCE")),
     ("PUT", "/resources/{resourceID}", update_resource),
-    ("DELETE", "/resources/{resourceID}", delete_resource),
-    ("GET", "/subscriptions", list_subscriptions),
+    ("DELETE", "/resources/{resourceID}", _deleter("RESOURCE")),
+    ("GET", "/subscriptions", _lister("SUBSCRIPTION")),
     ("POST", "/subscriptions", create_subscription),
-    ("GET", "/subscriptions/{subscriptionID}", get_subscription),
+    ("GET", "/subscriptions/{subscriptionID}", _getter("SUBSCRIPTION")),
     ("PUT", "/subscriptions/{subscriptionID}", update_subscription),
-    ("DELETE", "/subscriptions/{subscriptionID}", delete_subscription),
-    ("GET", "/reports", list_reports),
+    ("DELETE", "/subscriptions/{subscriptionID}", _deleter("SUBSCRIPTION")),
+    ("GET", "/reports", _lister("REPORT")),
     ("POST", "/reports", create_report),
-    ("GET", "/reports/{reportID}", get_report),
+    ("GET", "/reports/{reportID}", _getter("REPORT")),
     ("PUT", "/reports/{reportID}", update_report),
-    ("DELETE", "/reports/{reportID}", delete_report),
+    ("DELETE", "/reports/{reportID}", _deleter("REPORT")),
 ]

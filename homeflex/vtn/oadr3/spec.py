@@ -23,13 +23,13 @@ METHODS = ("get", "put", "post", "delete")
 _DROP = {"discriminator", "example", "xml", "externalDocs"}
 
 
-def _convert(node: Any) -> Any:
+def json_schema(node: Any) -> Any:
     """OpenAPI 3.0 schema -> JSON Schema draft 4 with refs into #/definitions."""
     if isinstance(node, list):
-        return [_convert(n) for n in node]
+        return [json_schema(n) for n in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _convert(v) for k, v in node.items() if k not in _DROP and k != "nullable"}
+    out = {k: json_schema(v) for k, v in node.items() if k not in _DROP and k != "nullable"}
     if "$ref" in out:
         out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/definitions/")
     if node.get("nullable") is True:
@@ -56,7 +56,7 @@ class OpenApi:
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
-        definitions = _convert(document["components"]["schemas"])
+        definitions = json_schema(document["components"]["schemas"])
         for name, meta_type in (("ven", "BlVenRequest"), ("resource", "BlResourceRequest")):
             body = copy.deepcopy(definitions[meta_type])
             body["properties"].pop("objectType")
@@ -81,7 +81,7 @@ class OpenApi:
         content = node.get("content") or {}
         for media in ("application/json", "application/x-www-form-urlencoded"):
             if media in content:
-                return _convert(content[media]["schema"])
+                return json_schema(content[media]["schema"])
         return None
 
     def _operation(self, method: str, path: str, op: dict[str, Any]) -> Operation:

@@ -13,7 +13,7 @@ from homeflex.vtn.events import BadRequest, parse_event_request
 from homeflex.vtn.oadr3.auth import AuthError, TokenIssuer, hash_secret
 from homeflex.vtn.oadr3.model import event_json, iso_duration, operator_body, parse_duration, report_values
 from homeflex.vtn.oadr3.notify import per_ven_messages
-from homeflex.vtn.oadr3.spec import _convert, openapi
+from homeflex.vtn.oadr3.spec import json_schema, openapi
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 EVENT = EventRecord(
@@ -112,11 +112,11 @@ def test_report_values_follow_successive_intervals() -> None:
 
 
 def test_nullable_becomes_a_null_alternative() -> None:
-    assert _convert({"type": "string", "nullable": True, "enum": ["A"]}) == {
+    assert json_schema({"type": "string", "nullable": True, "enum": ["A"]}) == {
         "type": ["string", "null"],
         "enum": ["A", None],
     }
-    assert _convert({"$ref": "#/components/schemas/x", "nullable": True}) == {
+    assert json_schema({"$ref": "#/components/schemas/x", "nullable": True}) == {
         "anyOf": [{"$ref": "#/definitions/x"}, {"type": "null"}]
     }
 
