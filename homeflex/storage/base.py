@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from homeflex.core.domain import MeterReading
 from homeflex.storage.records import (
+    AggregatorRecord,
     EventRecord,
     HouseholdRecord,
     LedgerEntry,
@@ -218,6 +219,17 @@ class Storage(Protocol):
 
     async def delete_oadr3_object(self, object_type: str, object_id: str) -> bool:
         """Delete a 3.1 object; False if there was none."""
+
+    # -- aggregators (one VEN for a portfolio of households)
+    async def save_aggregator(self, aggregator: AggregatorRecord, at: datetime) -> None:
+        """Create an aggregator (its id a household) or replace its name and portfolio, atomically;
+        fails, changing nothing, if a member is in another portfolio or is not a household."""
+
+    async def get_aggregator(self, aggregator_id: str) -> AggregatorRecord | None:
+        """One aggregator with its members (by household id), or None."""
+
+    async def list_aggregators(self) -> list[AggregatorRecord]:
+        """Every aggregator with its members, ordered by id."""
 
     async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """For tests and diagnostics only: SQL and placeholders in the backend's own dialect."""

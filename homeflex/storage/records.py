@@ -149,3 +149,20 @@ class Oadr3Object:
     document: dict[str, Any]
     created_at: datetime
     modified_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PortfolioMember:
+    """A household (resource) in an aggregator's portfolio, with the flexibility it offered."""
+
+    household_id: str
+    offered_kw: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class AggregatorRecord:
+    """An aggregator: one VEN for a portfolio. Its id is also its household (account) id."""
+
+    id: str
+    name: str
+    members: tuple[PortfolioMember, ...]  # ordered by household id

@@ -25,25 +25,33 @@ def household_account(household_id: str) -> str:
     return f"household:{household_id}"
 
 
+def aggregator_account(aggregator_id: str) -> str:
+    """An aggregator is paid for its portfolio's members (DSO -> aggregator)."""
+    return f"aggregator:{aggregator_id}"
+
+
 def reconcile(entries: list[LedgerEntry], latest: list[SettlementRecord]) -> Reconciliation:
     """Every entry moves money between two accounts, so balances sum to zero; for each settled
     (event, household) the DSO's payments add up to the latest settlement, and the household's to
     its share; versions of a settlement are numbered without gaps."""
     result = Reconciliation()
     paid: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    from_dso: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # to the community or an aggregator
     versions: dict[tuple[str, str], set[int]] = defaultdict(set)
     for e in entries:
         amount = Decimal(e.amount_gbp)
         result.balances[e.debit_account] = result.balances.get(e.debit_account, Decimal(0)) - amount
         result.balances[e.credit_account] = result.balances.get(e.credit_account, Decimal(0)) + amount
         paid[(e.event_id, e.household_id, e.credit_account)] += amount
+        if e.debit_account == DSO:
+            from_dso[(e.event_id, e.household_id)] += amount
         versions[(e.event_id, e.household_id)].add(e.settlement_version)
     total = sum(result.balances.values(), Decimal(0))
     if total != 0:
         result.problems.append(f"balances sum to {total}, not 0")
     for s in latest:
         key = (s.event_id, s.household_id)
-        to_community = paid[(*key, COMMUNITY)]
+        to_community = from_dso[key]
         to_household = paid[(*key, household_account(s.household_id))]
         if to_community != Decimal(s.payment_gbp):
             result.problems.append(

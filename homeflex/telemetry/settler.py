@@ -26,7 +26,7 @@ from homeflex.telemetry.baseline import EventWindow, compute_baseline
 from homeflex.telemetry.energy import period_energy_kwh
 from homeflex.telemetry.payments import availability_payment, split
 from homeflex.telemetry.programme import Rules, rules_from_record
-from homeflex.telemetry.reconcile import COMMUNITY, DSO, household_account
+from homeflex.telemetry.reconcile import COMMUNITY, DSO, aggregator_account, household_account
 from homeflex.telemetry.settlement import HouseholdSettlement, round_money, settle_household
 
 AFTER_EVENT = timedelta(hours=4)  # PJM Same Day looks at the hours after an event
@@ -100,15 +100,23 @@ def same_figures(a: SettlementRecord, b: SettlementRecord) -> bool:
     return all(getattr(a, k) == getattr(b, k) for k in FIGURES)
 
 
-def ledger_entries(record: SettlementRecord, previous: SettlementRecord | None) -> list[LedgerEntry]:
+def ledger_entries(
+    record: SettlementRecord, previous: SettlementRecord | None, aggregator: str | None = None
+) -> list[LedgerEntry]:
     """DSO -> community for the payment, community -> household for the household's share; only the
-    change since the previous version, so running totals always equal the latest version."""
+    change since the previous version, so running totals always equal the latest version. A member of
+    an aggregator's portfolio is paid DSO -> aggregator instead (its settlement carries no shares)."""
     to_community = Decimal(record.payment_gbp) - (Decimal(previous.payment_gbp) if previous else 0)
     to_household = Decimal(record.household_gbp) - (Decimal(previous.household_gbp) if previous else 0)
     memo = f"event {record.event_id} settlement v{record.version}"
     if previous:
         memo += f" (adjusts v{previous.version})"
-    legs = ((DSO, COMMUNITY, to_community), (COMMUNITY, household_account(record.household_id), to_household))
+    legs: tuple[tuple[str, str, Decimal], ...] = (
+        (DSO, COMMUNITY, to_community),
+        (COMMUNITY, household_account(record.household_id), to_household),
+    )
+    if aggregator is not None:
+        legs = ((DSO, aggregator_account(aggregator), to_community),)
     return [
         LedgerEntry(
             event_id=record.event_id,
@@ -222,6 +230,7 @@ async def settle_event(storage: Storage, event_id: str, now: datetime) -> list[S
     rules = rules_from_record(programme)
     other_days = await event_days(storage, event_id)
     latest = {s.household_id: s for s in await storage.latest_settlements(event_id)}
+    member_of = {m.household_id: a.id for a in await storage.list_aggregators() for m in a.members}
     written = []
     for target in await storage.event_targets(event_id):
         opted_in = target.opt_type == "optIn"
@@ -236,9 +245,12 @@ async def settle_event(storage: Storage, event_id: str, now: datetime) -> list[S
             at=now,
             version=previous.version + 1 if previous else 1,
         )
+        aggregator = member_of.get(target.household_id)
+        if aggregator is not None:  # the aggregator is paid for its member; sharing is its business
+            record = replace(record, household_gbp="0", community_gbp="0")
         if previous is not None and same_figures(record, previous):
             continue
-        await storage.save_settlement(record, ledger_entries(record, previous))
+        await storage.save_settlement(record, ledger_entries(record, previous, aggregator))
         written.append(record)
         delta = Decimal(record.payment_gbp) - (Decimal(previous.payment_gbp) if previous else Decimal(0))
         metrics.record_payment(delta, first_version=previous is None)

@@ -25,6 +25,7 @@ from homeflex.telemetry.books import household_statement, reconcile_books
 from homeflex.telemetry.profiles import profile_document
 from homeflex.telemetry.programme import programme_from_json, programme_json, rules_from_record
 from homeflex.telemetry.statements import statement_json
+from homeflex.vtn import aggregators
 from homeflex.vtn.events import TRIAL_PROGRAMME, BadRequest, event_status, parse_event_request
 from homeflex.vtn.openapi import openapi_json
 
@@ -85,13 +86,18 @@ async def create_event(request: web.Request) -> web.Response:
     req = parse_event_request(await read_json(request), now)
     if await storage.get_programme(req.programme) is None:
         raise BadRequest(f"unknown programme {req.programme!r}")
+    aggregator_ids = {a.id for a in await storage.list_aggregators()}
     if req.targets is not None:
         unknown = [t for t in req.targets if await storage.get_household(t) is None]
         if unknown:
             raise BadRequest(f"unknown household(s): {', '.join(unknown)}")
+        if aggregator_ids.intersection(req.targets):
+            named = ", ".join(sorted(aggregator_ids.intersection(req.targets)))
+            raise BadRequest(f"{named}: an aggregator is not a resource; target its portfolio's households")
         targets = list(req.targets)
     else:
-        targets = [h.id for h in await storage.list_households(req.group)]
+        # An aggregator's own household account is never a resource of a group event.
+        targets = [h.id for h in await storage.list_households(req.group) if h.id not in aggregator_ids]
         if not targets:
             raise BadRequest(f"group {req.group!r} has no households")
     event = EventRecord(
@@ -348,5 +354,6 @@ def add_routes(
             web.get("/api/households/{household_id}/profile/versions", get_profile_versions),
             web.get("/api/ledger/reconciliation", get_reconciliation),
             web.get("/api/openapi.json", openapi_json),
+            *aggregators.routes(STORAGE, CLOCK),
         ]
     )

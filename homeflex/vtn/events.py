@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -155,8 +156,14 @@ def event_status(event: EventRecord, now: datetime) -> str:
     return "active" if now >= event.start else "far"
 
 
-def openadr_event(event: EventRecord, ven_id: str, now: datetime) -> dict[str, Any]:
-    """The oadrEvent for one VEN: a LOAD_DISPATCH delta (kW to shed) and the utilisation price."""
+def openadr_event(
+    event: EventRecord, ven_id: str, now: datetime, resources: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The oadrEvent for one VEN: a LOAD_DISPATCH delta (kW to shed) and the utilisation price.
+
+    For an aggregator's VEN, `resources` are the households of its portfolio the event targets: each
+    becomes an eiTarget resourceID, and the LOAD_DISPATCH payload is the request per resource (openleadr's
+    templates drop an eiTarget inside an eiEventSignal, so one signal per resource would lose it)."""
     interval = objects.Interval(
         dtstart=event.start, duration=event.duration, signal_payload=event.reduction_kw
     )
@@ -195,7 +202,7 @@ def openadr_event(event: EventRecord, ven_id: str, now: datetime) -> dict[str, A
                 signal_id=f"{event.event_id}-price",
             ),
         ],
-        targets=[objects.Target(ven_id=ven_id)],
+        targets=[objects.Target(ven_id=ven_id), *(objects.Target(resource_id=r) for r in resources)],
         response_required="always",
     )
     # objects.Event recomputes the status from wall time and would hide a cancellation.

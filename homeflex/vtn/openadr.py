@@ -19,7 +19,7 @@ from openleadr.service import VTNService
 from homeflex import metrics
 from homeflex.core.clock import Clock
 from homeflex.storage import Storage
-from homeflex.storage.records import VenRecord
+from homeflex.storage.records import EventRecord, VenRecord
 from homeflex.vtn.events import openadr_event
 from homeflex.vtn.groupcommit import GroupCommit
 from homeflex.vtn.poll import PollState, Renderer, fast_path_middleware
@@ -101,8 +101,16 @@ class OpenAdrHandlers:
             return []
         now = self.clock.now()
         events = await self.polls.pending(household_id, now)
-        await self.sent.add([(e.event_id, household_id, e.modification_number) for e in events])
-        return [openadr_event(e, ven_id, now) for e in events]
+        await self.sent.add(self._deliveries(events, household_id))
+        return [openadr_event(e, ven_id, now, self.polls.resources(e.event_id, household_id)) for e in events]
+
+    def _deliveries(self, events: list[EventRecord], household_id: str) -> list[tuple[str, str, int]]:
+        """(event, household, modification) sent: an aggregator's delivery is to each targeted member."""
+        return [
+            (e.event_id, h, e.modification_number)
+            for e in events
+            for h in self.polls.answering_for(e.event_id, household_id) or (household_id,)
+        ]
 
     async def answer_poll(self, ven_id: str) -> str | None:
         """The rendered answer to a plain oadrPoll, or None to let openleadr answer (a VEN unknown or
@@ -116,8 +124,13 @@ class OpenAdrHandlers:
         events = await self.polls.pending(household_id, now)
         if not events:
             return self.renderer.empty(ven_id)
-        await self.sent.add([(e.event_id, household_id, e.modification_number) for e in events])
-        return self.renderer.distribute(events, ven_id, now)
+        await self.sent.add(self._deliveries(events, household_id))
+        resources = (
+            {e.event_id: self.polls.resources(e.event_id, household_id) for e in events}
+            if self.polls.is_aggregator(household_id)
+            else None
+        )
+        return self.renderer.distribute(events, ven_id, now, resources)
 
     async def on_poll(self, ven_id: str) -> tuple[str, dict[str, Any]] | None:
         metrics.POLLS.inc()
@@ -159,6 +172,9 @@ class OpenAdrHandlers:
                 log.warning("%s answered event %s that is not for it", ven_id, response["event_id"])
 
     async def _store_opt(self, household_id: str, response: dict[str, Any]) -> bool:
+        await self.polls.ensure_read()
+        if self.polls.is_aggregator(household_id):
+            return await self._store_portfolio_opt(household_id, response)
         event_id, modification = response["event_id"], int(response["modification_number"])
         row = (event_id, household_id, modification, response["opt_type"], self.clock.now())
         targeted = self.polls.targeted(event_id, household_id)
@@ -172,6 +188,24 @@ class OpenAdrHandlers:
         if stored:
             self.polls.answered(event_id, household_id, modification)
         return stored
+
+    async def _store_portfolio_opt(self, aggregator_id: str, response: dict[str, Any]) -> bool:
+        """An aggregator's one answer stands for every member the event targets (openleadr's
+        oadrCreatedEvent carries no per-resource answer)."""
+        event_id, modification = response["event_id"], int(response["modification_number"])
+        members = self.polls.answering_for(event_id, aggregator_id)
+        if members is None:  # not live here: read the targets and the portfolio from the database
+            aggregator = await self.storage.get_aggregator(aggregator_id)
+            portfolio = {m.household_id for m in aggregator.members} if aggregator else set()
+            targets = await self.storage.event_targets(event_id)
+            members = tuple(t.household_id for t in targets if t.household_id in portfolio)
+        if not members:
+            return False
+        at = self.clock.now()
+        await self.opts.add([(event_id, h, modification, response["opt_type"], at) for h in members])
+        for h in members:
+            self.polls.answered(event_id, h, modification)
+        return True
 
     async def on_register_report(
         self,

@@ -68,6 +68,20 @@ PROGRAMME = {
     },
 }
 HH, EV, PROG = _path_param("household_id"), _path_param("event_id"), _path_param("programme_id")
+AGGREGATOR = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "members": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"household_id": {"type": "string"}, "offered_kw": {"type": "number"}},
+            },
+        },
+    },
+}
+AGG = _path_param("aggregator_id")
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -120,6 +134,22 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/ledger/reconciliation": {"get": _op("the books reconciled", "200", _OBJECT)},
         "/api/openapi.json": {"get": _op("this document", "200", _OBJECT)},
+        "/api/aggregators": {"get": _op("every aggregator with its portfolio", "200", _LIST)},
+        "/api/aggregators/{aggregator_id}": {
+            "get": _op("an aggregator with its portfolio", "200", _OBJECT, parameters=[AGG]),
+            "put": _op(
+                "create an aggregator or replace its portfolio",
+                "200",
+                _OBJECT,
+                parameters=[AGG],
+                requestBody=_body(AGGREGATOR),
+            ),
+        },
+        "/api/aggregators/{aggregator_id}/events/{event_id}": {
+            "get": _op(
+                "the aggregator's settlement of an event, per resource", "200", _OBJECT, parameters=[AGG, EV]
+            )
+        },
     },
 }
 

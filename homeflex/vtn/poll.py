@@ -60,6 +60,8 @@ class _Live:
     events: dict[str, EventRecord]
     targets: dict[str, frozenset[str]]  # event id -> households targeted (fixed when it is created)
     waiting: dict[str, set[str]]  # event id -> households still to answer (mutated as answers come)
+    portfolios: dict[str, frozenset[str]]  # aggregator (its household id) -> member households
+    member_of: dict[str, str]  # member household -> its aggregator
 
 
 class PollState:
@@ -81,7 +83,7 @@ class PollState:
         self.resync_s = resync_s
         self.max_stale_s = max_stale_s
         self.ven_cache_s = ven_cache_s
-        self._live = _Live(events={}, targets={}, waiting={})
+        self._live = _Live(events={}, targets={}, waiting={}, portfolios={}, member_of={})
         self._read_at = -float("inf")  # monotonic times of the last refresh and resync
         self._synced_at = -float("inf")
         self._refreshing: asyncio.Task[None] | None = None
@@ -112,6 +114,11 @@ class PollState:
         task = self._start_read()
         await asyncio.shield(task)
 
+    async def ensure_read(self) -> None:
+        """Read once if this worker has not read yet (who is an aggregator is known from a read)."""
+        if self._read_at == -float("inf"):
+            await self.refresh(force=True)
+
     def _start_read(self) -> asyncio.Task[None]:
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.ensure_future(self._read())
@@ -123,6 +130,9 @@ class PollState:
         resync = started - self._synced_at >= self.resync_s
         now = self.clock.now()
         live = {e.event_id: e for e in await self.storage.list_events() if e.end > now}
+        portfolios = {
+            a.id: frozenset(m.household_id for m in a.members) for a in await self.storage.list_aggregators()
+        }
         old = self._live
         targets: dict[str, frozenset[str]] = {}
         waiting: dict[str, set[str]] = {}
@@ -139,7 +149,10 @@ class PollState:
                 for t in rows
                 if t.acked_modification is None or t.acked_modification < event.modification_number
             }
-        self._live = _Live(events=live, targets=targets, waiting=waiting)
+        member_of = {m: a for a, members in portfolios.items() for m in members}
+        self._live = _Live(
+            events=live, targets=targets, waiting=waiting, portfolios=portfolios, member_of=member_of
+        )
         self._read_at = started
         if resync:
             self._synced_at = started
@@ -156,10 +169,38 @@ class PollState:
         elif age >= self.refresh_s:
             self._start_read()
         live = self._live
-        return sorted(
-            (e for e in live.events.values() if e.end > now and household_id in live.waiting[e.event_id]),
-            key=lambda e: (e.start, e.event_id),
-        )
+        # An aggregator's VEN answers for its members: an event is pending while any member waits.
+        members = live.portfolios.get(household_id)
+        if members is None:
+            due = [e for e in live.events.values() if household_id in live.waiting[e.event_id]]
+        else:
+            due = [e for e in live.events.values() if not members.isdisjoint(live.waiting[e.event_id])]
+        return sorted((e for e in due if e.end > now), key=lambda e: (e.start, e.event_id))
+
+    def resources(self, event_id: str, household_id: str) -> tuple[str, ...]:
+        """The members of an aggregator's portfolio a live event targets (its eiTarget resourceIDs);
+        () for a household's own VEN, or an event not live here."""
+        members = self._live.portfolios.get(household_id)
+        targets = self._live.targets.get(event_id)
+        if members is None or targets is None:
+            return ()
+        return tuple(sorted(members & targets))
+
+    def is_aggregator(self, household_id: str) -> bool:
+        return household_id in self._live.portfolios
+
+    def answering_for(self, event_id: str, household_id: str) -> tuple[str, ...] | None:
+        """The targeted households a VEN's delivery or answer stands for: the household itself, or an
+        aggregator's targeted members; None if the event is not live here (the database decides)."""
+        if event_id not in self._live.targets:
+            return None
+        if self.is_aggregator(household_id):
+            return self.resources(event_id, household_id)
+        return (household_id,) if household_id in self._live.targets[event_id] else ()
+
+    def ven_household(self, household_id: str) -> str:
+        """The household whose VEN serves this one: its aggregator's, or its own."""
+        return self._live.member_of.get(household_id, household_id)
 
     def waiting(self) -> list[tuple[EventRecord, frozenset[str]]]:
         """Each live event (as last read) with the households that have not answered it yet."""
@@ -198,7 +239,23 @@ class Renderer:
     def empty(self, ven_id: str) -> str:
         return self._empty.replace(VEN_PLACEHOLDER, escape(ven_id))
 
-    def distribute(self, events: list[EventRecord], ven_id: str, now: datetime) -> str:
+    def distribute(
+        self,
+        events: list[EventRecord],
+        ven_id: str,
+        now: datetime,
+        resources: dict[str, tuple[str, ...]] | None = None,
+    ) -> str:
+        """`resources`: an aggregator's targeted members per event; such a message is its own (few
+        aggregators, each with its own portfolio), so it is rendered for the VEN, not cached."""
+        if resources:
+            return messaging.create_message(
+                "oadrDistributeEvent",
+                events=[openadr_event(e, ven_id, now, resources.get(e.event_id, ())) for e in events],
+                vtn_id=self.vtn_id,
+                response={"response_code": 200, "response_description": "OK", "request_id": None},
+                request_id=uuid.uuid4().hex,
+            )
         key = tuple((e.event_id, e.modification_number, event_status(e, now)) for e in events)
         text = self._distribute.get(key)
         if text is None:

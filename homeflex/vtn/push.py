@@ -129,9 +129,12 @@ class Pusher:
         for event, households in new:
             key = (event.event_id, event.modification_number)
             self._handled.setdefault(key, set()).update(households)
-            candidates = sorted(h for h in households if h in endpoints)
+            # An aggregator's members are claimed one by one, then pushed to its VEN once per event.
+            candidates = sorted(h for h in households if self.polls.ven_household(h) in endpoints)
             for household in await self.storage.claim_deliveries(key[0], key[1], candidates):
-                pushes.setdefault(household, []).append(event)
+                events = pushes.setdefault(self.polls.ven_household(household), [])
+                if event not in events:
+                    events.append(event)
         live = {e.event_id for e, _ in self.polls.waiting()}
         self._handled = {k: v for k, v in self._handled.items() if k[0] in live}
         await asyncio.gather(*(self._push(h, *endpoints[h], events, now) for h, events in pushes.items()))
@@ -144,14 +147,17 @@ class Pusher:
             self._endpoints_at = perf_seconds()
         return self._endpoint_map
 
-    def _message(self, events: list[EventRecord], ven_id: str, now: datetime) -> str:
+    def _message(self, events: list[EventRecord], ven_id: str, now: datetime, household: str) -> str:
+        resources = {e.event_id: self.polls.resources(e.event_id, household) for e in events}
         if not signs_messages():
-            return self.renderer.distribute(events, ven_id, now)
+            return self.renderer.distribute(
+                events, ven_id, now, resources if self.polls.is_aggregator(household) else None
+            )
         create = VTNService._create_message  # openleadr's, with the VTN's key: signed as a poll answer is
         return str(
             create(
                 "oadrDistributeEvent",
-                events=[openadr_event(e, ven_id, now) for e in events],
+                events=[openadr_event(e, ven_id, now, resources[e.event_id]) for e in events],
                 vtn_id=self.vtn_id,
                 response={"response_code": 200, "response_description": "OK", "request_id": None},
                 request_id=uuid.uuid4().hex,
@@ -162,7 +168,7 @@ class Pusher:
         self, household: str, ven_id: str, url: str, events: list[EventRecord], now: datetime
     ) -> None:
         assert self._session is not None
-        body = self._message(sorted(events, key=lambda e: (e.start, e.event_id)), ven_id, now)
+        body = self._message(sorted(events, key=lambda e: (e.start, e.event_id)), ven_id, now, household)
         async with self._limit:
             try:
                 async with self._session.post(

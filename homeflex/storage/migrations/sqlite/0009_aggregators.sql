@@ -1,0 +1,16 @@
+-- Aggregators (issue 7): one VEN for a portfolio of households. An aggregator is itself a household
+-- row (its own account, category A), so its VEN registers like any other; its members are households
+-- (resources) it runs, each in at most one portfolio, with the flexibility it offered in kW.
+CREATE TABLE aggregators (
+    id          TEXT PRIMARY KEY REFERENCES households (id),
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+CREATE TABLE portfolio_members (
+    aggregator_id  TEXT NOT NULL REFERENCES aggregators (id),
+    household_id   TEXT NOT NULL UNIQUE REFERENCES households (id),
+    offered_kw     REAL NOT NULL CHECK (offered_kw >= 0),
+    joined_at      TEXT NOT NULL,
+    PRIMARY KEY (aggregator_id, household_id)
+);
