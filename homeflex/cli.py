@@ -127,11 +127,18 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     clock = WallClock()
     tls = VenTls.from_folder(Path(args.pki), args.household) if args.pki else None
+    push = None
+    if args.push:  # HOST:PORT the VTN pushes to; https with the VEN's certificate under --pki
+        host, _, port = args.push.rpartition(":")
+        if not host or not port.isdigit():
+            print(f"--push wants HOST:PORT, got {args.push!r}", file=sys.stderr)
+            return 2
+        push = (host, int(port))
     async with (
         HouseholdController(
             configs[args.household].spec, clock, settings.mqtt_url, setup=setup_for(configs[args.household])
         ) as controller,
-        VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls),
+        VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls, push=push),
     ):
         await _forever()
     return 0
@@ -437,6 +444,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "ven":
             s.add_argument("--household", required=True, help="household id, e.g. hh001")
             s.add_argument("--pki", help="OpenADR over TLS with the files of `homeflex provision-vens`")
+            s.add_argument(
+                "--push",
+                metavar="HOST:PORT",
+                help="serve an OpenADR push endpoint there (https with --pki) and ask the VTN to push",
+            )
         if name == "provision-vens":
             from homeflex.vtn.provision import add_arguments as provision_arguments
 

@@ -29,6 +29,7 @@ from homeflex.core.domain import FlexEvent, Stage
 from homeflex.core.tasks import stop_tasks
 from homeflex.ven.decision import OptDecision, decide_opt
 from homeflex.ven.events import parse_event
+from homeflex.ven.push import PushEndpoint
 from homeflex.ven.skips import parse_skips
 from homeflex.ven.tls import VenTls, guard_vtn_responses
 
@@ -45,6 +46,7 @@ class VenAgent:
         *,
         report_interval: timedelta = timedelta(seconds=10),
         tls: VenTls | None = None,
+        push: tuple[str, int] | None = None,
     ) -> None:
         self.controller = controller
         self.household = controller.household
@@ -62,6 +64,9 @@ class VenAgent:
             show_fingerprint=False,
             **(tls.client_options() if tls else {}),
         )
+        # OpenADR push at (host, port), the VTN polls still the fallback; https with the VEN's
+        # certificate when `tls` (homeflex.ven.push).
+        self.push = PushEndpoint(self.client, host=push[0], port=push[1], tls=tls) if push else None
         self.client.add_handler("on_event", self.on_event)
         self.client.add_handler("on_update_event", self.on_update_event)
         self.client.add_report(
@@ -79,9 +84,17 @@ class VenAgent:
         return self.client.ven_id
 
     async def __aenter__(self) -> VenAgent:
-        await self.client.run()
-        if not self.client.registration_id:
-            raise RuntimeError(f"VEN {self.household.id}: the VTN refused registration")
+        if self.push is not None:
+            await self.push.__aenter__()  # before registering: the registration asks for push there
+        try:
+            await self.client.run()
+            if not self.client.registration_id:
+                raise RuntimeError(f"VEN {self.household.id}: the VTN refused registration")
+        except BaseException:
+            await self.client.stop()
+            if self.push is not None:
+                await self.push.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(
@@ -89,6 +102,8 @@ class VenAgent:
     ) -> None:
         await stop_tasks(self._tasks)
         await self.client.stop()
+        if self.push is not None:
+            await self.push.__aexit__(exc_type, exc, tb)
 
     def metered_power(self) -> float:
         """Latest net household power (W) from the meter's state, for the VTN's telemetry report."""

@@ -3,6 +3,7 @@ guard against VTN answers that would crash openleadr's parser."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,17 @@ class VenTls:
             "vtn_fingerprint": self.vtn_fingerprint,
             "ven_id": self.ven_id,
         }
+
+    def push_context(self) -> ssl.SSLContext:
+        """The VEN's push endpoint (homeflex.ven.push) serves with its own certificate and requires a
+        client certificate from the community CA; which one (the VTN's) the endpoint checks per request."""
+        for path in (self.cert, self.key, self.ca):
+            if not path.is_file():
+                raise FileNotFoundError(f"TLS file {path} not found")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(self.ca))
+        context.load_cert_chain(str(self.cert), str(self.key))
+        context.verify_mode = ssl.CERT_REQUIRED
+        return context
 
     @classmethod
     def from_folder(cls, folder: Path, household_id: str) -> VenTls:

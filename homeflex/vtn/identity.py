@@ -101,14 +101,15 @@ def new_ca(now: datetime, common_name: str = "homeflex VTN CA") -> Credential:
 
 
 def issue(ca: Credential, common_name: str, now: datetime, *, hosts: Sequence[str] = ()) -> Credential:
-    """A leaf certificate signed by `ca`: a server certificate when `hosts` (DNS names or IPs) are given,
-    else a client certificate (a VEN's)."""
+    """A leaf certificate signed by `ca`, for `hosts` (DNS names or IPs) when given. Good for both TLS
+    roles: OpenADR push reverses them (the VTN connects to the VEN's endpoint with its certificate, the
+    VEN serves with its own; homeflex.vtn.push), and OpenSSL refuses a certificate in a role its
+    extended key usage does not list."""
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
     ca_key = serialization.load_pem_private_key(ca.key_pem, None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise ValueError("the CA key must be an EC key")
     key, key_pem = _key()
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if hosts else ExtendedKeyUsageOID.CLIENT_AUTH
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
@@ -118,7 +119,10 @@ def issue(ca: Credential, common_name: str, now: datetime, *, hosts: Sequence[st
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=CERT_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
+        )
     )
     if hosts:
         builder = builder.add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)

@@ -8,7 +8,15 @@ exactly one gets each), and posts them the same oadrDistributeEvent a poll would
 the post with oadrResponse and sends its oadrCreatedEvent as after a poll. A push that fails (refused,
 timed out, not an oadrResponse) is logged and left to pull: the event stays pending for the VEN's
 next poll. Messages are signed exactly as poll answers are (openleadr's own `_create_message` when the
-VTN signs); a push endpoint over https is checked against the system's trust store.
+VTN signs).
+
+When the VTN runs TLS (`tls`), a push is mutual TLS like a poll: the VTN trusts only the community CA
+for the endpoint's certificate, which must name the VEN (its common name is the venID the CA issued it
+for, homeflex.vtn.identity; a VEN at home has no stable host name to check instead), and presents its
+own certificate, which the VEN's endpoint requires (homeflex.ven.push). A plain-http endpoint is then
+never pushed to (logged once, the VEN pulls): the event would travel unencrypted to whoever answers at
+that address, while its pull is confidential and authenticated both ways. Without TLS an https
+endpoint is checked against the system's trust store.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import uuid
 from datetime import datetime
 from types import TracebackType
@@ -33,6 +42,7 @@ from homeflex.storage import Storage
 from homeflex.storage.records import EventRecord
 from homeflex.vtn.events import openadr_event
 from homeflex.vtn.poll import PollState, Renderer, signs_messages
+from homeflex.vtn.tls import VtnTls
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +56,18 @@ def push_url(registration: dict[str, Any]) -> str | None:
         return None
     parts = urlsplit(address)
     return address if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def push_context(tls: VtnTls) -> ssl.SSLContext:
+    """The pusher's TLS client: trusts the community CA only, presents the VTN's certificate. The host
+    name checked is the VEN's id (`_push`), found in its certificate's common name."""
+    for path in (tls.cert, tls.key, tls.ca):
+        if not path.is_file():
+            raise FileNotFoundError(f"TLS file {path} not found")
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(tls.ca))
+    context.load_cert_chain(str(tls.cert), str(tls.key))
+    context.hostname_checks_common_name = True  # VEN certificates name the VEN in CN, without SAN
+    return context
 
 
 class Pusher:
@@ -62,6 +84,7 @@ class Pusher:
         interval_s: float = 0.1,
         timeout_s: float = 2.0,
         concurrency: int = 200,
+        tls: VtnTls | None = None,
     ) -> None:
         self.storage = storage
         self.clock = clock
@@ -79,6 +102,8 @@ class Pusher:
         self._endpoints_at = -float("inf")
         self.pushed = 0  # acknowledged pushes, for tests and benchmarks
         self.failed = 0
+        self._ssl = push_context(tls) if tls is not None else None
+        self._plain: set[str] = set()  # VENs not pushed to: a plain-http endpoint while the VTN runs TLS
 
     async def __aenter__(self) -> Pusher:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
@@ -143,8 +168,18 @@ class Pusher:
     async def _endpoints(self) -> dict[str, tuple[str, str]]:
         """Push registrations, re-read at most every `endpoints_s`."""
         if perf_seconds() - self._endpoints_at >= self.endpoints_s:
-            self._endpoint_map = await self.storage.push_vens()
+            endpoints = await self.storage.push_vens()
             self._endpoints_at = perf_seconds()
+            if self._ssl is not None:
+                plain = {h for h, (_, url) in endpoints.items() if urlsplit(url).scheme != "https"}
+                for household in sorted(plain - self._plain):
+                    ven_id, url = endpoints[household]
+                    log.warning(
+                        "not pushing to %s at %s: plain http while the VTN runs TLS; it pulls", ven_id, url
+                    )
+                self._plain = plain
+                endpoints = {h: e for h, e in endpoints.items() if h not in plain}
+            self._endpoint_map = endpoints
         return self._endpoint_map
 
     def _message(self, events: list[EventRecord], ven_id: str, now: datetime, household: str) -> str:
@@ -172,7 +207,12 @@ class Pusher:
         async with self._limit:
             try:
                 async with self._session.post(
-                    url, data=body.encode(), headers={"content-type": "application/xml"}
+                    url,
+                    data=body.encode(),
+                    headers={"content-type": "application/xml"},
+                    # Over TLS the endpoint's certificate must be the CA's and name this VEN.
+                    ssl=self._ssl or True,
+                    server_hostname=ven_id if self._ssl is not None else None,
                 ) as response:
                     reply = await response.read()
                     why = unsafe_xml(reply)  # the VEN's answer reaches a parser only without a DTD

@@ -48,7 +48,8 @@ class VtnService:
         )
         api.add_routes(self.server.app, storage, clock, settle, token=api_token)
         # OpenADR 2.0b push to VENs that registered an endpoint; pull stays the fallback (vtn/push.py).
-        self.pusher = Pusher(storage, clock, self.handlers.polls, self.handlers.renderer, VTN_ID)
+        # Over TLS the push is mutual TLS too, and plain-http endpoints are left to pull.
+        self.pusher = Pusher(storage, clock, self.handlers.polls, self.handlers.renderer, VTN_ID, tls=tls)
         self.oadr3 = oadr3  # OpenADR 3.1 under /openadr3, on the same events (homeflex/vtn/oadr3/)
         if oadr3 is not None:
             oadr3.mount(self.server.app)

@@ -18,32 +18,15 @@ from homeflex.mqtt.broker import free_port
 from homeflex.storage import SQLiteStorage
 from homeflex.storage.records import EventRecord
 from homeflex.ven.tls import VenTls
-from homeflex.vtn.identity import Credential, issue, new_ca, provision_ven
+from homeflex.vtn.identity import issue, new_ca, provision_ven
 from homeflex.vtn.openadr import ven_id_for
 from homeflex.vtn.service import VtnService
-from homeflex.vtn.tls import VtnTls
+from tests.pki import Pki
 from tests.reliability.helpers import enrol, until
 
 
 async def no_settle(event_id: str) -> list[Any]:
     return []
-
-
-class Pki:
-    def __init__(self, folder: Path) -> None:
-        now = WallClock().now()
-        self.folder = folder
-        self.ca = new_ca(now)
-        self.ca_file, _ = self.ca.write(folder, "ca")
-        self.vtn = issue(self.ca, "vtn", now, hosts=["127.0.0.1", "localhost"])
-        cert, key = self.vtn.write(folder, "vtn")
-        self.vtn_tls = VtnTls(cert=cert, key=key, ca=self.ca_file)
-
-    def ven_tls(self, credential: Credential, name: str, ven_id: str) -> VenTls:
-        cert, key = credential.write(self.folder, name)
-        return VenTls(
-            cert=cert, key=key, ca=self.ca_file, vtn_fingerprint=self.vtn.fingerprint, ven_id=ven_id
-        )
 
 
 class Ven:
