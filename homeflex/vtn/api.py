@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -26,7 +25,7 @@ from homeflex.telemetry.profiles import profile_document
 from homeflex.telemetry.programme import programme_from_json, programme_json, rules_from_record
 from homeflex.telemetry.statements import statement_json
 from homeflex.vtn import aggregators
-from homeflex.vtn.events import TRIAL_PROGRAMME, BadRequest, event_status, parse_event_request
+from homeflex.vtn.events import TRIAL_PROGRAMME, BadRequest, event_status, new_event, parse_event_request
 from homeflex.vtn.openapi import openapi_json
 
 Settle = Callable[[str], Awaitable[list[SettlementRecord]]]
@@ -100,17 +99,7 @@ async def create_event(request: web.Request) -> web.Response:
         targets = [h.id for h in await storage.list_households(req.group) if h.id not in aggregator_ids]
         if not targets:
             raise BadRequest(f"group {req.group!r} has no households")
-    event = EventRecord(
-        event_id=f"ev-{uuid.uuid4().hex[:12]}",
-        modification_number=0,
-        status="scheduled",
-        start=req.start,
-        duration=req.duration,
-        reduction_kw=req.reduction_kw,
-        price_gbp_per_mwh=req.price_gbp_per_mwh,
-        created_at=now,
-        programme_id=req.programme,
-    )
+    event = new_event(req, now)
     await storage.create_event(event, targets)
     metrics.EVENTS.labels("created").inc()
     return web.json_response(await event_json(storage, event, now), status=201)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -99,6 +100,21 @@ def _price_and_programme(body: dict[str, Any]) -> tuple[float, str]:
     if price < 0:
         raise BadRequest("'price_gbp_per_mwh' must not be negative")
     return price, _programme(body)
+
+
+def new_event(req: EventRequest, now: datetime) -> EventRecord:
+    """A new scheduled event from a checked request (the operator API's and OpenADR 3.1's alike)."""
+    return EventRecord(
+        event_id=f"ev-{uuid.uuid4().hex[:12]}",
+        modification_number=0,
+        status="scheduled",
+        start=req.start,
+        duration=req.duration,
+        reduction_kw=req.reduction_kw,
+        price_gbp_per_mwh=req.price_gbp_per_mwh,
+        created_at=now,
+        programme_id=req.programme,
+    )
 
 
 def parse_event_request(body: Any, now: datetime) -> EventRequest:

@@ -11,7 +11,7 @@ from aiohttp import web
 from homeflex import metrics
 from homeflex.storage import Storage
 from homeflex.storage.records import EventRecord, ProgrammeRecord
-from homeflex.vtn.events import parse_event_request
+from homeflex.vtn.events import new_event, parse_event_request
 from homeflex.vtn.oadr3.http import Problem, body, ctx, page, principal
 from homeflex.vtn.oadr3.model import event_json, operator_body, program_json
 
@@ -150,17 +150,7 @@ async def create_event(request: web.Request) -> web.Response:
     req = parse_event_request(operator_body(doc, households), now)
     if await c.storage.get_programme(req.programme) is None:
         raise Problem(400, f"unknown programID {req.programme!r}")
-    event = EventRecord(
-        event_id=f"ev-{uuid.uuid4().hex[:12]}",
-        modification_number=0,
-        status="scheduled",
-        start=req.start,
-        duration=req.duration,
-        reduction_kw=req.reduction_kw,
-        price_gbp_per_mwh=req.price_gbp_per_mwh,
-        created_at=now,
-        programme_id=req.programme,
-    )
+    event = new_event(req, now)
     await c.storage.create_event(event, households)  # 2.0b VENs get it on their next poll
     metrics.EVENTS.labels("created").inc()
     created = event_json(event, households)
