@@ -78,9 +78,7 @@ def _write_config(folder: Path, port: int, access: AccessFiles | None = None) ->
     conf = folder / "mosquitto.conf"
     rules = "allow_anonymous true"
     if access is not None:
-        rules = (
-            f"allow_anonymous false\npassword_file {access.password_file}\nacl_file {access.acl_file}"
-        )
+        rules = f"allow_anonymous false\npassword_file {access.password_file}\nacl_file {access.acl_file}"
     conf.write_text(MOSQUITTO_CONF.format(port=port, access=rules))
     conf.chmod(0o644)  # mosquitto drops to its own user when started as root
     folder.chmod(0o755)

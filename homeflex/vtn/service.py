@@ -43,9 +43,7 @@ class VtnService:
         self.handlers = OpenAdrHandlers(storage, clock, report_interval)
         # tls: mutual TLS and signed messages; the operator API on this port then needs a client
         # certificate from the same CA too.
-        self.server = build_server(
-            self.handlers, host=host, port=port, poll_interval=poll_interval, tls=tls
-        )
+        self.server = build_server(self.handlers, host=host, port=port, poll_interval=poll_interval, tls=tls)
         api.add_routes(self.server.app, storage, clock, settle, token=api_token)
         # OpenADR 2.0b push to VENs that registered an endpoint; pull stays the fallback (vtn/push.py).
         # Over TLS the push is mutual TLS too, and plain-http endpoints are left to pull.
