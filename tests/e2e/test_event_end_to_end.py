@@ -3,6 +3,10 @@ meter readings -> telemetry -> settlement -> ledger.
 
 The test is the households' meters: it publishes every reading itself (three weeks of history and
 the live readings), so it can compute each household's settlement on its own and compare.
+
+openleadr's VEN judges by the wall clock whether an event is over (tests/dates.py), so the event is on
+the next working day, in the evening peak; the simulated weather and base load replay one fixed winter
+evening whatever that day is, so the devices behave the same on every run.
 """
 
 from __future__ import annotations
@@ -27,15 +31,18 @@ from homeflex.sim.household import SimHousehold
 from homeflex.sim.physics.base_load import BaseLoad
 from homeflex.sim.physics.battery import Battery
 from homeflex.sim.physics.heat_pump import HeatPump
-from homeflex.sim.physics.weather import LondonWeather
+from homeflex.sim.physics.weather import LondonWeather, TemperatureSource
 from homeflex.storage import SQLiteStorage
 from homeflex.telemetry.ingest import Ingestor
 from homeflex.telemetry.settler import settle_event
 from homeflex.ven.agent import VenAgent
 from homeflex.vtn.service import VtnService
+from tests.dates import is_working_day, london, next_working_day
 
-START = datetime(2026, 12, 2, 17, 20, tzinfo=LONDON)  # a Wednesday, evening peak
-EVENT = datetime(2026, 12, 2, 17, 30, tzinfo=UTC)
+REFERENCE_EVENT = datetime(2026, 12, 2, 17, 30, tzinfo=UTC)  # the winter evening the physics replays
+EVENT = london(next_working_day(), 17, 30).astimezone(UTC)
+START = (EVENT - timedelta(minutes=10)).astimezone(LONDON)
+SHIFT = EVENT - REFERENCE_EVENT
 SPEED = 120.0
 PRICE = 1812.0
 REDUCTION_KW = 2.0
@@ -74,9 +81,21 @@ class Meter:
         return reading
 
 
+class ReplayedBaseLoad(BaseLoad):
+    """The base load of the reference evening, shifted to the event's day."""
+
+    def power_w(self, now: datetime) -> float:
+        return super().power_w(now - SHIFT)
+
+
+def replayed_weather(weather: LondonWeather) -> TemperatureSource:
+    return lambda now: weather(now - SHIFT)
+
+
 def expected_settlement(index: int, opted_in: bool) -> tuple[float, float, float, Decimal]:
-    """Baseline kW, actual kW, delivered kWh and payment, computed from the test's own readings."""
-    weekdays = [d for d in range(1, 22) if (START - timedelta(days=d)).weekday() < 5]
+    """Baseline kW, actual kW, delivered kWh and payment, computed from the test's own readings: the
+    baseline is the mean of the working days (bank holidays are not) in the 21 days before the event."""
+    weekdays = [d for d in range(1, 22) if is_working_day((START - timedelta(days=d)).date())]
     baseline_kwh = sum(history_kw(index, d) * 0.5 for d in weekdays) / len(weekdays)
     actual_kwh = live_kw(index, EVENT) * 0.5
     delivered = min(REDUCTION_KW * 0.5, max(0.0, baseline_kwh - actual_kwh)) if opted_in else 0.0
@@ -97,7 +116,12 @@ def household(index: int, uid: str) -> tuple[HouseholdSpec, SimHousehold]:
     spec = HouseholdSpec(
         id=hh, category=Category.B, stage=Stage.AUTOMATIC if index == 2 else Stage.FLEX, devices=devices
     )
-    sim = SimHousehold(hh, base_load=BaseLoad(seed=index), weather=LondonWeather(seed=1), devices=models)
+    sim = SimHousehold(
+        hh,
+        base_load=ReplayedBaseLoad(seed=index),
+        weather=replayed_weather(LondonWeather(seed=1)),
+        devices=models,
+    )
     return spec, sim
 
 
@@ -111,7 +135,7 @@ def setup(index: int) -> HouseholdSetup:
 
 
 async def publish_history(session: MqttSession, meters: list[Meter]) -> None:
-    first = START - timedelta(days=21)
+    first = (START - timedelta(days=21)).astimezone(UTC)  # steps in UTC: the window may span a clock change
     for i, meter in enumerate(meters):
         t = first
         meter.advance(t, 0.0, 0.0)

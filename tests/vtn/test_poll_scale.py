@@ -222,7 +222,7 @@ async def test_a_worker_answers_from_its_last_read_while_the_database_is_away(tm
     storage = await SQLiteStorage.open(tmp_path / "vtn.db")
     await enrol(storage, ["h1"])
     await storage.create_event(flex_event("ev1"), ["h1"])
-    state = PollState(storage, WallClock(), refresh_s=0.0, max_stale_s=3600.0)
+    state = PollState(storage, ManualClock(NOW), refresh_s=0.0, max_stale_s=3600.0)
     assert [e.event_id for e in await state.pending("h1", NOW)] == ["ev1"]  # the first read is awaited
     await storage.close()  # the database goes away
     assert [e.event_id for e in await state.pending("h1", NOW)] == ["ev1"]  # a re-read starts and fails
