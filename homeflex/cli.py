@@ -231,8 +231,7 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from homeflex.storage import open_storage
-    from homeflex.storage.records import RejectedReading
-    from homeflex.telemetry.importer import import_intervals
+    from homeflex.telemetry.importer import import_intervals, rejected_rows
     from homeflex.telemetry.validate import ReadingRejected
 
     now = WallClock().now()
@@ -248,19 +247,7 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             print(f"unknown household {args.household!r}: enrol it first", file=sys.stderr)
             return 2
         stored = await storage.insert_readings(result.readings, now)
-        await storage.insert_rejected(
-            [
-                RejectedReading(
-                    household_id=args.household,
-                    topic=f"{args.file}:{line}",
-                    payload=b"",
-                    reason=why.reason,
-                    message=why.message,
-                    received_at=now,
-                )
-                for line, why in result.rejected
-            ]
-        )
+        await storage.insert_rejected(rejected_rows(result, args.household, args.file, now))
     finally:
         await storage.close()
     print(

@@ -34,8 +34,8 @@ from homeflex.portal.eventactions import EventActions
 from homeflex.portal.interest import parse_interest
 from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, start, transition
 from homeflex.portal.store import Customer
-from homeflex.storage.records import ProfileRecord, RejectedReading
-from homeflex.telemetry.importer import import_intervals
+from homeflex.storage.records import ProfileRecord
+from homeflex.telemetry.importer import import_intervals, rejected_rows
 from homeflex.telemetry.profiles import learn_and_store
 from homeflex.telemetry.validate import ReadingRejected
 from homeflex.vtn.oadr3.auth import provision_client
@@ -176,19 +176,7 @@ class Portal(AccountActions, EventActions):
         except ValueError as err:
             raise ActionError(str(err)) from err
         stored = await self.storage.insert_readings(result.readings, now) if result.readings else 0
-        await self.storage.insert_rejected(
-            [
-                RejectedReading(
-                    household_id=household_id,
-                    topic=f"portal-upload:{line}",
-                    payload=b"",
-                    reason=why.reason,
-                    message=why.message,
-                    received_at=now,
-                )
-                for line, why in result.rejected
-            ]
-        )
+        await self.storage.insert_rejected(rejected_rows(result, household_id, "portal-upload", now))
         if result.intervals:
             await learn_and_store(self.storage, household_id, now)  # seeds the stage-1 profile
         return Upload(

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from homeflex.core.domain import MeterReading
+from homeflex.storage.records import RejectedReading
 from homeflex.telemetry.validate import MAX_POWER_W, ReadingRejected
 
 TIMEZONES = ("UTC", "Europe/London")
@@ -154,3 +155,21 @@ def import_intervals(
         result.readings.append(reading(last_end, item.kwh * power_per_kwh))
         result.intervals += 1
     return result
+
+
+def rejected_rows(
+    result: ImportResult, household_id: str, source: str, received_at: datetime
+) -> list[RejectedReading]:
+    """The rows an import refused, as rejected readings to store; ``source`` names the file (the line
+    number is appended), so each refusal can be traced back to its row."""
+    return [
+        RejectedReading(
+            household_id=household_id,
+            topic=f"{source}:{line}",
+            payload=b"",
+            reason=why.reason,
+            message=why.message,
+            received_at=received_at,
+        )
+        for line, why in result.rejected
+    ]

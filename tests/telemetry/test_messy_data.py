@@ -11,7 +11,7 @@ import pytest
 
 from homeflex.core.timeutil import periods
 from homeflex.telemetry.energy import period_energy_kwh
-from homeflex.telemetry.importer import import_intervals
+from homeflex.telemetry.importer import import_intervals, rejected_rows
 from tests.telemetry.uk_samples import rows, uk_sample
 
 RECEIVED = datetime(2026, 11, 24, tzinfo=UTC)
@@ -104,6 +104,10 @@ def test_bad_values_are_rejected_with_their_line(value: str, reason: str) -> Non
     result = import_intervals("hh", text, received_at=RECEIVED)
     assert [(line, err.reason) for line, err in result.rejected] == [(3, reason)]
     assert result.intervals == 2
+    [row] = rejected_rows(result, "hh", "export.csv", RECEIVED)  # stored so each refusal traces to its row
+    assert (row.household_id, row.topic, row.reason) == ("hh", "export.csv:3", reason)
+    assert row.received_at == RECEIVED
+    assert row.message == result.rejected[0][1].message
 
 
 def test_autumn_repeated_hour_in_local_time_is_bst_then_gmt() -> None:
