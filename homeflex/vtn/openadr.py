@@ -141,6 +141,13 @@ class OpenAdrHandlers:
     async def on_request_event(self, ven_id: str) -> list[dict[str, Any]] | None:
         return await self.pending_events(ven_id) or None
 
+    async def request_event(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """oadrRequestEvent (a VEN asking at start-up), answered with the statuses on our clock: openleadr's
+        own handler recomputes each status from the wall clock, which tells a VEN "far" for an event that
+        our clock (e.g. the demo's, running ahead) has already started."""
+        events = await self.pending_events(payload["ven_id"])
+        return ("oadrDistributeEvent", {"events": events}) if events else ("oadrResponse", {})
+
     async def created_event(self, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """oadrCreatedEvent with the modification number each response is for (openleadr's external
         mode drops it, so this replaces its handler)."""
@@ -276,6 +283,7 @@ def build_server(
     server.app.middlewares.append(fast_path_middleware(server.http_path_prefix, handlers))
     events = server.services["event_service"]
     events.handlers["oadrCreatedEvent"] = handlers.created_event
+    events.handlers["oadrRequestEvent"] = handlers.request_event
     reports = server.services["report_service"]
     register = reports.handlers["oadrRegisterReport"]
 
