@@ -91,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
     sm.add_argument("--households", type=int, default=40, help="households (default 40)")
     sm.add_argument("--days", type=int, default=7, help="days managed after observing (default 7)")
     sm.add_argument("--seed", type=int, default=1, help="population seed (default 1)")
+    sm.add_argument(
+        "--cadences", type=float, nargs="*", default=[4.0], help="coarser plan cadences, h (default 4)"
+    )
     for p in (ig, st, s2, s3, pl, sm):
         p.add_argument("--no-results", action="store_true", help="print only; do not append to RESULTS.md")
     return top
@@ -158,7 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.bench == "simulate":
         return simulate.main(
-            simulate.Options(households=args.households, days=args.days, seed=args.seed, results=results)
+            simulate.Options(
+                households=args.households,
+                days=args.days,
+                seed=args.seed,
+                cadences_h=tuple(args.cadences),
+                results=results,
+            )
         )
     if args.bench in ("stage2", "stage3", "planning"):
         return stage(args, results)

@@ -49,6 +49,9 @@ class ControlCore:
     forecast: ForecastSource
     recovery_stagger_s: float = 300.0
     seed: int | str | None = None
+    # A fresh plan at least this often (live: every half-hour, each a new horizon); a longer cadence
+    # still re-plans on every change: a deviation from the plan, an event accepted or cancelled.
+    replan_every: timedelta = PERIOD
     schedule: Schedule | None = None
     events: dict[str, FlexEvent] = field(default_factory=dict)  # accepted
     replans: list[tuple[datetime, str]] = field(default_factory=list)  # when and why
@@ -60,6 +63,8 @@ class ControlCore:
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.replan_every < PERIOD:
+            raise ValueError("replan_every must be at least a half-hour: plans start on half-hours")
         self._rng = random.Random(self.seed if self.seed is not None else self.household.id)
 
     # --- events -------------------------------------------------------------------------------
@@ -155,8 +160,8 @@ class ControlCore:
     def _stale(self, now: datetime, states: States) -> str | None:
         if self.schedule is None:
             return "no plan"
-        if self.schedule.problem.start != horizon_start(now):
-            return "new half-hour"
+        if now - self.schedule.problem.start >= self.replan_every:
+            return "new half-hour" if self.replan_every == PERIOD else "plan due"
         return deviation(self.household, self.setup, self.schedule, states, now)
 
     def _replan(self, now: datetime, states: States, why: str) -> None:

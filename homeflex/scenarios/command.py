@@ -101,6 +101,12 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
         help="households start at the expression of interest and walk the customer journey; only those "
         "installed are simulated (SCALE multiplies the assumed drop-off, default 1)",
     )
+    s.add_argument(
+        "--replan-hours",
+        type=float,
+        default=0.5,
+        help="the control core's plan cadence (default %(default)s, as live; longer is faster and coarser)",
+    )
     s.add_argument("--csv", type=Path, help="write one row per household here")
     s.add_argument("--events-csv", type=Path, help="write one row per household, variant and event here")
     s.add_argument("--html", type=Path, help="write a self-contained HTML report here")
@@ -143,6 +149,7 @@ def scenario_from(args: argparse.Namespace) -> Scenario:
         gaming_kw=args.gaming_kw,
         gaming_h=args.gaming_h,
         journey_scale=args.journey,
+        replan_h=args.replan_hours,
     )
 
 

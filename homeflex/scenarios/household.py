@@ -119,7 +119,16 @@ def simulate(config: SimHouseholdConfig, scenario: Scenario) -> Runs:
         scenario.policy.events(scenario.first_day, scenario.days) if config.spec.stage >= Stage.FLEX else []
     )
     twin = copy.deepcopy(household)
-    managed = run(config.spec, twin, setup, end, profile=profile, events=offered, seed=config.seed)
+    managed = run(
+        config.spec,
+        twin,
+        setup,
+        end,
+        profile=profile,
+        events=offered,
+        seed=config.seed,
+        replan_every=timedelta(hours=scenario.replan_h),
+    )
     unmanaged = run_unmanaged(config, household, end)
     return Runs(
         events=[e for _, e in offered], history=history, managed=managed, unmanaged=unmanaged, setup=setup

@@ -195,10 +195,15 @@ class Scenario:
     # The customer journey: ``households`` express interest and walk the portal's journey; only those
     # installed are simulated. None: every household is installed (no journey). See scenarios/journey.
     journey_scale: float | None = None
+    # The control core's plan cadence in hours (live: 0.5); longer trades fidelity for speed, still
+    # re-planning on every change (bench simulate measures both).
+    replan_h: float = 0.5
 
     def __post_init__(self) -> None:
         if self.households < 1 or self.days < 1 or self.observe_days < 1:
             raise ValueError("households, days and observe days must each be at least 1")
+        if not 0.5 <= self.replan_h <= 24:
+            raise ValueError("the re-plan cadence must be between 0.5 and 24 hours")
         if self.journey_scale is not None and not (0 <= self.journey_scale <= 10):
             raise ValueError("the journey's drop-off scale must be between 0 and 10")
         if not (self.gaming_kw >= 0 and self.gaming_h > 0 and (self.gaming_h * 2).is_integer()):

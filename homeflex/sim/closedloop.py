@@ -19,6 +19,7 @@ from homeflex.control.devices import Settings
 from homeflex.control.profile import DeviceSeries, HouseholdProfile, learn_profile
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import FlexEvent, HouseholdSpec
+from homeflex.core.timeutil import PERIOD
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.setup import forecast_for
 from homeflex.ven.decision import OptDecision, decide_opt
@@ -135,17 +136,20 @@ def run(
     tick_s: float = 300.0,
     seed: int | str | None = None,
     core: ControlCore | None = None,
+    replan_every: timedelta = PERIOD,
 ) -> Trace:
     """Drive the household to ``end``: ticks every ``tick_s``; ``events`` arrive at their notice time
     and are decided by the VEN's rule. Unmanaged: devices keep their own behaviour throughout.
 
     ``core``: the control core to drive, e.g. with another recovery stagger or to look at its plans
-    afterwards; by default a fresh one for ``spec`` and ``setup`` with ``seed``."""
+    afterwards; by default a fresh one for ``spec`` and ``setup`` with ``seed`` and ``replan_every``."""
     assert household.time is not None, "start the household (observe or advance_to) first"
     trace = Trace()
     if core is None:
         forecast = forecast_for(household, profile)
-        core = ControlCore(household=spec, setup=setup, forecast=forecast, seed=seed)
+        core = ControlCore(
+            household=spec, setup=setup, forecast=forecast, seed=seed, replan_every=replan_every
+        )
     sent: dict[str, Settings] = {}
     pending = sorted(events, key=lambda pair: pair[0])
     while household.time < end:

@@ -156,6 +156,28 @@ def test_replans_and_their_reasons() -> None:
     assert c.schedule is not None and c.schedule.problem.import_cap_kw is not None
 
 
+def test_a_coarser_plan_cadence_keeps_the_plan_until_it_is_due_or_something_changes() -> None:
+    c = core()
+    c.replan_every = timedelta(hours=4)
+    run(c, every(NOW, NOW + timedelta(hours=3, minutes=50), 30))  # no deviation: the first plan holds
+    assert [why for _, why in c.replans] == ["start"]
+    run(c, [NOW + timedelta(hours=4, minutes=5)])
+    assert [why for _, why in c.replans] == ["start", "plan due"]
+    c.accept(flex_event(EVENT_START, 60))  # a change re-plans at once, whatever the cadence
+    run(c, [NOW + timedelta(hours=4, minutes=10)])
+    assert c.replans[-1][1] == "event e1 accepted"
+
+
+def test_a_plan_cadence_under_a_half_hour_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least a half-hour"):
+        ControlCore(
+            household=core().household,
+            setup=core().setup,
+            forecast=core().forecast,
+            replan_every=timedelta(minutes=10),
+        )
+
+
 @pytest.mark.parametrize(
     ("then", "why"),
     [

@@ -153,6 +153,7 @@ def test_an_interrupted_run_reports_the_households_finished(result: ScenarioResu
         (["--households", "0"], "at least 1"),
         (["--gaming-kw", "1", "--gaming-h", "0.7"], "whole number of half-hours"),
         (["--compare", "adjustment=none,sideways"], "kind must be none, additive or ratio"),
+        (["--replan-hours", "0.1"], "re-plan cadence must be between 0.5 and 24 hours"),
     ],
 )
 def test_bad_options_exit_2_with_the_reason(
