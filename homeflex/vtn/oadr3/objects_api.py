@@ -167,8 +167,10 @@ async def update_ven(request: web.Request) -> web.Response:
 async def delete_ven(request: web.Request) -> web.Response:
     c, ven = ctx(request), await _get(request, "VEN")
     for resource in await c.storage.list_oadr3_objects("RESOURCE"):
-        if resource.document.get("venID") == ven.id:
+        if resource.document.get("venID") == ven.id:  # subscribers hear of each resource going too
             await c.storage.delete_oadr3_object("RESOURCE", resource.id)
+            out = served(resource)
+            c.notify(c.notifier.notify("RESOURCE", "DELETE", out, ven_ids=[ven.id], owner=resource.client_id))
     return await _delete(request, "VEN")
 
 

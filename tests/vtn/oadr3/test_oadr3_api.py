@@ -337,3 +337,25 @@ async def test_a_quick_cancel_is_notified_after_its_creation(vtn: Vtn) -> None:
         async with vtn.http.delete(f"/openadr3/events/{event_id}", headers=bl) as r:
             assert r.status == 200
         assert [await asyncio.wait_for(got.get(), 10) for _ in range(2)] == ["CREATE", "DELETE"]
+
+
+async def test_deleting_a_ven_notifies_the_deletion_of_its_resources(vtn: Vtn) -> None:
+    await register_ven(vtn, "hh1")
+    resource = {"objectType": "VEN_RESOURCE_REQUEST", "resourceName": "battery", "venID": "hh1"}
+    status, created = await vtn.call("POST", "/resources", "ven-hh1", resource)
+    assert status == 201
+    _, topics = await vtn.call("GET", "/notifiers/mqtt/topics/vens/hh1/resources", "ven-hh1")
+    got: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+
+    def heard(topic: str, payload: bytes) -> None:
+        note = json.loads(payload)
+        got.put_nowait((note["operation"], note["object"]["id"]))
+
+    session = MqttSession(vtn.mqtt_url, f"test-res-{vtn.topic_prefix}")
+    session.subscribe(topics["topics"]["ALL"], heard)
+    async with session:
+        assert (await vtn.call("DELETE", "/vens/hh1", "ven-hh1"))[0] == 200
+        heard_ops = [await asyncio.wait_for(got.get(), 10)]
+        while heard_ops[-1][0] != "DELETE":  # the creation's own notice may still be on its way
+            heard_ops.append(await asyncio.wait_for(got.get(), 10))
+        assert heard_ops[-1] == ("DELETE", created["id"])
