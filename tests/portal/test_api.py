@@ -3,8 +3,6 @@ document (as operator, householder and anonymous): no input produces a 500."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +20,7 @@ from homeflex.telemetry.settler import settle_event
 from homeflex.vtn.service import VtnService
 from tests.portal.conftest import INSTALLER, NOW, OPERATOR, Stack
 from tests.portal.helpers import PASSWORD, customer_at
+from tests.threaded import ThreadedService
 
 API = "/api/portal"
 ROUTES_IN_SPEC = [(m, p) for p, ops in OPENAPI["paths"].items() for m in ops]
@@ -88,30 +87,19 @@ async def test_api_journey_console_and_refusals(stack: Stack) -> None:
             assert (await r.json())["openapi"].startswith("3.")
 
 
-class LiveStack:
+class LiveStack(ThreadedService):
     """VTN and portal serving from their own thread and event loop (schemathesis calls synchronously)."""
 
+    what = "the live stack"
+
     def __init__(self, folder: Path) -> None:
+        super().__init__()
         self.folder = folder
-        self.ready = threading.Event()
-        self.url = ""
         self.headers: dict[str, dict[str, str]] = {}
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as err:  # reported by __enter__
-            self.error = err
-            self.ready.set()
-
-    async def _serve(self) -> None:
+    async def serve(self) -> None:
         from homeflex.core.clock import ManualClock
 
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         storage = await SQLiteStorage.open(self.folder / "live.db")
         clock = ManualClock(NOW)
 
@@ -132,19 +120,9 @@ class LiveStack:
                     self.headers["householder"] = await _token(http, self.url, "live@example.org", PASSWORD)
                 self.headers["anonymous"] = {}
                 self.ready.set()
-                await self._stop.wait()
+                await self.until_stopped()
         finally:
             await storage.close()
-
-    def __enter__(self) -> LiveStack:
-        self._thread.start()
-        assert self.ready.wait(60) and self.url, f"the live stack did not start: {self.error!r}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +10,20 @@ from homeflex.core.domain import Category
 from homeflex.storage import SQLiteStorage
 from homeflex.storage.records import HouseholdRecord
 from homeflex.vtn.service import VtnService
+from tests.threaded import ThreadedService
 
 TOKEN = "fuzz-operator-token"
 
 
-class LiveVtn:
+class LiveVtn(ThreadedService):
+    what = "the VTN"
+
     def __init__(self, folder: Path, households: tuple[str, ...] = ()) -> None:
+        super().__init__()
         self.folder = folder
         self.households = households
-        self.ready = threading.Event()
-        self.url = ""
-        self.error: BaseException | None = None
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as err:  # reported by __enter__
-            self.error = err
-            self.ready.set()
-
-    async def _serve(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+    async def serve(self) -> None:
         storage = await SQLiteStorage.open(self.folder / "live.db")
         clock = WallClock()
         for hh in self.households:
@@ -50,16 +38,6 @@ class LiveVtn:
             async with VtnService(storage, clock, settle, port=0, api_token=TOKEN) as vtn:
                 self.url = vtn.url
                 self.ready.set()
-                await self._stop.wait()
+                await self.until_stopped()
         finally:
             await storage.close()
-
-    def __enter__(self) -> LiveVtn:
-        self._thread.start()
-        assert self.ready.wait(60) and self.url, f"the VTN did not start: {self.error!r}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
