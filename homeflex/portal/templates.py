@@ -200,7 +200,7 @@ powered equipment for their health (we then never ask your home to go below its 
 <p>Delivered {{ '%.3f'|format(line.delivered_kwh) }} kWh at £{{ line.rate_gbp_per_mwh|round(0)|int }}/MWh — you were paid <strong>£{{ line.amount_gbp }}</strong>
 {% if line.version > 1 %}(adjustment, version {{ line.version }}){% endif %}.</p>{{ chart|safe }}
 <div class="table"><table><caption>Evidence per half-hour</caption><thead><tr><th scope="col">Half-hour</th><th scope="col">Baseline kWh</th><th scope="col">Actual kWh</th><th scope="col">Delivered kWh</th></tr></thead><tbody>
-{% for row in line.evidence %}<tr><td>{{ row.get('period', '')[11:16] }} UTC</td><td>{{ row.get('baseline_kwh', '') }}</td><td>{{ row.get('actual_kwh', '') }}</td><td>{{ row.get('delivered_kwh', '') }}</td></tr>{% endfor %}
+{% for row in line.evidence %}<tr><td>{{ row.get('period', '')[11:16] }} UTC</td><td>{{ row.get('baseline_kwh')|kwh }}</td><td>{{ row.get('actual_kwh')|kwh }}</td><td>{{ row.get('delivered_kwh')|kwh }}</td></tr>{% endfor %}
 </tbody></table></div></div>{% endfor %}{% else %}<p>No payments this month.</p>{% endif %}</section>{% endblock %}""",
     "console.html": """{% extends "base.html" %}{% block body %}<h1>Operator console</h1>
 <section><h2>Funnel</h2><form method="get"><label for="category">Category</label><select id="category" name="category">
@@ -249,11 +249,19 @@ powered equipment for their health (we then never ask your home to go below its 
 }
 
 
+def kwh(value: Any) -> str:
+    """Energy as people read it (three decimals); a missing figure stays blank."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    return f"{value:.3f}" if isinstance(value, int | float) else str(value)
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.DictLoader({"base.html": BASE, "progress.html": PROGRESS, **PAGES}),
         autoescape=True,
     )
+    env.filters["kwh"] = kwh
     return env
 
 

@@ -225,3 +225,13 @@ def test_the_evidence_chart_shows_two_hours_either_side_of_the_event(event_perio
     shown = re.findall(r"\d\d:\d\d", actual)
     assert shown[0] == "15:00" and len(shown) == 4 + event_periods + 4
     assert shown[-1] == f"{start + timedelta(minutes=30 * (event_periods + 3)):%H:%M}"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0.8999999999, "0.900"), (1, "1.000"), (None, ""), ("n/a", "n/a"), (True, "")],
+)
+def test_energy_in_statements_reads_as_people_read_it(value: object, shown: str) -> None:
+    from homeflex.portal.templates import kwh
+
+    assert kwh(value) == shown
