@@ -21,12 +21,7 @@ log = logging.getLogger(__name__)
 class EventActions(PortalBase):
     async def events_for(self, household_id: str) -> list[tuple[EventRecord, str | None]]:
         """Events targeting the household, newest first, with its opt answer."""
-        out = []
-        for e in await self.storage.list_events():
-            for t in await self.storage.event_targets(e.event_id):
-                if t.household_id == household_id:
-                    out.append((e, t.opt_type))
-        return sorted(out, key=lambda x: x[0].start, reverse=True)
+        return [(e, t.opt_type) for e, t in await self.storage.household_events(household_id)]
 
     async def skip_event(self, c: Customer, event_id: str, actor: str) -> None:
         """The household sits this event out with the reason 'customer override': its VEN is told

@@ -74,6 +74,9 @@ class Storage(Protocol):
     async def event_targets(self, event_id: str) -> list[TargetRecord]:
         """The event's targets with what each VEN was sent and answered, ordered by household."""
 
+    async def household_events(self, household_id: str) -> list[tuple[EventRecord, TargetRecord]]:
+        """Every event targeting the household with its target row (answer, what was sent), newest first."""
+
     async def events_for_poll(self, household_id: str, now: datetime) -> list[EventRecord]:
         """Events this VEN has not answered at their current modification and that have not ended."""
 

@@ -239,17 +239,26 @@ class SqlBase(ABC):
         rows = await self._fetch(
             "SELECT * FROM event_targets WHERE event_id=? ORDER BY household_id", (event_id,)
         )
-        return [
-            TargetRecord(
-                event_id=r["event_id"],
-                household_id=r["household_id"],
-                sent_modification=r["sent_modification"],
-                acked_modification=r["acked_modification"],
-                opt_type=r["opt_type"],
-                opt_at=self._opt_time(r["opt_at"]),
-            )
-            for r in rows
-        ]
+        return [self._target(r) for r in rows]
+
+    async def household_events(self, household_id: str) -> list[tuple[EventRecord, TargetRecord]]:
+        rows = await self._fetch(
+            "SELECT e.*, t.household_id, t.sent_modification, t.acked_modification, t.opt_type, t.opt_at"
+            " FROM event_targets t JOIN events e ON e.event_id = t.event_id"
+            " WHERE t.household_id=? ORDER BY e.start DESC, e.event_id",
+            (household_id,),
+        )
+        return [(self._event(r), self._target(r)) for r in rows]
+
+    def _target(self, r: Row) -> TargetRecord:
+        return TargetRecord(
+            event_id=r["event_id"],
+            household_id=r["household_id"],
+            sent_modification=r["sent_modification"],
+            acked_modification=r["acked_modification"],
+            opt_type=r["opt_type"],
+            opt_at=self._opt_time(r["opt_at"]),
+        )
 
     async def events_for_poll(self, household_id: str, now: datetime) -> list[EventRecord]:
         """Events this VEN has not yet answered at their current modification and that have not ended."""

@@ -165,6 +165,21 @@ async def test_events_round_trip_with_targets(backend: Storage) -> None:
     assert all(t.sent_modification is None and t.opt_type is None and t.opt_at is None for t in targets)
 
 
+async def test_a_households_events_come_newest_first_with_its_own_answer(backend: Storage) -> None:
+    await with_event(backend, "hh2", "hh1")
+    later = event("e0", start=START + timedelta(hours=1))
+    await backend.create_event(later, ["hh1"])
+    await backend.record_opt("e1", "hh1", 0, "optOut", NOW)
+    mine = await backend.household_events("hh1")
+    assert [(e.event_id, t.household_id, t.opt_type) for e, t in mine] == [
+        ("e0", "hh1", None),
+        ("e1", "hh1", "optOut"),
+    ]
+    assert mine[1][0] == event()
+    assert [e.event_id for e, _ in await backend.household_events("hh2")] == ["e1"]
+    assert await backend.household_events("nobody") == []
+
+
 async def test_create_event_is_atomic(backend: Storage) -> None:
     await backend.upsert_household(household("hh1"), NOW)
     with pytest.raises(integrity_error(backend)):  # the second target does not exist
