@@ -82,6 +82,8 @@ def _duration(body: dict[str, Any], start: datetime) -> timedelta:
         minutes = _number(body, "duration_minutes")
         if minutes <= 0:
             raise BadRequest("'duration_minutes' must be positive")
+        if minutes > MAX_DURATION.total_seconds() / 60:  # checked before timedelta, which overflows
+            raise BadRequest(f"an event lasts at most {MAX_DURATION}")
         duration = timedelta(minutes=minutes)
     if duration > MAX_DURATION:
         raise BadRequest(f"an event lasts at most {MAX_DURATION}")

@@ -79,6 +79,8 @@ async def test_group_targets_every_household_in_it(api: aiohttp.ClientSession) -
         ({"start": iso(NOW - timedelta(hours=2))}, "already over"),
         ({"colour": "red"}, "unknown fields: colour"),
         ({"targets": []}, "non-empty list"),
+        ({"duration_minutes": 24 * 60 + 1}, "an event lasts at most 1 day"),
+        ({"duration_minutes": 9.0e14}, "an event lasts at most 1 day"),  # found by schemathesis: overflowed
     ],
 )
 async def test_bad_event_gets_400_and_stores_nothing(
