@@ -4,6 +4,9 @@ credentials written as homeflex.ven.tls.VenTls (tests/reliability/test_tls.py, t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from openleadr import OpenADRClient
 
 from homeflex.core.clock import WallClock
 from homeflex.ven.tls import VenTls
@@ -26,3 +29,22 @@ class Pki:
         return VenTls(
             cert=cert, key=key, ca=self.ca_file, vtn_fingerprint=self.vtn.fingerprint, ven_id=ven_id
         )
+
+
+class TlsVen:
+    """A real openleadr VEN over mutual TLS that opts in to every event and records it."""
+
+    def __init__(self, name: str, url: str, tls: VenTls) -> None:
+        self.events: list[str] = []
+        self.client = OpenADRClient(
+            ven_name=name, vtn_url=url, show_fingerprint=False, **tls.client_options()
+        )
+        self.client.add_handler("on_event", self.on_event)
+
+    async def on_event(self, event: dict[str, Any]) -> str:
+        self.events.append(event["event_descriptor"]["event_id"])
+        return "optIn"
+
+    async def register(self) -> bool:
+        await self.client.create_party_registration(ven_id=self.client.ven_id)
+        return bool(self.client.registration_id)

@@ -11,39 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openleadr import OpenADRClient
 
 from homeflex.core.clock import ScaledClock, WallClock
 from homeflex.mqtt.broker import free_port
 from homeflex.storage import SQLiteStorage
 from homeflex.storage.records import EventRecord
-from homeflex.ven.tls import VenTls
 from homeflex.vtn.identity import issue, new_ca, provision_ven
 from homeflex.vtn.openadr import ven_id_for
 from homeflex.vtn.service import VtnService
 from tests.pki import Pki
+from tests.pki import TlsVen as Ven
 from tests.reliability.helpers import enrol, until
 
 
 async def no_settle(event_id: str) -> list[Any]:
     return []
-
-
-class Ven:
-    def __init__(self, name: str, url: str, tls: VenTls) -> None:
-        self.events: list[str] = []
-        self.client = OpenADRClient(
-            ven_name=name, vtn_url=url, show_fingerprint=False, **tls.client_options()
-        )
-        self.client.add_handler("on_event", self.on_event)
-
-    async def on_event(self, event: dict[str, Any]) -> str:
-        self.events.append(event["event_descriptor"]["event_id"])
-        return "optIn"
-
-    async def register(self) -> bool:
-        await self.client.create_party_registration(ven_id=self.client.ven_id)
-        return bool(self.client.registration_id)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from typing import Any
 import aiohttp
 import pytest
 from lxml import etree
-from openleadr import OpenADRClient
 from openleadr.messaging import create_message, parse_message
 
 from homeflex.control.loop import ControlSettings, HouseholdController
@@ -37,6 +36,7 @@ from homeflex.vtn.push import push_context
 from homeflex.vtn.service import VtnService
 from homeflex.vtn.tls import VtnTls
 from tests.pki import Pki
+from tests.pki import TlsVen as Ven
 from tests.reliability.helpers import enrol, until
 
 
@@ -47,21 +47,6 @@ async def no_settle(event_id: str) -> list[Any]:
 @pytest.fixture
 def pki(tmp_path: Path) -> Pki:
     return Pki(tmp_path / "pki")
-
-
-class Ven:
-    """A real openleadr VEN over TLS that records the events it is handed."""
-
-    def __init__(self, household: str, url: str, tls: VenTls) -> None:
-        self.events: list[str] = []
-        self.client = OpenADRClient(
-            ven_name=household, vtn_url=url, show_fingerprint=False, **tls.client_options()
-        )
-        self.client.add_handler("on_event", self.on_event)
-
-    async def on_event(self, event: dict[str, Any]) -> str:
-        self.events.append(event["event_descriptor"]["event_id"])
-        return "optIn"
 
 
 def an_event(event_id: str) -> EventRecord:
