@@ -6,7 +6,7 @@
 `python -m bench stage2 [--per-type 10] [--seed 1] [--weeks winter summer]`
 `python -m bench stage3 [--households 40] [--seed 1] [--start 17:30]`
 `python -m bench planning [--households 100] [--instants 10] [--seed 2]`
-`python -m bench simulate [--households 40] [--days 7] [--seed 1]`
+`python -m bench simulate [--households 1000] [--days 7] [--replan-hours 8] [--tick-minutes 15]`
 `python -m bench oadr3_notify [--vens 10000] [--runs 3] [--mqtt-url URL]`
 `python -m bench.soak [--vens 1000] [--minutes 10]` (its own entry; results in bench/RELIABILITY.md)
 `python -m bench vtn_scale [--vens 10000] [--reference-vens 1000] [--database-url URL]`
@@ -87,12 +87,14 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("--households", type=int, default=100, help="households observed (default 100)")
     pl.add_argument("--instants", type=int, default=10, help="states per household over a day (default 10)")
     pl.add_argument("--seed", type=int, default=2, help="population seed (default 2)")
-    sm = sub.add_parser("simulate", help="simulate's speed vs the physics alone; 1,000 x 7 projected")
-    sm.add_argument("--households", type=int, default=40, help="households (default 40)")
+    sm = sub.add_parser("simulate", help="1,000 households x 7 days vs 60 s; live vs fast cadence; scalar")
+    sm.add_argument("--households", type=int, default=1000, help="households (default 1000)")
     sm.add_argument("--days", type=int, default=7, help="days managed after observing (default 7)")
     sm.add_argument("--seed", type=int, default=1, help="population seed (default 1)")
+    sm.add_argument("--replan-hours", type=float, default=8.0, help="the fast plan cadence (default 8)")
+    sm.add_argument("--tick-minutes", type=float, default=15.0, help="the fast refresh (default 15)")
     sm.add_argument(
-        "--cadences", type=float, nargs="*", default=[4.0], help="coarser plan cadences, h (default 4)"
+        "--compare-households", type=int, default=100, help="run at live and fast cadence (default 100)"
     )
     for p in (ig, st, s2, s3, pl, sm):
         p.add_argument("--no-results", action="store_true", help="print only; do not append to RESULTS.md")
@@ -165,7 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 households=args.households,
                 days=args.days,
                 seed=args.seed,
-                cadences_h=tuple(args.cadences),
+                replan_h=args.replan_hours,
+                tick_min=args.tick_minutes,
+                compare_households=args.compare_households,
                 results=results,
             )
         )

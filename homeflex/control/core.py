@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from homeflex.control.devices import Settings, States, number
-from homeflex.control.dispatch import setpoints
+from homeflex.control.dispatch import next_change, setpoints
 from homeflex.control.flexplan import Assessment, assess, freeze_reference, schedule_with_events
 from homeflex.control.forecast import ForecastSource
 from homeflex.control.schedule import (
@@ -60,6 +60,7 @@ class ControlCore:
     _sheddable: dict[str, float] = field(default_factory=dict)  # per event: plug load when accepted
     _dispatched: set[str] = field(default_factory=set)  # events whose first dispatch is out
     _dirty: str | None = "start"
+    _change_at: datetime | None = None  # a device's settings change within the step then (see decide)
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -117,6 +118,8 @@ class ControlCore:
 
     def next_wake(self, now: datetime, refresh_s: float) -> datetime:
         times = [horizon_start(now) + PERIOD, now + timedelta(seconds=refresh_s)]
+        if self._change_at is not None:
+            times.append(self._change_at)
         for event in self.events.values():
             times += [event.start, event.end, self.hold_until(event)]
         return min(t for t in times if t > now)
@@ -131,9 +134,11 @@ class ControlCore:
             self._replan(now, states, why)
         assert self.schedule is not None
         event_id, phase, late_s = self._phase(now)
+        self._change_at = None
         if phase == "hold":
             settings = {**held, **self._reheat(now, states)}
             return Decision(settings=settings, event_id=event_id, phase=phase, late_s=late_s)
+        self._change_at = next_change(self.household, self.schedule, states, now)
         wanted = setpoints(
             self.household,
             self.setup,

@@ -6,10 +6,12 @@ all of them together: battery charging is cut first, then the EV.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import cast
 
-from homeflex.control.devices import Settings, States, Step, adapter_for
+from homeflex.control.devices import DutyCycled, Settings, States, Step, adapter_for
 from homeflex.control.devices.ev_charger import EV_MIN_W
 from homeflex.control.schedule import STEP_H, Schedule, max_import_kw, step_index
 from homeflex.control.setup import HouseholdSetup
@@ -28,10 +30,45 @@ def setpoints(
 ) -> dict[str, Settings]:
     """Settings per device id for the step containing ``now``; every device back to its default
     behaviour when the schedule has no plan."""
+    step = _step(spec, schedule, states, now, capped=capped, shed_plugs=shed_plugs)
+    out: dict[str, Settings] = {}
+    for device in spec.devices:
+        adapter = adapter_for(device)
+        out[device.id] = adapter.setpoint(step) if schedule.ok else adapter.default()
+    return within_import_limit(spec, setup, out)
+
+
+def next_change(spec: HouseholdSpec, schedule: Schedule, states: States, now: datetime) -> datetime | None:
+    """When a device's settings next change within the step containing ``now`` (a part-step run
+    ending), or None: the loop wakes then rather than at its next refresh."""
+    cycled = [a for d in spec.devices if _duty_cycled(type(a := adapter_for(d)))]
+    if not cycled or not schedule.ok:
+        return None
+    step = _step(spec, schedule, states, now)
+    fractions = [f for a in cycled if (f := cast(DutyCycled, a).changes_at(step)) is not None]
+    if not fractions:
+        return None
+    return schedule.problem.start + timedelta(hours=STEP_H * (step.t + min(fractions)))
+
+
+@functools.cache
+def _duty_cycled(adapter: type) -> bool:
+    return issubclass(adapter, DutyCycled)
+
+
+def _step(
+    spec: HouseholdSpec,
+    schedule: Schedule,
+    states: States,
+    now: datetime,
+    *,
+    capped: bool = False,
+    shed_plugs: bool = False,
+) -> Step:
     p = schedule.problem
     t = min(step_index(p.start, now, STEP_H), p.n_steps - 1)
     elapsed = (now - p.start).total_seconds() / 3600 / STEP_H - t
-    step = Step(
+    return Step(
         household=spec,
         schedule=schedule,
         t=t,
@@ -40,11 +77,6 @@ def setpoints(
         shed_plugs=shed_plugs,
         elapsed=min(max(elapsed, 0.0), 1.0),
     )
-    out: dict[str, Settings] = {}
-    for device in spec.devices:
-        adapter = adapter_for(device)
-        out[device.id] = adapter.setpoint(step) if schedule.ok else adapter.default()
-    return within_import_limit(spec, setup, out)
 
 
 def defaults(spec: HouseholdSpec) -> dict[str, Settings]:

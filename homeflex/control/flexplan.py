@@ -119,14 +119,14 @@ def assess(
     without breaking a preference: the full request first, then bisection on the share."""
     requested = event.reduction_w / 1000
 
-    def attempt(share: float) -> Plan:
+    def attempt(share: float, explain: bool = False) -> Plan:
         caps = event_caps(problem, reference, others, sheddable_kw=sheddable_kw)
         caps = np.minimum(
             caps, event_caps(problem, reference, [event], share=share, sheddable_kw=sheddable_kw)
         )
-        return plan(with_caps(problem, caps))
+        return plan(with_caps(problem, caps), explain=explain)
 
-    full = attempt(1.0)
+    full = attempt(1.0, explain=True)  # only the full request's failure is the reason given
     if full.ok:
         return Assessment(
             event_id=event.event_id,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,15 +52,28 @@ class ProfileForecast:
     def forecast(self, start: datetime, n_steps: int, step_h: float) -> Forecast:
         mids = step_mids(start, n_steps, step_h)
         return Forecast(
-            base_load_kw=np.array([self._base_kw(t) for t in mids]),
+            base_load_kw=self._base_kw(start, n_steps, step_h),
             pv_kw=np.array([max(0.0, self.pv_kw(t)) for t in mids]),
             outdoor_c=np.array([self.outdoor_c(t) for t in mids]),
         )
 
-    def _base_kw(self, when: datetime) -> float:
+    def _base_kw(self, start: datetime, n_steps: int, step_h: float) -> FloatArray:
         if self.profile is None:
-            return self.default_base_kw
-        loads = self.profile.weekend if is_weekend(when) else self.profile.weekday
-        local = when.astimezone(LONDON)
-        kwh = loads.mean_kwh[local.hour * 2 + local.minute // 30]
-        return self.default_base_kw if np.isnan(kwh) else max(0.0, 2.0 * kwh)  # kWh per half-hour -> kW
+            return np.full(n_steps, self.default_base_kw)
+        slots, weekend = local_slots(start, n_steps, step_h)
+        weekday, weekend_kwh = (np.asarray(d.mean_kwh) for d in (self.profile.weekday, self.profile.weekend))
+        kwh = np.where(weekend, weekend_kwh[slots], weekday[slots])
+        base: FloatArray = np.where(np.isnan(kwh), self.default_base_kw, np.maximum(0.0, 2.0 * kwh))
+        return base  # kWh per half-hour -> kW
+
+
+@functools.lru_cache(maxsize=512)
+def local_slots(start: datetime, n_steps: int, step_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each step's local half-hour of the day (0-47, at its midpoint) and whether that is a weekend day
+    (or bank holiday): the same for every household planning from ``start``, so worked out once."""
+    mids = step_mids(start, n_steps, step_h)
+    local = [t.astimezone(LONDON) for t in mids]
+    slots = np.array([t.hour * 2 + t.minute // 30 for t in local], dtype=np.intp)
+    weekend = np.array([is_weekend(t) for t in mids], dtype=bool)
+    slots.flags.writeable = weekend.flags.writeable = False
+    return slots, weekend

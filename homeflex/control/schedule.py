@@ -6,6 +6,7 @@ Horizon: half-hour steps from the start of the current UTC half-hour, ``HORIZON_
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from homeflex.control.planner import (
     plan,
 )
 from homeflex.control.planner.problem import FloatArray
+from homeflex.control.planner.thermal import cop_series
 from homeflex.control.setup import HouseholdSetup
 from homeflex.control.tariffs import horizon_prices
 from homeflex.core.domain import DeviceKind, HouseholdSpec
@@ -137,6 +139,12 @@ def battery(spec: HouseholdSpec, setup: HouseholdSetup, states: States) -> Batte
     )
 
 
+def _known(spec: HouseholdSpec, states: States, key: str, kind: DeviceKind = DeviceKind.HEAT_PUMP) -> bool:
+    """Whether the device of ``kind`` reports ``key`` (what ``heating``/``battery`` need to plan it)."""
+    device = spec.device(kind)
+    return device is not None and _number(states.get(device.id), key) is not None
+
+
 def max_import_kw(spec: HouseholdSpec, setup: HouseholdSetup) -> float:
     own = setup.preferences.max_import_kw
     return min(spec.max_import_w / 1000, own if own is not None else math.inf)
@@ -148,10 +156,18 @@ def diversified(tariff: Tariff, household_id: str, start: datetime) -> Tariff:
     Households on the same tariff would otherwise all start charging and heating at the same half-hour
     boundary; the offset breaks the ties differently in each home, the same way at every re-plan, and
     moves no household more than a fraction of a penny per kWh from its cheapest plan."""
-    steps = [start + timedelta(hours=STEP_H * t) for t in range(tariff.import_gbp_per_kwh.size)]
-    offset = np.array([zlib.crc32(f"{household_id}|{t.timestamp():.0f}".encode()) / 2**32 for t in steps])
+    offset = _diversity(household_id, start, tariff.import_gbp_per_kwh.size)
     imp = tariff.import_gbp_per_kwh + DIVERSITY_GBP_PER_KWH * offset
     return Tariff(import_gbp_per_kwh=imp, export_gbp_per_kwh=np.minimum(tariff.export_gbp_per_kwh, imp))
+
+
+@functools.lru_cache(maxsize=1024)
+def _diversity(household_id: str, start: datetime, n: int) -> FloatArray:
+    """The household's offsets in [0, 1) per step (cached: a horizon is priced again at each re-plan)."""
+    steps = [start + timedelta(hours=STEP_H * t) for t in range(n)]
+    offset = np.array([zlib.crc32(f"{household_id}|{t.timestamp():.0f}".encode()) / 2**32 for t in steps])
+    offset.flags.writeable = False
+    return offset
 
 
 def build_problem(
@@ -197,6 +213,17 @@ class Schedule:
     def ok(self) -> bool:
         return self.plan.ok
 
+    @functools.cached_property
+    def heat_pump_min_w(self) -> FloatArray:
+        """Per step, the least electrical power the heat pump runs at (W): its minimum heat output over
+        the step's COP; zeros without heating. Worked out once per schedule, read at every tick."""
+        heating, n = self.problem.heating, self.problem.n_steps
+        if heating is None or heating.heat_pump.min_thermal_kw <= 0:
+            return np.zeros(n)
+        pump = heating.heat_pump
+        minimum: FloatArray = 1000 * pump.min_thermal_kw / cop_series(pump, self.problem.outdoor_c)
+        return minimum
+
 
 def make_schedule(problem: PlanningProblem) -> Schedule:
     """Plan; when infeasible, leave the EV or the heating (whichever the planner blames first) to its
@@ -234,9 +261,9 @@ def deviation(
     wanted_ev = ev_session(spec, setup, states, p.start, now, p.n_steps) is not None
     if wanted_ev != (p.ev is not None) and "ev" not in schedule.fallbacks:
         return "EV plugged in" if wanted_ev else "EV unplugged or charged"
-    if heating(spec, setup, states) is not None and p.heating is None and "heating" not in schedule.fallbacks:
+    if p.heating is None and "heating" not in schedule.fallbacks and _known(spec, states, "indoor_c"):
         return "heat pump state known"
-    if battery(spec, setup, states) is not None and p.battery is None:
+    if p.battery is None and _known(spec, states, "soc", DeviceKind.BATTERY):
         return "battery state known"
     if not schedule.ok:
         return None

@@ -7,6 +7,7 @@ Units are fixed in the names: W, Wh, kW, kWh, s, £ (GBP).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -70,7 +71,15 @@ class HouseholdSpec:
             raise ValueError(f"household {self.id}: duplicate device ids")
 
     def device(self, kind: DeviceKind) -> DeviceSpec | None:
-        return next((d for d in self.devices if d.kind == kind), None)
+        return self._by_kind.get(kind)
+
+    @functools.cached_property
+    def _by_kind(self) -> dict[DeviceKind, DeviceSpec]:
+        """The first device of each kind (asked on every control tick)."""
+        found: dict[DeviceKind, DeviceSpec] = {}
+        for d in self.devices:
+            found.setdefault(d.kind, d)
+        return found
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -107,6 +107,13 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
         default=0.5,
         help="the control core's plan cadence (default %(default)s, as live; longer is faster and coarser)",
     )
+    s.add_argument(
+        "--tick-minutes",
+        type=float,
+        default=5.0,
+        help="how often each household's control loop refreshes (default %(default)s, as live); it also "
+        "wakes when a car comes or goes, an event's notice arrives and its plan's half-hour turns",
+    )
     s.add_argument("--csv", type=Path, help="write one row per household here")
     s.add_argument("--events-csv", type=Path, help="write one row per household, variant and event here")
     s.add_argument("--html", type=Path, help="write a self-contained HTML report here")
@@ -150,6 +157,7 @@ def scenario_from(args: argparse.Namespace) -> Scenario:
         gaming_h=args.gaming_h,
         journey_scale=args.journey,
         replan_h=args.replan_hours,
+        tick_s=args.tick_minutes * 60,
     )
 
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import numpy as np
-
-from homeflex.control.profile import HouseholdProfile
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import FlexEvent, Stage
 from homeflex.core.timeutil import LONDON
+from homeflex.scenarios.metered import Metered, bill_gbp, from_trace
 from homeflex.scenarios.settle import (
     PERIOD_H,
     Settled,
@@ -26,13 +25,12 @@ from homeflex.scenarios.settle import (
     with_extra_load,
 )
 from homeflex.scenarios.spec import Scenario
-from homeflex.sim.closedloop import Trace, observe_with_trace, run
-from homeflex.sim.household import SimHousehold
+from homeflex.sim.closedloop import observe_with_trace, run
 from homeflex.sim.population import SimHouseholdConfig, build_household
 from homeflex.sim.setup import setup_for
+from homeflex.ven.decision import OptDecision
 
 EV_SLACK_SOC = 0.01  # a departure this far below target (or below what the unmanaged car reached) is short
-COLD_SLACK_C = 0.3  # minutes this far below the comfort floor count as violations
 GAMING_PRICE_AT = timedelta(minutes=15)  # price a half-hour's extra load at its middle
 
 
@@ -70,20 +68,7 @@ def local_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=LONDON)
 
 
-def observe(
-    config: SimHouseholdConfig, household: SimHousehold, start: datetime, days: int
-) -> tuple[HouseholdProfile, Trace]:
-    """Stage 1 as ``closedloop.observe`` does it, keeping the metered trace for baselines."""
-    return observe_with_trace(household, start, days)
-
-
-def run_unmanaged(config: SimHouseholdConfig, household: SimHousehold, end: datetime) -> Trace:
-    """The devices on their own until ``end``: the loop only watches."""
-    setup = setup_for(config, household)
-    return run(config.spec, household, setup, end, profile=None, managed=False)
-
-
-def ev_short(managed: Trace, unmanaged: Trace) -> int:
+def ev_short(managed: Metered, unmanaged: Metered) -> int:
     reached = {when: soc for when, soc, _ in unmanaged.ev_departures}
     return sum(
         min(target, reached.get(when, target)) - soc > EV_SLACK_SOC
@@ -91,33 +76,28 @@ def ev_short(managed: Trace, unmanaged: Trace) -> int:
     )
 
 
-def cold_minutes(trace: Trace, floor_c: float) -> int:
-    return int(np.sum(np.asarray(trace.indoor_c) < floor_c - COLD_SLACK_C))  # NaN (no heat pump) is False
-
-
 @dataclass(frozen=True, kw_only=True)
 class Runs:
-    """What one household's simulation gives settlement and the report."""
+    """What one household's simulation gives settlement and the report, from either engine."""
 
     events: list[FlexEvent]  # offered
-    history: Trace  # stage 1, observed
-    managed: Trace
-    unmanaged: Trace
+    history: Metered  # stage 1, observed
+    managed: Metered
+    unmanaged: Metered
+    decisions: Mapping[str, OptDecision]  # per offered event
     setup: HouseholdSetup
 
 
 def simulate(config: SimHouseholdConfig, scenario: Scenario) -> Runs:
-    """Stage 1 over the observe days, then the scenario's days managed (with events in stage 3) and
-    unmanaged, both from the same observed state."""
+    """One household alone (the scalar closed loop): stage 1 over the observe days, then the scenario's
+    days managed (with events in stage 3) and unmanaged, both from the same observed state."""
     household = build_household(config)
     start = local_midnight(scenario.first_day)
     observe_start = start - timedelta(days=scenario.observe_days)
-    profile, history = observe(config, household, observe_start, scenario.observe_days)
+    profile, history = observe_with_trace(household, observe_start, scenario.observe_days)
     setup = setup_for(config, household)  # after observing: a dynamic tariff's prices start here
     end = start + timedelta(days=scenario.days)
-    offered = (
-        scenario.policy.events(scenario.first_day, scenario.days) if config.spec.stage >= Stage.FLEX else []
-    )
+    offered = offered_events(config, scenario)
     twin = copy.deepcopy(household)
     managed = run(
         config.spec,
@@ -129,16 +109,29 @@ def simulate(config: SimHouseholdConfig, scenario: Scenario) -> Runs:
         seed=config.seed,
         replan_every=timedelta(hours=scenario.replan_h),
     )
-    unmanaged = run_unmanaged(config, household, end)
+    unmanaged = run(config.spec, household, setup, end, profile=None, managed=False)
+    floor = setup.preferences.comfort_min_c if config.heat_pump else None
     return Runs(
-        events=[e for _, e in offered], history=history, managed=managed, unmanaged=unmanaged, setup=setup
+        events=[e for _, e in offered],
+        history=from_trace(history),
+        managed=from_trace(managed, floor),
+        unmanaged=from_trace(unmanaged, floor),
+        decisions=managed.decisions,
+        setup=setup,
     )
+
+
+def offered_events(config: SimHouseholdConfig, scenario: Scenario) -> list[tuple[datetime, FlexEvent]]:
+    """(notice time, event) for a household in stage 3; none for the others."""
+    if config.spec.stage < Stage.FLEX:
+        return []
+    return scenario.policy.events(scenario.first_day, scenario.days)
 
 
 def settle_variants(
     household_id: str, runs: Runs, scenario: Scenario, energy: dict[datetime, float]
 ) -> dict[str, Settled]:
-    opted = {event_id: d.opt_in for event_id, d in runs.managed.decisions.items()}
+    opted = {event_id: d.opt_in for event_id, d in runs.decisions.items()}
     return {
         v.name: settle_all(household_id, runs.events, opted, energy, v.rules()) for v in scenario.variants
     }
@@ -146,29 +139,28 @@ def settle_variants(
 
 def run_household(job: tuple[SimHouseholdConfig, Scenario]) -> HouseholdResult:
     config, scenario = job
-    spec = config.spec
-    runs = simulate(config, scenario)
-    managed, unmanaged, setup = runs.managed, runs.unmanaged, runs.setup
-    energy = energy_kwh(
-        {**runs.history.half_hourly(runs.history.net_kw), **managed.half_hourly(managed.net_kw)}
-    )
+    return household_result(config, scenario, simulate(config, scenario))
+
+
+def household_result(config: SimHouseholdConfig, scenario: Scenario, runs: Runs) -> HouseholdResult:
+    spec, managed, unmanaged, setup = config.spec, runs.managed, runs.unmanaged, runs.setup
+    energy = energy_kwh({**runs.history.net_kw, **managed.net_kw})
     gaming = pre_event_periods(runs.events, scenario.gaming_h) if scenario.gaming_kw > 0 else []
     gamed = with_extra_load(energy, gaming, scenario.gaming_kw)
-    floor = setup.preferences.comfort_min_c
-    decisions = managed.decisions.values()
+    decisions = runs.decisions.values()
     return HouseholdResult(
         household_id=spec.id,
         category=str(spec.category),
         vulnerable=spec.vulnerable,
         stage=int(spec.stage),
         devices="+".join(d.id for d in spec.devices) or "none",
-        unmanaged_gbp=unmanaged.bill_gbp(setup),
-        managed_gbp=managed.bill_gbp(setup),
+        unmanaged_gbp=bill_gbp(setup.tariff, unmanaged),
+        managed_gbp=bill_gbp(setup.tariff, managed),
         events_offered=len(runs.events),
         events_opted_in=sum(d.opt_in for d in decisions),
         opt_out_reasons=tuple(d.reason for d in decisions if not d.opt_in),
-        cold_minutes=cold_minutes(managed, floor) if config.heat_pump else 0,
-        cold_minutes_unmanaged=cold_minutes(unmanaged, floor) if config.heat_pump else 0,
+        cold_minutes=managed.cold_minutes,
+        cold_minutes_unmanaged=unmanaged.cold_minutes,
         ev_departures=len(managed.ev_departures),
         ev_short=ev_short(managed, unmanaged),
         settled=settle_variants(spec.id, runs, scenario, energy),

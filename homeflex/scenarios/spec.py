@@ -198,12 +198,17 @@ class Scenario:
     # The control core's plan cadence in hours (live: 0.5); longer trades fidelity for speed, still
     # re-planning on every change (bench simulate measures both).
     replan_h: float = 0.5
+    # How often each household's control loop refreshes in seconds (live: 300); it also wakes when its
+    # car comes or goes, an event's notice arrives or its plan's half-hour turns.
+    tick_s: float = 300.0
 
     def __post_init__(self) -> None:
         if self.households < 1 or self.days < 1 or self.observe_days < 1:
             raise ValueError("households, days and observe days must each be at least 1")
         if not 0.5 <= self.replan_h <= 24:
             raise ValueError("the re-plan cadence must be between 0.5 and 24 hours")
+        if not 60 <= self.tick_s <= 1800:
+            raise ValueError("the control refresh must be between 1 and 30 minutes")
         if self.journey_scale is not None and not (0 <= self.journey_scale <= 10):
             raise ValueError("the journey's drop-off scale must be between 0 and 10")
         if not (self.gaming_kw >= 0 and self.gaming_h > 0 and (self.gaming_h * 2).is_integer()):

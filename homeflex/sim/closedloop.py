@@ -8,14 +8,14 @@ traces what the meter and devices did. Used by the benchmarks and by the realism
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from homeflex.control.core import ControlCore
-from homeflex.control.devices import Settings
+from homeflex.control.devices import Settings, States
 from homeflex.control.profile import DeviceSeries, HouseholdProfile, learn_profile
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import FlexEvent, HouseholdSpec
@@ -52,30 +52,44 @@ class Trace:
 
     def bill_gbp(self, setup: HouseholdSetup) -> float:
         """The household's bill on its tariff; each sample holds over the step that ends at it (steps
-        are a minute, shorter after a wake-up between minutes)."""
+        are a minute, shorter after a wake-up between minutes) and is priced where the step's midpoint
+        falls, i.e. in the half-hour it is metered in."""
         tariff, total = setup.tariff, 0.0
         previous: datetime | None = None
         for t, kw in zip(self.times, self.net_kw, strict=True):
-            hours = (t - previous).total_seconds() / 3600 if previous else PHYSICS_S / 3600
+            seconds = (t - previous).total_seconds() if previous else PHYSICS_S
             previous = t
-            total += (max(kw, 0.0) * tariff.import_price(t) - max(-kw, 0.0) * tariff.export_price(t)) * hours
+            mid = t - timedelta(seconds=seconds / 2)
+            total += (max(kw, 0.0) * tariff.import_price(mid) - max(-kw, 0.0) * tariff.export_price(mid)) * (
+                seconds / 3600
+            )
         return total
 
     def half_hourly(self, values: Sequence[float]) -> dict[datetime, float]:
         """Mean of ``values`` per UTC half-hour (kW for powers), keyed by period start; a sample counts
         in the half-hour its step's midpoint falls in."""
+        keys, sums, counts = self._buckets(values)
+        return {_period(k): float(s / c) for k, s, c in zip(keys, sums, counts, strict=True)}
+
+    def half_hourly_sum(self, values: Sequence[float] | np.ndarray) -> dict[datetime, float]:
+        """``half_hourly``, summed instead of averaged (e.g. kWh per step -> kWh per half-hour)."""
+        keys, sums, _ = self._buckets(values)
+        return {_period(k): float(s) for k, s in zip(keys, sums, strict=True)}
+
+    def _buckets(self, values: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if len(values) != len(self.times):
             raise ValueError(f"{len(values)} values for {len(self.times)} times")
         if not self.times:
-            return {}
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
         stamps = np.fromiter((t.timestamp() for t in self.times), np.float64, len(self.times))
         slots = np.floor((stamps - PHYSICS_S / 2) / PERIOD_S).astype(np.int64)  # UTC half-hours
         keys, index = np.unique(slots, return_inverse=True)
         sums = np.bincount(index, weights=np.asarray(values, dtype=np.float64))
-        means = sums / np.bincount(index)
-        return {
-            datetime.fromtimestamp(int(k) * PERIOD_S, UTC): float(m) for k, m in zip(keys, means, strict=True)
-        }
+        return keys, sums, np.bincount(index)
+
+
+def _period(slot: int) -> datetime:
+    return datetime.fromtimestamp(int(slot) * PERIOD_S, UTC)
 
 
 def _states(household: SimHousehold) -> dict[str, dict[str, object]]:
@@ -108,20 +122,35 @@ def observe_with_trace(
     trace = Trace()
     household.advance_to(start, PHYSICS_S)
     _physics_until(household, trace, start + timedelta(days=days))
-    net = {t: kw * 0.5 for t, kw in trace.half_hourly(trace.net_kw).items()}  # kWh per half-hour
-    series = {d: trace.half_hourly(v) for d, v in trace.device_kw.items()}
-    devices = DeviceSeries(
-        ev_kw=series.get("ev"),
-        heat_pump_kw=series.get("heat_pump"),
-        pv_kw=series.get("pv"),
-        battery_kw=series.get("battery"),
-    )
-    outdoor = trace.half_hourly(trace.outdoor_c)
     assert household.time is not None
-    profile = learn_profile(
-        household.id, net, device_series=devices, outdoor_c=outdoor, as_of=household.time, version=version
-    )
+    series = {d: trace.half_hourly(v) for d, v in trace.device_kw.items()}
+    net = trace.half_hourly(trace.net_kw)
+    outdoor = trace.half_hourly(trace.outdoor_c)
+    profile = profile_from(household.id, net, series, outdoor, as_of=household.time, version=version)
     return profile, trace
+
+
+def profile_from(
+    household_id: str,
+    net_kw: Mapping[datetime, float],
+    device_kw: Mapping[str, Mapping[datetime, float]],
+    outdoor_c: Mapping[datetime, float],
+    *,
+    as_of: datetime,
+    version: int = 1,
+) -> HouseholdProfile:
+    """The stage-1 profile from what was metered: half-hourly means of the net power, each device's
+    power (keyed by the simulator's device ids) and the outdoor temperature."""
+    devices = DeviceSeries(
+        ev_kw=device_kw.get("ev"),
+        heat_pump_kw=device_kw.get("heat_pump"),
+        pv_kw=device_kw.get("pv"),
+        battery_kw=device_kw.get("battery"),
+    )
+    net = {t: kw * 0.5 for t, kw in net_kw.items()}  # kWh per half-hour
+    return learn_profile(
+        household_id, net, device_series=devices, outdoor_c=dict(outdoor_c), as_of=as_of, version=version
+    )
 
 
 def run(
@@ -150,24 +179,49 @@ def run(
         core = ControlCore(
             household=spec, setup=setup, forecast=forecast, seed=seed, replan_every=replan_every
         )
-    sent: dict[str, Settings] = {}
-    pending = sorted(events, key=lambda pair: pair[0])
+    control = Controlled(core, events)
     while household.time < end:
         now = household.time
         if managed:
-            states = _states(household)
-            while pending and pending[0][0] <= now:
-                _, event = pending.pop(0)
-                assessment = core.assess(event, now, states)
-                min_share = setup.preferences.min_event_share
-                decision = decide_opt(core.household, event, now, assessment, min_share=min_share)
-                trace.decisions[event.event_id] = decision
-                if decision.opt_in:
-                    core.accept(event)
-            for device_id, settings in core.decide(now, states, sent).settings.items():
-                if sent.get(device_id) != settings:
-                    household.apply(device_id, settings, now)
-                    sent[device_id] = settings
-        wake = core.next_wake(now, tick_s) if managed else now + timedelta(seconds=tick_s)
+            control.tick(now, _states(household), household.apply)
+            wake = control.next_wake(now, tick_s)
+        else:
+            wake = now + timedelta(seconds=tick_s)
         _physics_until(household, trace, min(wake, end))
+    trace.decisions = control.decisions
     return trace
+
+
+Apply = Callable[[str, Settings, datetime], None]  # device id, settings, when
+
+
+class Controlled:
+    """One household's control side in a simulation, whatever steps its physics: the control core, the
+    DSO's events still to arrive (each decided by the VEN's rule when its notice comes), and what was
+    last sent to each device (a device is commanded only when its settings change)."""
+
+    def __init__(self, core: ControlCore, events: Sequence[tuple[datetime, FlexEvent]] = ()) -> None:
+        self.core = core
+        self.pending = sorted(events, key=lambda pair: pair[0])
+        self.sent: dict[str, Settings] = {}
+        self.decisions: dict[str, OptDecision] = {}
+
+    def tick(self, now: datetime, states: States, apply: Apply) -> None:
+        core = self.core
+        while self.pending and self.pending[0][0] <= now:
+            _, event = self.pending.pop(0)
+            assessment = core.assess(event, now, states)
+            min_share = core.setup.preferences.min_event_share
+            decision = decide_opt(core.household, event, now, assessment, min_share=min_share)
+            self.decisions[event.event_id] = decision
+            if decision.opt_in:
+                core.accept(event)
+        for device_id, settings in core.decide(now, states, self.sent).settings.items():
+            if self.sent.get(device_id) != settings:
+                apply(device_id, settings, now)
+                self.sent[device_id] = settings
+
+    def next_wake(self, now: datetime, tick_s: float) -> datetime:
+        """The core's next wake-up, or an event's notice if sooner (the VEN hands it over at once)."""
+        wake = self.core.next_wake(now, tick_s)
+        return min(wake, self.pending[0][0]) if self.pending and self.pending[0][0] > now else wake

@@ -23,21 +23,27 @@ SETPOINT_MARGIN_C = 0.5  # the comfort band's floor sits this far below the ther
 
 def tariff_for(config: SimHouseholdConfig, household: SimHousehold | None = None) -> TariffSource:
     """Households choose the tariff that suits their devices, as UK households do: an EV tariff for
-    EV owners, a heat-pump tariff with a peak for heat pumps, Agile for PV and battery, else flat."""
+    EV owners, a heat-pump tariff with a peak for heat pumps, Agile for PV and battery (its prices from
+    the household's simulated day), else flat."""
+    return tariff_at(config, household.time if household is not None else None)
+
+
+def tariff_at(config: SimHouseholdConfig, now: datetime | None) -> TariffSource:
+    """``tariff_for`` a household whose simulation stands at ``now`` (None: not started)."""
     if config.ev is not None:
         return tariff_from_config({"type": "two_rate"})
     if config.heat_pump is not None:
         return tariff_from_config({"type": "three_rate", "night_hours": (4.0, 7.0)})
-    if config.battery is not None and config.pv is not None and household is not None:
-        first = local_date(household.time) if household.time else None
-        if first is not None:
-            return tariff_from_config(
-                {"type": "dynamic", "prices": agile_like_prices(first, 14, seed=config.seed)}
-            )
+    if config.battery is not None and config.pv is not None and now is not None:
+        prices = agile_like_prices(local_date(now), 14, seed=config.seed)
+        return tariff_from_config({"type": "dynamic", "prices": prices})
     return tariff_from_config({"type": "flat"})
 
 
-def setup_for(config: SimHouseholdConfig, household: SimHousehold | None = None) -> HouseholdSetup:
+def setup_for(
+    config: SimHouseholdConfig, household: SimHousehold | None = None, *, now: datetime | None = None
+) -> HouseholdSetup:
+    """What the platform knows of the household; ``now`` (else the household's time) dates the tariff."""
     equipment, prefs = Equipment(), Preferences()
     if config.ev is not None:
         ev = config.ev
@@ -65,7 +71,11 @@ def setup_for(config: SimHouseholdConfig, household: SimHousehold | None = None)
         equipment = replace(equipment, building=building, heat_pump=pump)
         floor = hp.setpoint_c - SETPOINT_MARGIN_C
         prefs = replace(prefs, comfort_min_c=floor, comfort_max_c=floor + 3.0)
-    return HouseholdSetup(preferences=prefs, equipment=equipment, tariff=tariff_for(config, household))
+    return HouseholdSetup(
+        preferences=prefs,
+        equipment=equipment,
+        tariff=tariff_at(config, now or (household.time if household is not None else None)),
+    )
 
 
 def forecast_for(household: SimHousehold, profile: HouseholdProfile | None) -> ProfileForecast:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from homeflex.control.devices import Step, adapter_for, registered_kinds
 from homeflex.control.devices.ev_charger import EV_MIN_W
 from homeflex.control.devices.heat_pump import REHEAT_ABOVE_FLOOR_C
-from homeflex.control.dispatch import defaults, max_draw_w, setpoints, within_import_limit
+from homeflex.control.dispatch import defaults, max_draw_w, next_change, setpoints, within_import_limit
 from homeflex.control.schedule import Schedule, step_index
 from homeflex.core.domain import DeviceKind, DeviceSpec, HouseholdSpec
 from tests.control.households import (
@@ -194,6 +194,28 @@ def test_heat_pump_below_its_minimum_runs_on_off_for_the_planned_share() -> None
     assert late == {"setpoint_c": round(comfort.min_c, 1), "max_power_w": 0}  # off for the rest
     nothing = with_plan(replace(s, problem=problem), indoor_c=20.0, heat_pump_kw=0.0)
     assert adapter_for(HP).setpoint(step(spec, nothing))["max_power_w"] == 0
+
+
+def test_the_loop_wakes_when_a_part_step_run_ends_not_at_its_next_refresh() -> None:
+    from dataclasses import replace
+
+    spec = household(*ALL)
+    s = schedule_for(spec, setup(), states(), NOW)
+    assert s.problem.heating is not None
+    pump = replace(s.problem.heating.heat_pump, min_thermal_kw=1.8)
+    problem = replace(s.problem, heating=replace(s.problem.heating, heat_pump=pump))
+    s = with_plan(replace(s, problem=problem), indoor_c=20.0, heat_pump_kw=0.2)
+    share = adapter_for(HP).changes_at(step(spec, s, elapsed=0.0))  # type: ignore[attr-defined]
+    assert share is not None and 0 < share < 1
+    t = step_index(s.problem.start, NOW)
+    ends = s.problem.start + timedelta(hours=0.5 * (t + share))
+    assert next_change(spec, s, states(), s.problem.start + timedelta(hours=0.5 * t)) == ends
+    just_before = adapter_for(HP).setpoint(step(spec, s, elapsed=share - 1e-6))
+    just_after = adapter_for(HP).setpoint(step(spec, s, elapsed=share + 1e-6))
+    assert just_before["max_power_w"] > 0 and just_after["max_power_w"] == 0  # the change it names
+    assert next_change(spec, s, states(), ends + timedelta(seconds=1)) is None  # off until the step ends
+    full = with_plan(replace(s, problem=problem), indoor_c=20.0, heat_pump_kw=3.0)  # modulates all step
+    assert next_change(spec, full, states(), NOW) is None
 
 
 @pytest.mark.parametrize("vulnerable", [False, True])

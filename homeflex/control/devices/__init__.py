@@ -6,9 +6,10 @@ default behaviour is, and how much its settings let it draw (for the household's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from homeflex.core.domain import DeviceKind, DeviceSpec, HouseholdSpec
 
@@ -48,6 +49,15 @@ class DeviceAdapter(Protocol):
         ...
 
 
+@runtime_checkable
+class DutyCycled(Protocol):
+    """An adapter whose settings change within a step (e.g. a heat pump run for part of it)."""
+
+    def changes_at(self, step: Step) -> float | None:
+        """The fraction of ``step`` (after ``step.elapsed``) at which its settings next change, or None."""
+        ...
+
+
 Factory = Callable[[DeviceSpec], DeviceAdapter]
 _REGISTRY: dict[DeviceKind, Factory] = {}
 
@@ -62,7 +72,9 @@ def register(kind: DeviceKind) -> Callable[[Factory], Factory]:
     return add
 
 
+@functools.lru_cache(maxsize=4096)
 def adapter_for(spec: DeviceSpec) -> DeviceAdapter:
+    """The adapter for ``spec`` (adapters hold only their spec: one per spec, cached per tick's use)."""
     _load_builtin()
     try:
         return _REGISTRY[spec.kind](spec)
@@ -76,8 +88,10 @@ def registered_kinds() -> list[DeviceKind]:
     return sorted(_REGISTRY)
 
 
+@functools.cache
 def _load_builtin() -> None:
-    # Importing the modules registers them; one file per device kind.
+    # Importing the modules registers them; one file per device kind. Cached: adapters are looked up
+    # on every control tick, and an import statement costs a module-dict lookup each time.
     from homeflex.control.devices import battery, ev_charger, heat_pump, pv_inverter, smart_plug  # noqa: F401
 
 

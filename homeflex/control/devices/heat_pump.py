@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass
 
 from homeflex.control.devices import Settings, Step, number, register
-from homeflex.control.planner.thermal import cop_series
 from homeflex.core.domain import DeviceKind, DeviceSpec
 
 REHEAT_ABOVE_FLOOR_C = 1.0
@@ -49,6 +48,24 @@ class HeatPump:
         follow = min(math.ceil(planned_w), self.spec.max_power_w)
         return {"setpoint_c": _in_band(ceiling, floor, ceiling), "max_power_w": follow}
 
+    def changes_at(self, step: Step) -> float | None:
+        """When a part-step run ends (the loop wakes then, not at its next refresh)."""
+        share = self._share(step)
+        return share if share is not None and step.elapsed < share < 1 else None
+
+    def _share(self, step: Step) -> float | None:
+        """The planned share of the step at minimum power, when the plan is a part-step run."""
+        heating = step.schedule.problem.heating
+        if heating is None or step.household.vulnerable:
+            return None
+        floor = heating.comfort.min_c
+        indoor = number(step.states.get(self.spec.id), "indoor_c")
+        planned_w = 1000 * float(step.schedule.plan.heat_pump_kw[step.t])
+        minimum_w = _minimum_w(step)
+        if (indoor is not None and indoor < floor) or planned_w < max(1.0, 0.1 * minimum_w):
+            return None
+        return planned_w / minimum_w if planned_w < minimum_w else None
+
     def max_draw_w(self, settings: Settings) -> float:
         cap = settings.get("max_power_w")
         return self.spec.max_power_w if cap is None else float(cap)
@@ -56,13 +73,7 @@ class HeatPump:
 
 def _minimum_w(step: Step) -> float:
     """The least electrical power the pump runs at, now: its minimum heat output over the COP."""
-    p = step.schedule.problem
-    assert p.heating is not None
-    pump = p.heating.heat_pump
-    if pump.min_thermal_kw <= 0:
-        return 0.0
-    cop = float(cop_series(pump, p.outdoor_c[step.t : step.t + 1])[0])
-    return 1000 * pump.min_thermal_kw / cop
+    return float(step.schedule.heat_pump_min_w[step.t])
 
 
 def _in_band(value_c: float, floor: float, ceiling: float) -> float:

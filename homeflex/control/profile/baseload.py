@@ -44,10 +44,16 @@ def day_type_loads(base: Mapping[datetime, float]) -> tuple[DayTypeLoad, DayType
 
 def _load(slots: list[list[float]], days: int) -> DayTypeLoad:
     nan = float("nan")
-    stats = [
-        (float(np.mean(s)), float(np.percentile(s, 10)), float(np.percentile(s, 90))) if s else (nan,) * 3
-        for s in slots
-    ]
+    sizes = {len(s) for s in slots}
+    if len(sizes) == 1 and 0 not in sizes:  # the usual case, no gaps: every slot at once
+        grid = np.array(slots)
+        p10, p90 = np.percentile(grid, (10, 90), axis=1)
+        stats = list(zip(np.mean(grid, axis=1).tolist(), p10.tolist(), p90.tolist(), strict=True))
+    else:
+        stats = [
+            (float(np.mean(s)), float(np.percentile(s, 10)), float(np.percentile(s, 90))) if s else (nan,) * 3
+            for s in slots
+        ]
     return DayTypeLoad(
         days=days,
         mean_kwh=tuple(m for m, _, _ in stats),

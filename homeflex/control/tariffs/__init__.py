@@ -8,9 +8,10 @@ unknown types and unknown keys are errors that list the valid choices.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -69,7 +70,21 @@ def tariff_from_config(config: Mapping[str, Any]) -> TariffSource:
 
 
 def horizon_prices(source: TariffSource, start: datetime, n_steps: int, step_h: float) -> Tariff:
-    """The planner's per-step prices: each step priced at its start."""
+    """The planner's per-step prices: each step priced at its start. Cached for a hashable (frozen)
+    source: households on one tariff re-plan the same horizons."""
+    try:
+        hash(source)
+    except TypeError:  # e.g. a dynamic tariff holds its prices in a mapping
+        return _prices(source, start, n_steps, step_h)
+    return _cached_prices(cast(Hashable, source), start, n_steps, step_h)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_prices(source: Hashable, start: datetime, n_steps: int, step_h: float) -> Tariff:
+    return _prices(cast(TariffSource, source), start, n_steps, step_h)
+
+
+def _prices(source: TariffSource, start: datetime, n_steps: int, step_h: float) -> Tariff:
     times = [start + timedelta(hours=step_h * i) for i in range(n_steps)]
     imp = np.array([source.import_price(t) for t in times])
     exp = np.minimum(np.array([source.export_price(t) for t in times]), imp)
