@@ -61,6 +61,7 @@ class ControlCore:
     _dispatched: set[str] = field(default_factory=set)  # events whose first dispatch is out
     _dirty: str | None = "start"
     _change_at: datetime | None = None  # a device's settings change within the step then (see decide)
+    _reference: tuple[datetime, States, HouseholdSetup, Schedule] | None = None
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,9 +72,15 @@ class ControlCore:
     # --- events -------------------------------------------------------------------------------
 
     def reference(self, now: datetime, states: States) -> Schedule:
-        """The stage-2 schedule from now, without events."""
+        """The stage-2 schedule from now, without events. The last one is kept: an event assessed at a
+        tick and accepted re-plans at the same tick, from the same states."""
+        last = self._reference
+        if last is not None and last[0] == now and last[1] is states and last[2] is self.setup:
+            return last[3]
         fc = self.forecast.forecast(horizon_start(now), n_steps(), STEP_H)
-        return make_schedule(build_problem(self.household, self.setup, fc, states, now))
+        schedule = make_schedule(build_problem(self.household, self.setup, fc, states, now))
+        self._reference = (now, states, self.setup, schedule)
+        return schedule
 
     def assess(self, event: FlexEvent, now: datetime, states: States) -> Assessment | None:
         reference = self.reference(now, states)

@@ -40,6 +40,11 @@ HORIZON_H = 36.0
 TAPER_PLANNED_SOC = 0.99
 DIVERSITY_GBP_PER_KWH = 0.003
 MAX_EXPORT_KW = 3.68  # G98 single-phase limit
+# Re-plan when the car is this far behind its plan, or this far in the last hours before it should be
+# ready: the charger's random delay alone loses up to ~1.2 kWh at each start, and makes it up later.
+EV_BEHIND_KWH = 3.0
+EV_BEHIND_LATE_KWH = 0.25
+EV_LATE_H = 1.0
 States = Mapping[str, Mapping[str, Any]]
 
 
@@ -143,6 +148,31 @@ def _known(spec: HouseholdSpec, states: States, key: str, kind: DeviceKind = Dev
     """Whether the device of ``kind`` reports ``key`` (what ``heating``/``battery`` need to plan it)."""
     device = spec.device(kind)
     return device is not None and _number(states.get(device.id), key) is not None
+
+
+def ev_behind_kwh(
+    spec: HouseholdSpec, setup: HouseholdSetup, schedule: Schedule, states: States, now: datetime
+) -> float:
+    """How much more energy the plugged-in car still needs than the plan expects by ``now`` (kWh): a
+    car charging slower than planned (its taper, the charger's random delay) would otherwise miss its
+    ready-by when plans are far apart. 0 without a planned session or above the taper knee."""
+    p, device = schedule.problem, spec.device(DeviceKind.EV_CHARGER)
+    state = states.get(device.id) if device else None
+    soc = _number(state, "soc")
+    if p.ev is None or soc is None or not schedule.ok or not (state or {}).get("plugged"):
+        return 0.0
+    if soc >= setup.equipment.ev_taper_soc:  # tapering at its own pace, as the plan's ready-by allows
+        return 0.0
+    target = _number(state, "target_soc") or setup.preferences.ev_target_soc
+    need = max(0.0, target - soc) * setup.equipment.ev_capacity_kwh
+    steps = (now - p.start).total_seconds() / 3600 / p.step_h
+    whole = min(int(steps), p.n_steps)
+    planned_kw = schedule.plan.ev_kw
+    done_steps = float(np.sum(planned_kw[:whole])) + (
+        float(planned_kw[whole]) * (steps - whole) if whole < p.n_steps else 0.0
+    )
+    planned_need = p.ev.target_kwh - done_steps * p.step_h * p.ev.efficiency
+    return need - planned_need
 
 
 def max_import_kw(spec: HouseholdSpec, setup: HouseholdSetup) -> float:
@@ -273,6 +303,12 @@ def deviation(
         planned = float(schedule.plan.indoor_c[t])
         if abs(indoor - planned) > indoor_tolerance_c:
             return f"indoor {indoor:.1f} °C, planned {planned:.1f} °C"
+    behind = ev_behind_kwh(spec, setup, schedule, states, now)
+    late = p.ev is not None and now >= p.start + timedelta(hours=p.step_h * p.ev.ready_by_step - EV_LATE_H)
+    # Late, a re-plan can only help while the plan leaves the charger room to go faster now
+    room = p.ev is not None and float(schedule.plan.ev_kw[t]) < p.ev.max_kw - 0.1
+    if behind > EV_BEHIND_KWH or (late and room and behind > EV_BEHIND_LATE_KWH):
+        return f"EV {behind:.1f} kWh behind its plan"
     bat = spec.device(DeviceKind.BATTERY)
     soc = _number(states.get(bat.id), "soc") if bat else None
     if p.battery is not None and soc is not None:

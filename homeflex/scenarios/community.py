@@ -12,7 +12,7 @@ loop would step a part-minute to meet it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -37,15 +37,21 @@ from homeflex.sim.setup import forecast_for, setup_for
 TICK_S = 300.0  # the live loop's refresh (control/loop.py LoopSettings.refresh_s)
 
 
-def run_batch(job: tuple[Sequence[SimHouseholdConfig], Scenario]) -> list[HouseholdResult]:
+DayDone = Callable[[int], None]  # called with the batch's household count after each simulated day
+
+
+def run_batch(
+    job: tuple[Sequence[SimHouseholdConfig], Scenario], on_day: DayDone | None = None
+) -> list[HouseholdResult]:
     """Stage 1 over the observe days, then the scenario's days managed (with events in stage 3) and
     unmanaged from the same observed state, for every household of the batch together."""
     configs, scenario = job
     start = local_midnight(scenario.first_day)
     end = start + timedelta(days=scenario.days)
     fleet = Fleet(configs, start - timedelta(days=scenario.observe_days))
+    day_done = functools.partial(on_day or (lambda _: None), len(configs))
     fleet.record()
-    fleet.advance_to(start)
+    by_day(fleet, start, fleet.advance_to, day_done)
     observed = fleet.stop_recording()
     setups = [setup_for(c, now=start) for c in configs]  # a dynamic tariff's prices start here
     floors = np.array([s.preferences.comfort_min_c for s in setups]) - COLD_SLACK_C
@@ -64,10 +70,10 @@ def run_batch(job: tuple[Sequence[SimHouseholdConfig], Scenario]) -> list[Househ
         )
         controls.append(Controlled(core, offered_events(config, scenario)))
     fleet.record(floors)
-    drive(fleet, controls, end, tick_s=scenario.tick_s)
+    by_day(fleet, end, Driver(fleet, controls, tick_s=scenario.tick_s).until, day_done)
     managed = fleet.stop_recording()
     unmanaged_fleet.record(floors)
-    unmanaged_fleet.advance_to(end)
+    by_day(unmanaged_fleet, end, unmanaged_fleet.advance_to, day_done)
     unmanaged = unmanaged_fleet.stop_recording()
     return [
         household_result(
@@ -86,19 +92,36 @@ def run_batch(job: tuple[Sequence[SimHouseholdConfig], Scenario]) -> list[Househ
     ]
 
 
-def drive(fleet: Fleet, controls: Sequence[Controlled], end: datetime, *, tick_s: float = TICK_S) -> None:
-    """Step the fleet to ``end``, waking each household's control when it is due (see the module)."""
-    wake = np.full(fleet.n, fleet.time_us, dtype=np.int64)  # every core decides at the start
-    plugged = fleet.ev.plugged.copy()
+def by_day(
+    fleet: Fleet, end: datetime, advance: Callable[[datetime], None], day_done: Callable[[], None]
+) -> None:
+    """``advance`` the fleet to ``end`` a day at a time, saying so after each day (for progress)."""
     while fleet.now < end:
-        now, now_us = fleet.now, fleet.time_us
-        due = np.flatnonzero((wake <= now_us) | (fleet.ev.plugged != plugged))
-        plugged = fleet.ev.plugged.copy()
-        for i in due.tolist():
-            control = controls[i]
-            control.tick(now, fleet.states(i), functools.partial(fleet.apply, i))
-            wake[i] = -(-to_us(control.next_wake(now, tick_s)) // STEP_US) * STEP_US  # up to the minute
-        fleet.step()
+        advance(min(fleet.now + timedelta(days=1), end))
+        day_done()
+
+
+class Driver:
+    """Steps a fleet, waking each household's control when it is due (see the module); every core
+    decides at the first step. Kept between calls, so a run can go a day at a time."""
+
+    def __init__(self, fleet: Fleet, controls: Sequence[Controlled], *, tick_s: float = TICK_S) -> None:
+        self.fleet, self.controls, self.tick_s = fleet, controls, tick_s
+        self.wake = np.zeros(fleet.n, dtype=np.int64)  # µs since the epoch: 0 is due now
+        self.plugged = fleet.ev.plugged.copy()
+
+    def until(self, end: datetime) -> None:
+        fleet = self.fleet
+        while fleet.now < end:
+            now, now_us = fleet.now, fleet.time_us
+            due = np.flatnonzero((self.wake <= now_us) | (fleet.ev.plugged != self.plugged))
+            self.plugged = fleet.ev.plugged.copy()
+            for i in due.tolist():
+                control = self.controls[i]
+                control.tick(now, fleet.states(i), functools.partial(fleet.apply, i))
+                wake = to_us(control.next_wake(now, self.tick_s))
+                self.wake[i] = -(-wake // STEP_US) * STEP_US  # up to the minute
+            fleet.step()
 
 
 def metered(record: PhaseRecord, i: int, *, devices: bool = False) -> Metered:

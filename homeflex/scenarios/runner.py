@@ -14,6 +14,7 @@ import signal
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import timedelta
+from multiprocessing.sharedctypes import Synchronized
 
 from homeflex.core.clock import perf_seconds
 from homeflex.core.domain import Category
@@ -72,31 +73,64 @@ def journeys(scenario: Scenario, configs: list[SimHouseholdConfig]) -> list[Jour
     ]
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+# Household-days simulated so far by every worker: batches report each simulated day through it, so
+# progress moves while a batch of hundreds of households runs. Set in the parent before the pool forks.
+_days_done: Synchronized[float] | None = None
 
 
-def batches(configs: list[SimHouseholdConfig], processes: int) -> list[list[SimHouseholdConfig]]:
-    """Two batches per process (so a slow batch is not the last alone), of at most BATCH households
-    (a fleet step costs about the same for 100 households as for 500: fewer, larger batches are faster)."""
-    count = max(2 * max(processes, 1), math.ceil(len(configs) / BATCH))
-    count = min(count, len(configs))
+def _init_worker(days_done: Synchronized[float]) -> None:
+    global _days_done
+    _days_done = days_done
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # only the parent handles Ctrl-C
+
+
+def _day_done(households: int) -> None:
+    if _days_done is not None:
+        with _days_done.get_lock():
+            _days_done.value += households
+
+
+def _run_batch(job: tuple[list[SimHouseholdConfig], Scenario]) -> list[HouseholdResult]:
+    return run_batch(job, on_day=_day_done)
+
+
+def batches(
+    configs: list[SimHouseholdConfig], processes: int, batch_size: int = BATCH
+) -> list[list[SimHouseholdConfig]]:
+    """One batch per process, of at most ``batch_size`` households: a fleet step costs about the same
+    for 100 households as for 500, so fewer, larger batches are faster (progress is reported within
+    them; an interrupted run keeps the batches finished)."""
+    count = min(max(processes, 1, math.ceil(len(configs) / batch_size)), len(configs))
     size = math.ceil(len(configs) / count) if configs else 0
     return [configs[i : i + size] for i in range(0, len(configs), size)] if size else []
 
 
 def _results(
-    jobs: list[tuple[list[SimHouseholdConfig], Scenario]], processes: int
-) -> Generator[list[HouseholdResult], None, None]:
+    jobs: list[tuple[list[SimHouseholdConfig], Scenario]], processes: int, days_done: Synchronized[float]
+) -> Generator[list[HouseholdResult] | None, None, None]:
+    """Each batch's results as it finishes; None about every half-second in between (to report)."""
     if processes <= 1:
-        yield from map(run_batch, jobs)
+        global _days_done
+        _days_done = days_done
+        try:
+            yield from map(_run_batch, jobs)
+        finally:
+            _days_done = None
         return
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_ignore_sigint) as pool:
-        yield from pool.imap_unordered(run_batch, jobs)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(processes, initializer=_init_worker, initargs=(days_done,)) as pool:
+        finished = pool.imap_unordered(_run_batch, jobs)
+        while True:
+            try:
+                yield finished.next(timeout=0.5)
+            except multiprocessing.TimeoutError:
+                yield None
+            except StopIteration:
+                return
 
 
 def run_scenario(
-    scenario: Scenario, *, processes: int = 2, progress: Progress | None = None
+    scenario: Scenario, *, processes: int = 2, progress: Progress | None = None, batch_size: int = BATCH
 ) -> ScenarioResult:
     configs = pick_population(scenario)
     walked = journeys(scenario, configs)
@@ -105,12 +139,16 @@ def run_scenario(
         configs = [c for c in configs if c.spec.id in installed]
     started = perf_seconds()
     done: list[HouseholdResult] = []
-    results = _results([(b, scenario) for b in batches(configs, processes)], processes)
+    days_done = multiprocessing.get_context("fork").Value("d", 0.0)
+    days_each = scenario.observe_days + 2 * scenario.days  # observed, managed, unmanaged
+    jobs = [(b, scenario) for b in batches(configs, processes, batch_size)]
+    results = _results(jobs, processes, days_done)
     try:
         for batch in results:
-            done.extend(batch)
-            if progress is not None:
-                progress(len(done), len(configs), perf_seconds() - started)
+            done.extend(batch or [])
+            if progress is not None and configs:
+                simulated = min(int(days_done.value / days_each), len(configs) - 1)  # all: when reported
+                progress(max(len(done), simulated), len(configs), perf_seconds() - started)
     except KeyboardInterrupt:
         pass
     finally:

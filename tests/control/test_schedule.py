@@ -25,6 +25,7 @@ from homeflex.control.schedule import (
     battery,
     build_problem,
     deviation,
+    ev_behind_kwh,
     ev_session,
     heating,
     horizon_start,
@@ -498,3 +499,43 @@ def test_households_on_one_tariff_break_ties_differently_and_stably() -> None:
     assert (a1 == a2).all() and not (a1 == b).all()
     assert (later[:-1] == a1[1:]).all()  # the same half-hour keeps its offset at the next re-plan
     assert (a1 >= 0.245).all() and (a1 < 0.245 + DIVERSITY_GBP_PER_KWH).all()
+
+
+def test_a_car_charging_slower_than_planned_is_re_planned() -> None:
+    """By the end of the plan's first charging step the car should have what the plan put in; a car
+    that got nothing (a slow charger, the random delay, a taper) is behind by that energy."""
+    spec, hs = household(EV, HP, BATTERY), setup()
+    s = planned()
+    assert s.problem.ev is not None
+    kw = s.plan.ev_kw
+    first = int(np.argmax(kw > 0.5))  # the first step the plan charges in
+    end = s.problem.start + timedelta(hours=0.5 * (first + 1))
+    delivered = float(np.sum(kw[: first + 1])) * 0.5 * s.problem.ev.efficiency
+    capacity = hs.equipment.ev_capacity_kwh
+    on_plan = states(ev_soc=0.3 + delivered / capacity)
+    assert ev_behind_kwh(spec, hs, s, on_plan, end) == pytest.approx(0.0, abs=1e-9)
+    assert deviation(spec, hs, s, on_plan, end) is None
+    stalled = states(ev_soc=0.3)
+    assert ev_behind_kwh(spec, hs, s, stalled, end) == pytest.approx(delivered)
+    expected = f"EV {delivered:.1f} kWh behind its plan" if delivered > 3.0 else None
+    assert deviation(spec, hs, s, stalled, end) == expected
+    assert ev_behind_kwh(spec, hs, s, states(plugged=False), end) == 0.0  # no car: nothing behind
+
+
+def test_in_the_hours_before_ready_by_a_small_shortfall_re_plans() -> None:
+    spec, hs = household(EV, HP, BATTERY), setup()
+    s = planned()
+    assert s.problem.ev is not None
+    ready = s.problem.start + timedelta(hours=0.5 * s.problem.ev.ready_by_step)
+    capacity = hs.equipment.ev_capacity_kwh
+
+    def behind_by(kwh: float, now: datetime) -> str | None:
+        # A car still at its plan's starting 0.3 is behind by all the plan delivered by now
+        on_plan = 0.3 + ev_behind_kwh(spec, hs, s, states(ev_soc=0.3), now) / capacity
+        return deviation(spec, hs, s, states(ev_soc=on_plan - kwh / capacity), now)
+
+    last = s.problem.ev.ready_by_step - 1
+    assert s.plan.ev_kw[last] < s.problem.ev.max_kw - 0.1  # the plan leaves room in its last step
+    assert behind_by(0.3, ready - timedelta(minutes=20)) == "EV 0.3 kWh behind its plan"
+    assert behind_by(0.3, ready - timedelta(hours=3)) is None  # far from ready-by: 3 kWh allowed
+    assert behind_by(3.2, ready - timedelta(hours=3)) == "EV 3.2 kWh behind its plan"

@@ -71,12 +71,13 @@ def test_a_household_fares_the_same_whatever_batch_it_runs_in(
         assert dataclasses.asdict(single) == dataclasses.asdict(community[i])
 
 
-def test_batches_split_every_household_once_two_per_process_at_most_500() -> None:
+def test_batches_split_every_household_once_one_per_process_at_most_500() -> None:
     configs = pick_population(Scenario(households=25, seed=1))
     for processes in (1, 2, 3):
         split = batches(configs, processes)
         assert [c for b in split for c in b] == configs
-        assert 2 * processes - 1 <= len(split) <= 2 * processes and all(split)
+        assert len(split) == processes and all(split)
     assert batches([], 2) == []
+    assert [len(b) for b in batches(configs, 1, batch_size=10)] == [9, 9, 7]
     many = [configs[0]] * 1201
     assert max(len(b) for b in batches(many, 2)) <= 500

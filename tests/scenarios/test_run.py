@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -134,13 +135,24 @@ def test_an_interrupted_run_reports_the_households_finished(result: ScenarioResu
         if done == 2:
             raise KeyboardInterrupt
 
-    partial = run_scenario(SMALL, processes=2, progress=stop_after_two)
+    partial = run_scenario(SMALL, processes=1, progress=stop_after_two, batch_size=2)  # one at a time
     assert not partial.complete and partial.planned == 6
     assert len(partial.households) == 2
     full = {r.household_id: r for r in result.households}
     assert all(full[r.household_id] == r for r in partial.households)  # same seeds, same figures
     assert "2 of 6 households (INTERRUPTED: partial results)" in terminal_report(partial)
     assert "Interrupted" in html_report(partial)
+
+
+def test_progress_moves_within_batches_and_ends_at_the_total() -> None:
+    seen: list[int] = []
+    run_scenario(
+        replace(SMALL, households=4, variants=SMALL.variants[:1], gaming_kw=0.0),
+        processes=2,
+        progress=lambda done, total, _: seen.append(done),
+    )
+    assert seen == sorted(seen) and seen[-1] == 4
+    assert len(seen) > 3  # reported while the two batches ran, not only as each finished
 
 
 @pytest.mark.parametrize(
