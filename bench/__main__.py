@@ -6,7 +6,7 @@
 `python -m bench stage2 [--per-type 10] [--seed 1] [--weeks winter summer]`
 `python -m bench stage3 [--households 40] [--seed 1] [--start 17:30]`
 `python -m bench planning [--households 100] [--instants 10] [--seed 2]`
-`python -m bench simulate [--households 1000] [--days 7] [--replan-hours 8] [--tick-minutes 15]`
+`python -m bench simulate [--households 1000] [--days 7] [--replan-hours 12] [--tick-minutes 30]`
 `python -m bench oadr3_notify [--vens 10000] [--runs 3] [--mqtt-url URL]`
 `python -m bench.soak [--vens 1000] [--minutes 10]` (its own entry; results in bench/RELIABILITY.md)
 `python -m bench vtn_scale [--vens 10000] [--reference-vens 1000] [--database-url URL]`
@@ -91,8 +91,8 @@ def parser() -> argparse.ArgumentParser:
     sm.add_argument("--households", type=int, default=1000, help="households (default 1000)")
     sm.add_argument("--days", type=int, default=7, help="days managed after observing (default 7)")
     sm.add_argument("--seed", type=int, default=1, help="population seed (default 1)")
-    sm.add_argument("--replan-hours", type=float, default=8.0, help="the fast plan cadence (default 8)")
-    sm.add_argument("--tick-minutes", type=float, default=15.0, help="the fast refresh (default 15)")
+    sm.add_argument("--replan-hours", type=float, default=12.0, help="the fast plan cadence (default 12)")
+    sm.add_argument("--tick-minutes", type=float, default=30.0, help="the fast refresh (default 30)")
     sm.add_argument(
         "--compare-households", type=int, default=100, help="run at live and fast cadence (default 100)"
     )

@@ -32,8 +32,8 @@ class Options:
     days: int = GOAL_DAYS
     seed: int = 1
     processes: int = 2
-    replan_h: float = 8.0  # the fast cadence
-    tick_min: float = 15.0
+    replan_h: float = 12.0  # the fast cadence: homeflex simulate's default
+    tick_min: float = 30.0
     compare_households: int = 100  # run at the live and the fast cadence
     scalar_households: int = 8  # the scalar closed loop, one process
     results: Path | None = None

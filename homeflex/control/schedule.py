@@ -75,19 +75,29 @@ def ready_by_step(setup: HouseholdSetup, start: datetime, now: datetime, step_h:
     return math.floor((ready - start).total_seconds() / 3600 / step_h)
 
 
+def ev_need_kwh(spec: HouseholdSpec, setup: HouseholdSetup, states: States) -> float | None:
+    """What the plugged-in car needs to reach its target (kWh), or None: no car plugged in, or it
+    needs nothing (under 0.05 kWh). The cheap part of ``ev_session``, asked at every tick."""
+    device = spec.device(DeviceKind.EV_CHARGER)
+    state = states.get(device.id) if device else None
+    soc = _number(state, "soc")
+    if state is None or not state.get("plugged") or soc is None:
+        return None
+    target = _number(state, "target_soc") or setup.preferences.ev_target_soc
+    need = max(0.0, target - soc) * setup.equipment.ev_capacity_kwh
+    return None if need < 0.05 else need
+
+
 def ev_session(
     spec: HouseholdSpec, setup: HouseholdSetup, states: States, start: datetime, now: datetime, n: int
 ) -> EvSession | None:
     """The plugged-in car's charging need, or None when no car is plugged in or it needs nothing."""
     device = spec.device(DeviceKind.EV_CHARGER)
-    state = states.get(device.id) if device else None
-    soc = _number(state, "soc")
-    if device is None or state is None or not state.get("plugged") or soc is None:
+    need = ev_need_kwh(spec, setup, states)
+    if device is None or need is None:
         return None
-    target = _number(state, "target_soc") or setup.preferences.ev_target_soc
-    need = max(0.0, target - soc) * setup.equipment.ev_capacity_kwh
-    if need < 0.05:
-        return None
+    state = states[device.id]
+    soc, target = float(state["soc"]), _number(state, "target_soc") or setup.preferences.ev_target_soc
     ready = min(max(ready_by_step(setup, start, now, STEP_H), 1), n)
     max_kw = device.max_power_w / 1000
     early = max(1, ready - taper_steps(setup, soc, target, max_kw))
@@ -288,7 +298,7 @@ def deviation(
     """Why the schedule no longer fits what the devices report (re-plan), or None."""
     p = schedule.problem
     t = min(step_index(p.start, now, STEP_H), p.n_steps - 1)
-    wanted_ev = ev_session(spec, setup, states, p.start, now, p.n_steps) is not None
+    wanted_ev = ev_need_kwh(spec, setup, states) is not None
     if wanted_ev != (p.ev is not None) and "ev" not in schedule.fallbacks:
         return "EV plugged in" if wanted_ev else "EV unplugged or charged"
     if p.heating is None and "heating" not in schedule.fallbacks and _known(spec, states, "indoor_c"):

@@ -1,7 +1,9 @@
 """One household through a scenario: stage 1 (observe and learn), then the scenario's days managed (with
 the DSO's events if it is in stage 3) and unmanaged (the reference for its bill), then settlement.
 
-Runs in a pool worker: takes and returns plain picklable values.
+``run_household`` runs one household alone through the scalar closed loop: the reference the community
+engine (scenarios/community.py, every household of a batch stepped together) is compared against in
+tests and in bench simulate. ``household_result`` turns either engine's ``Runs`` into the report's row.
 """
 
 from __future__ import annotations

@@ -182,7 +182,8 @@ def terminal_report(result: ScenarioResult) -> str:
     head = (
         f"{len(result.households)} of {result.planned} households{interest}"
         f"{'' if result.complete else ' (INTERRUPTED: partial results)'}, {s.days} days from {s.first_day}, "
-        f"seed {s.seed}, {result.elapsed_s:.1f} s"
+        f"seed {s.seed}, {result.elapsed_s:.1f} s; control plans every {s.replan_h:g} h and refreshes "
+        f"every {s.tick_s / 60:g} min (live: 0.5 h, 5 min)"
     )
     parts = [head]
     if result.journeys:

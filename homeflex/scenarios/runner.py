@@ -84,10 +84,15 @@ def _init_worker(days_done: Synchronized[float]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # only the parent handles Ctrl-C
 
 
+_report: Callable[[], None] | None = None  # in process only: report progress after each simulated day
+
+
 def _day_done(households: int) -> None:
     if _days_done is not None:
         with _days_done.get_lock():
             _days_done.value += households
+    if _report is not None:
+        _report()
 
 
 def _run_batch(job: tuple[list[SimHouseholdConfig], Scenario]) -> list[HouseholdResult]:
@@ -106,16 +111,20 @@ def batches(
 
 
 def _results(
-    jobs: list[tuple[list[SimHouseholdConfig], Scenario]], processes: int, days_done: Synchronized[float]
+    jobs: list[tuple[list[SimHouseholdConfig], Scenario]],
+    processes: int,
+    days_done: Synchronized[float],
+    report: Callable[[], None],
 ) -> Generator[list[HouseholdResult] | None, None, None]:
-    """Each batch's results as it finishes; None about every half-second in between (to report)."""
+    """Each batch's results as it finishes; None about every half-second in between (to report). In
+    process, ``report`` is called after each simulated day instead."""
     if processes <= 1:
-        global _days_done
-        _days_done = days_done
+        global _days_done, _report
+        _days_done, _report = days_done, report
         try:
             yield from map(_run_batch, jobs)
         finally:
-            _days_done = None
+            _days_done = _report = None
         return
     context = multiprocessing.get_context("fork")
     with context.Pool(processes, initializer=_init_worker, initargs=(days_done,)) as pool:
@@ -142,13 +151,17 @@ def run_scenario(
     days_done = multiprocessing.get_context("fork").Value("d", 0.0)
     days_each = scenario.observe_days + 2 * scenario.days  # observed, managed, unmanaged
     jobs = [(b, scenario) for b in batches(configs, processes, batch_size)]
-    results = _results(jobs, processes, days_done)
+
+    def report() -> None:
+        if progress is not None and configs:
+            simulated = min(int(days_done.value / days_each), len(configs) - 1)  # all: when reported
+            progress(max(len(done), simulated), len(configs), perf_seconds() - started)
+
+    results = _results(jobs, processes, days_done, report)
     try:
         for batch in results:
             done.extend(batch or [])
-            if progress is not None and configs:
-                simulated = min(int(days_done.value / days_each), len(configs) - 1)  # all: when reported
-                progress(max(len(done), simulated), len(configs), perf_seconds() - started)
+            report()
     except KeyboardInterrupt:
         pass
     finally:

@@ -80,10 +80,14 @@ def setup_for(
 
 def forecast_for(household: SimHousehold, profile: HouseholdProfile | None) -> ProfileForecast:
     pv = household.devices.get("pv")
+    known: dict[datetime, float] = {}  # successive horizons overlap: each half-hour is worked out once
 
     def pv_kw(when: datetime) -> float:
         if not isinstance(pv, PvInverter):
             return 0.0
-        return ac_output_w(pv.params, pv.irradiance(when), household.weather(when)) / 1000
+        kw = known.get(when)
+        if kw is None:
+            kw = known[when] = ac_output_w(pv.params, pv.irradiance(when), household.weather(when)) / 1000
+        return kw
 
     return ProfileForecast(profile=profile, outdoor_c=household.weather, pv_kw=pv_kw)

@@ -131,11 +131,11 @@ def test_html_is_self_contained(result: ScenarioResult) -> None:
 
 
 def test_an_interrupted_run_reports_the_households_finished(result: ScenarioResult) -> None:
-    def stop_after_two(done: int, total: int, elapsed_s: float) -> None:
-        if done == 2:
+    def stop_in_the_second_batch(done: int, total: int, elapsed_s: float) -> None:
+        if done == 3:  # the first batch (2 households) is finished, the second half-way
             raise KeyboardInterrupt
 
-    partial = run_scenario(SMALL, processes=1, progress=stop_after_two, batch_size=2)  # one at a time
+    partial = run_scenario(SMALL, processes=1, progress=stop_in_the_second_batch, batch_size=2)
     assert not partial.complete and partial.planned == 6
     assert len(partial.households) == 2
     full = {r.household_id: r for r in result.households}
@@ -146,13 +146,12 @@ def test_an_interrupted_run_reports_the_households_finished(result: ScenarioResu
 
 def test_progress_moves_within_batches_and_ends_at_the_total() -> None:
     seen: list[int] = []
-    run_scenario(
-        replace(SMALL, households=4, variants=SMALL.variants[:1], gaming_kw=0.0),
-        processes=2,
-        progress=lambda done, total, _: seen.append(done),
-    )
-    assert seen == sorted(seen) and seen[-1] == 4
-    assert len(seen) > 3  # reported while the two batches ran, not only as each finished
+    small = replace(SMALL, households=4, variants=SMALL.variants[:1], gaming_kw=0.0)
+    run_scenario(small, processes=1, progress=lambda done, total, _: seen.append(done))
+    assert seen == sorted(seen) and seen[-1] == 4 and seen.count(4) == 1
+    days = small.observe_days + 2 * small.days
+    # after each simulated day of the one batch (in households' worth, none finished), then its results
+    assert seen == [min(4 * day // days, 3) for day in range(1, days + 1)] + [4]
 
 
 @pytest.mark.parametrize(

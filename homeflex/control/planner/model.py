@@ -130,7 +130,7 @@ def build(p: PlanningProblem, relax: Relax = Relax()) -> LpArrays:  # noqa: PLR0
         sel = steps[shift:]
         rows.append(row0 + sel)
         cols.append(col * n + sel - shift)
-        vals.append(np.broadcast_to(np.asarray(coef, dtype=np.float64), (n,))[shift:].copy())
+        vals.append(np.full(n - shift, coef) if np.isscalar(coef) else np.asarray(coef, np.float64)[shift:])
 
     # Power balance: import - export - curtail - ev - hp - charge + discharge = base - pv.
     for col, sign in (

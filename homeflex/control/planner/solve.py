@@ -41,11 +41,47 @@ def _finite(x: FloatArray) -> FloatArray:
     return np.clip(x, -_INF, _INF)
 
 
+# The model in the solver: a problem that differs from it only in its row bounds (the same household's
+# horizon with other DSO caps, as when bisecting on an event's share) starts from its optimal basis.
+_loaded: LpArrays | None = None
+
+
+def _same_but_row_bounds(a: LpArrays, b: LpArrays) -> bool:
+    return (
+        a.row_lower.size == b.row_lower.size
+        and a.rows.size == b.rows.size
+        and all(
+            np.array_equal(getattr(a, name), getattr(b, name))
+            for name in ("cost", "col_lower", "col_upper", "rows", "cols", "vals")
+        )
+    )
+
+
 def _solve(arrays: LpArrays) -> tuple[highspy.HighsModelStatus, FloatArray]:
+    global _loaded
+    h = _solver()
     # Columns fixed at zero (devices the household does not have, charging outside the EV's window)
     # go to HiGHS not at all: about two thirds of a typical household's columns, and every simplex
     # iteration prices each column. They are zero in the solution.
     keep = (arrays.col_lower != 0) | (arrays.col_upper != 0)
+    n_row = arrays.row_lower.size
+    if _loaded is not None and _same_but_row_bounds(_loaded, arrays):
+        h.changeRowsBounds(  # type: ignore[attr-defined]
+            n_row, np.arange(n_row, dtype=np.int32), _finite(arrays.row_lower), _finite(arrays.row_upper)
+        )
+    else:
+        _load(h, arrays, keep)
+    _loaded = arrays
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        return status, np.zeros(0)
+    x: FloatArray = np.zeros(arrays.cost.size)
+    x[keep] = h.getSolution().col_value
+    return status, x
+
+
+def _load(h: highspy.Highs, arrays: LpArrays, keep: np.ndarray) -> None:
     new_index = np.cumsum(keep) - 1
     used = keep[arrays.cols]
     rows, cols, vals = arrays.rows[used], new_index[arrays.cols[used]], arrays.vals[used]
@@ -63,16 +99,8 @@ def _solve(arrays: LpArrays) -> tuple[highspy.HighsModelStatus, FloatArray]:
     lp.a_matrix_.start_ = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n_row))))
     lp.a_matrix_.index_ = cols[order]
     lp.a_matrix_.value_ = vals[order]
-    h = _solver()
-    h.clearSolver()  # no warm start from the previous household's model
+    h.clearSolver()  # no warm start from another household's model
     h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        return status, np.zeros(0)
-    x: FloatArray = np.zeros(arrays.cost.size)
-    x[keep] = h.getSolution().col_value
-    return status, x
 
 
 def _plan_from(p: PlanningProblem, x: FloatArray) -> Plan:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import numpy.typing as npt
 
-from homeflex.core.timeutil import LONDON, local_date, period_start
+from homeflex.core.timeutil import LONDON, local_date
 from homeflex.telemetry.calendar_uk import is_bank_holiday
 
 FloatArray = npt.NDArray[np.float64]
@@ -40,8 +40,8 @@ def before(series: Series | None, as_of: datetime) -> dict[datetime, float]:
     cut = utc(as_of)
     out: dict[datetime, float] = {}
     for key, value in series.items():
-        t = utc(key)
-        if t != period_start(t):
+        t = key if key.tzinfo is UTC else utc(key)
+        if t.minute % 30 or t.second or t.microsecond:  # as period_start(t) != t, without building it
             raise ValueError(f"{t.isoformat()} is not the start of a UTC half-hour")
         if t < cut:
             out[t] = float(value)
