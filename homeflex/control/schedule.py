@@ -299,8 +299,11 @@ def deviation(
     p = schedule.problem
     t = min(step_index(p.start, now, STEP_H), p.n_steps - 1)
     wanted_ev = ev_need_kwh(spec, setup, states) is not None
-    if wanted_ev != (p.ev is not None) and "ev" not in schedule.fallbacks:
-        return "EV plugged in" if wanted_ev else "EV unplugged or charged"
+    if wanted_ev and p.ev is None and "ev" not in schedule.fallbacks:
+        return "EV plugged in"
+    # A car gone (or full) matters only while the plan still means to charge it
+    if not wanted_ev and p.ev is not None and schedule.ok and float(np.sum(schedule.plan.ev_kw[t:])) > 0.01:
+        return "EV unplugged or charged"
     if p.heating is None and "heating" not in schedule.fallbacks and _known(spec, states, "indoor_c"):
         return "heat pump state known"
     if p.battery is None and _known(spec, states, "soc", DeviceKind.BATTERY):

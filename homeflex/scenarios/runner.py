@@ -106,8 +106,18 @@ def batches(
     for 100 households as for 500, so fewer, larger batches are faster (progress is reported within
     them; an interrupted run keeps the batches finished)."""
     count = min(max(processes, 1, math.ceil(len(configs) / batch_size)), len(configs))
-    size = math.ceil(len(configs) / count) if configs else 0
-    return [configs[i : i + size] for i in range(0, len(configs), size)] if size else []
+    # Dealt like cards, heaviest first, so each process gets the same work (a batch's wall time is its
+    # households' control: plans are most of it, and households with more devices plan more).
+    split: list[list[SimHouseholdConfig]] = [[] for _ in range(count)]
+    for i, config in enumerate(sorted(configs, key=_weight, reverse=True)):
+        turn, seat = divmod(i, count)
+        split[seat if turn % 2 == 0 else count - 1 - seat].append(config)
+    return [b for b in split if b]
+
+
+def _weight(config: SimHouseholdConfig) -> int:
+    planned = sum(p is not None for p in (config.ev, config.heat_pump, config.battery))
+    return 2 * planned + int(config.spec.stage)  # stage 3 households also assess events
 
 
 def _results(
