@@ -37,7 +37,7 @@ from homeflex.scenarios.spec import (
 from homeflex.telemetry.baseline import METHODS
 
 if TYPE_CHECKING:
-    from homeflex.scenarios.runner import ScenarioResult
+    from homeflex.scenarios.runner import Progress, ScenarioResult
 
 # Only the options are imported with `homeflex`'s parser; the simulator and the report load when run.
 
@@ -164,11 +164,23 @@ def scenario_from(args: argparse.Namespace) -> Scenario:
     )
 
 
-def progress_line(stream: TextIO) -> object:
+def progress_line(stream: TextIO) -> Progress:
+    """A progress line rewritten in place on a terminal; in a log or pipe, one line per tenth done."""
+    tty = stream.isatty()
+    shown = [-1]  # the last tenth written when not on a terminal
+
     def show(done: int, total: int, elapsed_s: float) -> None:
+        tenth = done * 10 // max(total, 1)
+        if not tty and tenth == shown[0]:
+            return
+        shown[0] = tenth
         left = f"~{elapsed_s / done * (total - done):.0f} s left" if done else "starting"
-        end = "\n" if done == total else ""
-        stream.write(f"\rsimulated {done}/{total} households, {elapsed_s:.0f} s, {left} {end}")
+        line = f"simulated {done}/{total} households, {elapsed_s:.0f} s, {left}"
+        if tty:
+            line = f"\r{line} " + ("\n" if done == total else "")
+        else:
+            line += "\n"
+        stream.write(line)
         stream.flush()
 
     return show
@@ -199,7 +211,7 @@ def simulate(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO
         print(f"homeflex simulate: {error}", file=err)
         return 2
     show = progress_line(err)
-    result = run_scenario(scenario, processes=args.processes, progress=show)  # type: ignore[arg-type]
+    result = run_scenario(scenario, processes=args.processes, progress=show)
     if not result.complete:
         err.write("\ninterrupted: reporting the households finished so far\n")
     print(terminal_report(result), file=out)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from homeflex import cli
+from homeflex.scenarios.command import progress_line
 from homeflex.scenarios.compare import comparisons
 from homeflex.scenarios.gaming import gaming_text
 from homeflex.scenarios.html import html_report
@@ -187,3 +188,23 @@ def test_command_writes_table_csv_and_html(tmp_path: Path, capsys: pytest.Captur
     header = (tmp_path / "events.csv").read_text().splitlines()[0]
     assert header.startswith("household_id,category,vulnerable,variant,event_id")
     assert (tmp_path / "out.html").read_text().startswith("<!doctype html>")
+
+
+def test_progress_in_a_log_is_one_line_per_tenth_and_rewritten_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    log, terminal = io.StringIO(), Terminal()
+    for stream in (log, terminal):
+        show = progress_line(stream)
+        for done in (0, 1, 2, 2, 50, 99, 100, 100):
+            show(done, 100, float(done))
+    assert log.getvalue().splitlines() == [
+        "simulated 0/100 households, 0 s, starting",
+        "simulated 50/100 households, 50 s, ~50 s left",
+        "simulated 99/100 households, 99 s, ~1 s left",
+        "simulated 100/100 households, 100 s, ~0 s left",
+    ]
+    written = terminal.getvalue()
+    assert written.count("\r") == 8 and written.endswith("simulated 100/100 households, 100 s, ~0 s left \n")
