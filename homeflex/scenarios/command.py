@@ -86,7 +86,10 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
         "--gaming-kw",
         type=float,
         default=0.0,
-        help="also settle as if stage-3 households ran this much extra load before each event (default off)",
+        help=(
+            "also settle as if stage-3 households ran this much extra load before each event they "
+            "opt in to (default off)"
+        ),
     )
     s.add_argument(
         "--gaming-h", type=float, default=2.0, help="hours of it before the event (default %(default)s)"

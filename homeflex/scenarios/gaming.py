@@ -1,10 +1,11 @@
 """Baseline gaming: does raising consumption before an event pay under a settlement variant?
 
 The households' metered energy is settled again as if each stage-3 household had run an extra load in
-the hours before each event it was offered (Scenario.gaming_kw over gaming_h). A day-of (in-day)
-adjustment lifts the baseline with that load, so the household is paid for "reducing" from a level it
-raised itself; that is the trick that made NESO drop its in-day adjustment. The extra load is added to
-the meter after the run (the control loop did not see it), and priced at the household's import tariff.
+the hours before each event it opted in to (Scenario.gaming_kw over gaming_h; it is paid for no
+other). A day-of (in-day) adjustment lifts the baseline with that load, so the household is paid for
+"reducing" from a level it raised itself; that is the trick that made NESO drop its in-day adjustment.
+The extra load is added to the meter after the run (the control loop did not see it), and priced at
+the household's import tariff.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from homeflex.scenarios.runner import ScenarioResult
 class GamingSummary:
     group: str
     variant: str
-    households: int  # offered events, so able to game
+    households: int  # opted in to events, so able to game
     extra_payment_total: float  # £ over the group
     extra_payment_median: float  # £ per household
     cost_median: float  # £ per household, the extra load at its import price
@@ -31,7 +32,7 @@ class GamingSummary:
 
 
 def gaming_summary(results: Sequence[HouseholdResult], group: str, variant: str) -> GamingSummary:
-    rows = [r for r in members(results, group) if r.events_offered and r.gamed]
+    rows = [r for r in members(results, group) if r.gamed]
     extra = np.array([r.gamed[variant].payment_gbp - r.settled[variant].payment_gbp for r in rows])
     cost = np.array([r.gaming_cost_gbp for r in rows])
     return GamingSummary(
@@ -77,7 +78,7 @@ def gaming_table(result: ScenarioResult) -> tuple[tuple[str, ...], list[tuple[st
 
 def gaming_title(result: ScenarioResult) -> str:
     s = result.scenario
-    return f"baseline gaming: +{s.gaming_kw:g} kW over the {s.gaming_h:g} h before each event"
+    return f"baseline gaming: +{s.gaming_kw:g} kW over the {s.gaming_h:g} h before each event opted in to"
 
 
 def gaming_text(result: ScenarioResult) -> str:

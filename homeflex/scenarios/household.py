@@ -53,7 +53,7 @@ class HouseholdResult:
     ev_departures: int
     ev_short: int  # departures short of min(target, the unmanaged car's state then) - EV_SLACK_SOC
     settled: dict[str, Settled]  # per variant name
-    gamed: dict[str, Settled]  # per variant name, with the gaming load before each event; {} if none
+    gamed: dict[str, Settled]  # per variant, with the gaming load before each event opted in to; {} if none
     gaming_cost_gbp: float  # what the gaming load costs at the household's import price
 
     @property
@@ -147,7 +147,9 @@ def run_household(job: tuple[SimHouseholdConfig, Scenario]) -> HouseholdResult:
 def household_result(config: SimHouseholdConfig, scenario: Scenario, runs: Runs) -> HouseholdResult:
     spec, managed, unmanaged, setup = config.spec, runs.managed, runs.unmanaged, runs.setup
     energy = energy_kwh({**runs.history.net_kw, **managed.net_kw})
-    gaming = pre_event_periods(runs.events, scenario.gaming_h) if scenario.gaming_kw > 0 else []
+    # A gamer raises its load only before the events it opted in to: it is paid for no others.
+    opted_in = [e for e in runs.events if (d := runs.decisions.get(e.event_id)) is not None and d.opt_in]
+    gaming = pre_event_periods(opted_in, scenario.gaming_h) if scenario.gaming_kw > 0 else []
     gamed = with_extra_load(energy, gaming, scenario.gaming_kw)
     decisions = runs.decisions.values()
     return HouseholdResult(

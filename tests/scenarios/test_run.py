@@ -88,7 +88,7 @@ def test_sliding_scale_never_pays_more_than_the_delivered_energy(result: Scenari
 
 
 def test_gaming_pays_only_under_a_day_of_adjustment(result: ScenarioResult) -> None:
-    flex = [r for r in result.households if r.events_offered]
+    flex = [r for r in result.households if r.events_opted_in]
     assert flex and all(r.gaming_cost_gbp > 0 for r in flex)
     for r in flex:
         assert r.gamed["one week"] == r.settled["one week"]  # the baseline looks at other days only
@@ -98,8 +98,8 @@ def test_gaming_pays_only_under_a_day_of_adjustment(result: ScenarioResult) -> N
         if r.events_opted_in and plain.delivered_kwh < plain.requested_kwh - 1e-6:
             assert extra > 0  # a raised baseline pays for more "delivery", up to the instruction
     text = gaming_text(result)
-    assert "+2 kW over the 2 h before each event" in text and "one week, adjusted" in text
-    assert not any(r.gamed for r in result.households if not r.events_offered)
+    assert "+2 kW over the 2 h before each event opted in to" in text and "one week, adjusted" in text
+    assert not any(r.gamed or r.gaming_cost_gbp for r in result.households if not r.events_opted_in)
 
 
 def test_csv_has_a_row_per_household(result: ScenarioResult) -> None:
