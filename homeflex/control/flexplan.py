@@ -116,7 +116,8 @@ def assess(
     sheddable_kw: float = 0.0,
 ) -> Assessment:
     """The largest share of ``event`` (alongside ``others`` already accepted) the household can deliver
-    without breaking a preference: the full request first, then bisection on the share."""
+    without breaking a preference: the full request first, then the least share, then bisection on the
+    share (feasibility falls as the share rises: a larger reduction is a lower cap)."""
     requested = event.reduction_w / 1000
 
     def attempt(share: float, explain: bool = False) -> Plan:
@@ -136,10 +137,14 @@ def assess(
             reference=reference,
             reason="",
         )
+    # The least share the bisection can settle on first: when even that is out of reach (the plan has
+    # already moved everything flexible out of the window, the common case) the other steps need not run.
+    least = 0.5**BISECTIONS
+    floor = attempt(least)
     low, high, best = 0.0, 1.0, reference
-    for _ in range(BISECTIONS):
+    for _ in range(BISECTIONS if floor.ok else 0):
         mid = (low + high) / 2
-        tried = attempt(mid)
+        tried = floor if mid == least else attempt(mid)
         if tried.ok:
             low, best = mid, tried
         else:

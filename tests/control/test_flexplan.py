@@ -295,6 +295,9 @@ def test_assess_share_is_full_when_feasible_else_lower_with_a_reason(pair: tuple
     assert (a.share * 2**BISECTIONS).is_integer()
     if a.share < 1:
         assert a.reason
+        # the largest share on the grid: a sixteenth more is out of reach
+        more = event_caps(s.problem, s.plan, [e], share=a.share + 0.5**BISECTIONS)
+        assert not plan(with_caps(s.problem, more)).ok
     else:
         assert a.reason == ""
     if a.share == 0:
