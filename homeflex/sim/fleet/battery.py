@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from homeflex.sim.fleet.rows import BoolArray, FloatArray, Rows, column
+from homeflex.sim.fleet.rows import BoolArray, FloatArray, ParamRows, column
 from homeflex.sim.physics.battery import BatteryParams
 from homeflex.sim.physics.settings import Settings
 
@@ -34,13 +34,11 @@ def offpeak_table(params: Sequence[BatteryParams | None], local_hours: Sequence[
     return table
 
 
-class BatteryRows(Rows):
+class BatteryRows(ParamRows[BatteryParams]):
     """Setting `power_w` as an array; non-owners have p_max 0, so they neither move energy nor power."""
 
     def __init__(self, params: Sequence[BatteryParams | None], soc: float = 0.5) -> None:
-        super().__init__(len(params))
-        self.params = list(params)
-        self.owned = np.array([p is not None for p in params])
+        super().__init__(params)
         self.p_max = column(params, lambda p: p.p_max_w, 0.0)
         self.minus_p_max = -self.p_max
         self.capacity_wh = column(params, lambda p: p.capacity_wh, 1.0)

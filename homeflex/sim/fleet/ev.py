@@ -14,7 +14,7 @@ from typing import cast
 import numpy as np
 
 from homeflex.sim.fleet.grid import STEP_S, Minutes, to_us
-from homeflex.sim.fleet.rows import BoolArray, FloatArray, IntArray, Rows, column
+from homeflex.sim.fleet.rows import BoolArray, FloatArray, IntArray, ParamRows, column
 from homeflex.sim.physics.ev import DailySessions, EvCharger, EvParams
 from homeflex.sim.physics.settings import Settings, Value
 
@@ -84,14 +84,12 @@ def sessions(chargers: Sequence[EvCharger | None], minutes: Minutes) -> Sessions
     return Sessions(plugged, any_plugged, arrivals, departures)
 
 
-class EvRows(Rows):
+class EvRows(ParamRows[EvParams]):
     """Setting `max_power_w`; the limit in force is kept as its whole-amp setpoint and a pause flag."""
 
     def __init__(self, chargers: Sequence[EvCharger | None], seeds: Sequence[int]) -> None:
-        super().__init__(len(chargers))
         params: list[EvParams | None] = [None if ev is None else ev.params for ev in chargers]
-        self.params = params
-        self.owned = np.array([p is not None for p in params])
+        super().__init__(params)
         self.p_ac_max = column(params, lambda p: p.p_ac_max_w, 0.0)
         self.one_minus_knee = column(params, lambda p: 1 - p.knee_soc, 1.0)
         self.knee = column(params, lambda p: p.knee_soc, 1.0)

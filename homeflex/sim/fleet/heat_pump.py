@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from homeflex.sim.fleet.grid import STEP_S
-from homeflex.sim.fleet.rows import BoolArray, FloatArray, Rows, column
+from homeflex.sim.fleet.rows import BoolArray, FloatArray, ParamRows, column
 from homeflex.sim.physics.heat_pump import HeatPumpParams, cop, flow_temperature_c
 from homeflex.sim.physics.settings import Settings
 
@@ -32,13 +32,11 @@ def cop_table(params: Sequence[HeatPumpParams | None], outdoor_c: Sequence[float
     return table
 
 
-class HeatPumpRows(Rows):
+class HeatPumpRows(ParamRows[HeatPumpParams]):
     """Settings `setpoint_c` and `max_power_w` as arrays; non-owners have q_max 0, so their power is 0."""
 
     def __init__(self, params: Sequence[HeatPumpParams | None]) -> None:
-        super().__init__(len(params))
-        self.params = list(params)
-        self.owned = np.array([p is not None for p in params])
+        super().__init__(params)
         self.htc = column(params, lambda p: p.htc_w_per_k, 1.0)
         self.gain = column(params, lambda p: p.gain_w_per_k, 0.0)
         self.q_max = column(params, lambda p: p.q_max_w, 0.0)

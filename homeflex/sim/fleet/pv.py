@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from homeflex.sim.fleet.rows import FloatArray, Rows
+from homeflex.sim.fleet.rows import FloatArray, ParamRows
 from homeflex.sim.physics.pv import PvParams
 from homeflex.sim.physics.settings import Settings
 
@@ -34,13 +34,11 @@ def available_w(params: Sequence[PvParams | None], poa_w_m2: FloatArray, ambient
     return out
 
 
-class PvRows(Rows):
+class PvRows(ParamRows[PvParams]):
     """Setting `export_limit_w` as an array (inf: no cap)."""
 
     def __init__(self, params: Sequence[PvParams | None]) -> None:
-        super().__init__(len(params))
-        self.params = list(params)
-        self.owned = np.array([p is not None for p in params])
+        super().__init__(params)
         self.limit_w = np.full(self.n, np.inf)
         self.poa_w_m2 = 0.0  # every panel sees the same sky: one number
 

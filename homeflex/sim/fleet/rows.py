@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from typing import Self, TypeVar
+from typing import Generic, Self, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -41,3 +41,13 @@ class Rows:
                 setattr(new, name, value * copies)
         new.n = self.n * copies
         return new
+
+
+class ParamRows(Rows, Generic[P]):
+    """Rows of a device kind with per-household parameters: ``params[i]`` is None where household i
+    does not own one (``owned`` is False there)."""
+
+    def __init__(self, params: Sequence[P | None]) -> None:
+        super().__init__(len(params))
+        self.params = list(params)
+        self.owned = np.array([p is not None for p in params])
