@@ -178,33 +178,31 @@ def test_heat_pump_follows_the_planned_power(
     }
 
 
-def test_heat_pump_below_its_minimum_runs_on_off_for_the_planned_share() -> None:
-    from dataclasses import replace
-
-    spec = household(*ALL)
+def with_minimum_heat_pump(spec: HouseholdSpec) -> Schedule:
+    """A schedule whose heat pump has a 1.8 kW thermal minimum; tests set its plan with with_plan."""
     s = schedule_for(spec, setup(), states(), NOW)
     assert s.problem.heating is not None
     pump = replace(s.problem.heating.heat_pump, min_thermal_kw=1.8)
-    problem = replace(s.problem, heating=replace(s.problem.heating, heat_pump=pump))
-    s = with_plan(replace(s, problem=problem), indoor_c=20.0, heat_pump_kw=0.2)  # well under the minimum
+    return replace(s, problem=replace(s.problem, heating=replace(s.problem.heating, heat_pump=pump)))
+
+
+def test_heat_pump_below_its_minimum_runs_on_off_for_the_planned_share() -> None:
+    spec = household(*ALL)
+    base = with_minimum_heat_pump(spec)
+    s = with_plan(base, indoor_c=20.0, heat_pump_kw=0.2)  # well under the minimum
     comfort = s.problem.heating.comfort  # type: ignore[union-attr]
     early = adapter_for(HP).setpoint(step(spec, s, elapsed=0.0))
     late = adapter_for(HP).setpoint(step(spec, s, elapsed=0.9))
     assert early["max_power_w"] > 200 and early["setpoint_c"] == round(comfort.max_c, 1)  # on, at its minimum
     assert late == {"setpoint_c": round(comfort.min_c, 1), "max_power_w": 0}  # off for the rest
-    nothing = with_plan(replace(s, problem=problem), indoor_c=20.0, heat_pump_kw=0.0)
+    nothing = with_plan(base, indoor_c=20.0, heat_pump_kw=0.0)
     assert adapter_for(HP).setpoint(step(spec, nothing))["max_power_w"] == 0
 
 
 def test_the_loop_wakes_when_a_part_step_run_ends_not_at_its_next_refresh() -> None:
-    from dataclasses import replace
-
     spec = household(*ALL)
-    s = schedule_for(spec, setup(), states(), NOW)
-    assert s.problem.heating is not None
-    pump = replace(s.problem.heating.heat_pump, min_thermal_kw=1.8)
-    problem = replace(s.problem, heating=replace(s.problem.heating, heat_pump=pump))
-    s = with_plan(replace(s, problem=problem), indoor_c=20.0, heat_pump_kw=0.2)
+    base = with_minimum_heat_pump(spec)
+    s = with_plan(base, indoor_c=20.0, heat_pump_kw=0.2)
     share = adapter_for(HP).changes_at(step(spec, s, elapsed=0.0))  # type: ignore[attr-defined]
     assert share is not None and 0 < share < 1
     t = step_index(s.problem.start, NOW)
@@ -214,7 +212,7 @@ def test_the_loop_wakes_when_a_part_step_run_ends_not_at_its_next_refresh() -> N
     just_after = adapter_for(HP).setpoint(step(spec, s, elapsed=share + 1e-6))
     assert just_before["max_power_w"] > 0 and just_after["max_power_w"] == 0  # the change it names
     assert next_change(spec, s, states(), ends + timedelta(seconds=1)) is None  # off until the step ends
-    full = with_plan(replace(s, problem=problem), indoor_c=20.0, heat_pump_kw=3.0)  # modulates all step
+    full = with_plan(base, indoor_c=20.0, heat_pump_kw=3.0)  # modulates all step
     assert next_change(spec, full, states(), NOW) is None
 
 
