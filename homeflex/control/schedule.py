@@ -83,9 +83,14 @@ def ev_need_kwh(spec: HouseholdSpec, setup: HouseholdSetup, states: States) -> f
     soc = _number(state, "soc")
     if state is None or not state.get("plugged") or soc is None:
         return None
-    target = _number(state, "target_soc") or setup.preferences.ev_target_soc
-    need = max(0.0, target - soc) * setup.equipment.ev_capacity_kwh
+    need = max(0.0, _ev_target(setup, state) - soc) * setup.equipment.ev_capacity_kwh
     return None if need < 0.05 else need
+
+
+def _ev_target(setup: HouseholdSetup, state: Mapping[str, Any]) -> float:
+    """The state of charge the car should reach: its own target when it reports one, else the
+    household's preference."""
+    return _number(state, "target_soc") or setup.preferences.ev_target_soc
 
 
 def ev_session(
@@ -97,7 +102,7 @@ def ev_session(
     if device is None or need is None:
         return None
     state = states[device.id]
-    soc, target = float(state["soc"]), _number(state, "target_soc") or setup.preferences.ev_target_soc
+    soc, target = float(state["soc"]), _ev_target(setup, state)
     ready = min(max(ready_by_step(setup, start, now, STEP_H), 1), n)
     max_kw = device.max_power_w / 1000
     early = max(1, ready - taper_steps(setup, soc, target, max_kw))
@@ -173,8 +178,7 @@ def ev_behind_kwh(
         return 0.0
     if soc >= setup.equipment.ev_taper_soc:  # tapering at its own pace, as the plan's ready-by allows
         return 0.0
-    target = _number(state, "target_soc") or setup.preferences.ev_target_soc
-    need = max(0.0, target - soc) * setup.equipment.ev_capacity_kwh
+    need = max(0.0, _ev_target(setup, state or {}) - soc) * setup.equipment.ev_capacity_kwh
     steps = (now - p.start).total_seconds() / 3600 / p.step_h
     whole = min(int(steps), p.n_steps)
     planned_kw = schedule.plan.ev_kw
@@ -183,6 +187,16 @@ def ev_behind_kwh(
     )
     planned_need = p.ev.target_kwh - done_steps * p.step_h * p.ev.efficiency
     return need - planned_need
+
+
+def _late_with_room(schedule: Schedule, t: int, now: datetime) -> bool:
+    """In the last hour before the car should be ready, with the plan leaving the charger room to go
+    faster at step ``t``: only then can a re-plan for a small shortfall help."""
+    p = schedule.problem
+    if p.ev is None:
+        return False
+    late = now >= p.start + timedelta(hours=p.step_h * p.ev.ready_by_step - EV_LATE_H)
+    return late and float(schedule.plan.ev_kw[t]) < p.ev.max_kw - 0.1
 
 
 def max_import_kw(spec: HouseholdSpec, setup: HouseholdSetup) -> float:
@@ -317,10 +331,7 @@ def deviation(
         if abs(indoor - planned) > indoor_tolerance_c:
             return f"indoor {indoor:.1f} °C, planned {planned:.1f} °C"
     behind = ev_behind_kwh(spec, setup, schedule, states, now)
-    late = p.ev is not None and now >= p.start + timedelta(hours=p.step_h * p.ev.ready_by_step - EV_LATE_H)
-    # Late, a re-plan can only help while the plan leaves the charger room to go faster now
-    room = p.ev is not None and float(schedule.plan.ev_kw[t]) < p.ev.max_kw - 0.1
-    if behind > EV_BEHIND_KWH or (late and room and behind > EV_BEHIND_LATE_KWH):
+    if behind > EV_BEHIND_KWH or (behind > EV_BEHIND_LATE_KWH and _late_with_room(schedule, t, now)):
         return f"EV {behind:.1f} kWh behind its plan"
     bat = spec.device(DeviceKind.BATTERY)
     soc = _number(states.get(bat.id), "soc") if bat else None
