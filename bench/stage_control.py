@@ -32,6 +32,7 @@ from homeflex.control.profile import HouseholdProfile
 from homeflex.control.schedule import Schedule
 from homeflex.core.clock import WallClock, perf_seconds
 from homeflex.core.timeutil import LONDON
+from homeflex.scenarios.metered import bill_gbp, from_trace
 from homeflex.sim.closedloop import Trace, observe, run
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.population import SimHouseholdConfig, build_household, make_population
@@ -232,8 +233,8 @@ def one_week(job: tuple[SimHouseholdConfig, date]) -> WeekResult:
         devices="+".join(d.id for d in config.spec.devices) or "none",
         tariff=setup.tariff.name,
         vulnerable=config.spec.vulnerable,
-        unmanaged_gbp=unmanaged.bill_gbp(setup),
-        managed_gbp=managed.bill_gbp(setup),
+        unmanaged_gbp=bill_gbp(setup.tariff, from_trace(unmanaged)),
+        managed_gbp=bill_gbp(setup.tariff, from_trace(managed)),
         planned_gbp=planned_cost(core.first_plans.values()),
         ev_departures=len(managed.ev_departures),
         ev_short=short,

@@ -50,21 +50,6 @@ class Trace:
         for device_id, device in household.devices.items():
             self.device_kw.setdefault(device_id, []).append(device.power_w / 1000)
 
-    def bill_gbp(self, setup: HouseholdSetup) -> float:
-        """The household's bill on its tariff; each sample holds over the step that ends at it (steps
-        are a minute, shorter after a wake-up between minutes) and is priced where the step's midpoint
-        falls, i.e. in the half-hour it is metered in."""
-        tariff, total = setup.tariff, 0.0
-        previous: datetime | None = None
-        for t, kw in zip(self.times, self.net_kw, strict=True):
-            seconds = (t - previous).total_seconds() if previous else PHYSICS_S
-            previous = t
-            mid = t - timedelta(seconds=seconds / 2)
-            total += (max(kw, 0.0) * tariff.import_price(mid) - max(-kw, 0.0) * tariff.export_price(mid)) * (
-                seconds / 3600
-            )
-        return total
-
     def half_hourly(self, values: Sequence[float]) -> dict[datetime, float]:
         """Mean of ``values`` per UTC half-hour (kW for powers), keyed by period start; a sample counts
         in the half-hour its step's midpoint falls in."""
