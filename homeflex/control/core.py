@@ -91,10 +91,12 @@ class ControlCore:
             reference.problem, reference.plan, event, others, sheddable_kw=self.sheddable_kw(states)
         )
 
-    def change_setup(self, setup: HouseholdSetup) -> None:
-        """A new tariff or new preferences: re-plan at the next tick."""
+    def change_setup(self, setup: HouseholdSetup, household: HouseholdSpec | None = None) -> None:
+        """A new tariff, preferences or equipment (or devices, stage): re-plan at the next tick."""
         self.setup = setup
-        self._dirty = "tariff or preferences changed"
+        if household is not None:
+            self.household = household
+        self._dirty = "configuration changed"
 
     def sheddable_kw(self, states: States) -> float:
         """Smart-plug load running now, which an accepted event switches off."""

@@ -15,13 +15,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from homeflex.control.commands import CommandFailed, CommandSender
 from homeflex.control.core import ControlCore
 from homeflex.control.devices import Settings
 from homeflex.control.flexplan import Assessment
@@ -33,6 +32,9 @@ from homeflex.core import topics
 from homeflex.core.clock import Clock, perf_seconds, sleep_until
 from homeflex.core.domain import FlexEvent, HouseholdSpec, Stage
 from homeflex.core.tasks import stop_tasks
+from homeflex.drivers import DeviceError, DeviceLink, Driver, State
+from homeflex.drivers.homeflex_mqtt import HomeflexAddress
+from homeflex.household import DeviceConfig, HouseholdConfig
 from homeflex.mqtt import MqttSession
 
 log = logging.getLogger(__name__)
@@ -69,9 +71,12 @@ class _Sent:
 
 
 class HouseholdController:
+    """The household's control loop and its device drivers, from the household's configuration (a bare
+    ``HouseholdSpec`` means every device speaks homeflex's MQTT dialect, as the simulators do)."""
+
     def __init__(
         self,
-        household: HouseholdSpec,
+        household: HouseholdConfig | HouseholdSpec,
         clock: Clock,
         mqtt_url: str,
         settings: ControlSettings = ControlSettings(),
@@ -79,26 +84,27 @@ class HouseholdController:
         setup: HouseholdSetup | None = None,
         forecast: ForecastSource | None = None,
         seed: int | None = None,
+        services: Mapping[str, Any] | None = None,
     ) -> None:
-        self.household = household
+        config = household if isinstance(household, HouseholdConfig) else _simulated(household, settings)
+        self.config = config
+        self.household = config.spec
         self.clock = clock
         self.settings = settings
-        self.setup = setup or HouseholdSetup()
+        self.setup = setup or (config.setup if isinstance(household, HouseholdConfig) else HouseholdSetup())
         self._forecast = forecast
-        self.session = MqttSession(
-            mqtt_url, f"ctl-{household.id}", will=(topics.status(household.id), b"offline")
-        )
-        self.session.announce(topics.status(household.id), b"online")
-        self.sender = CommandSender(
-            self.session, household.id, timeout_s=settings.ack_timeout_s, attempts=settings.ack_attempts
-        )
+        hh = self.household.id
+        self.session = MqttSession(mqtt_url, f"ctl-{hh}", will=(topics.status(hh), b"offline"))
+        self.session.announce(topics.status(hh), b"online")
+        self.services = dict(services or {})
+        self.drivers: dict[str, Driver] = {d.id: self._driver(d) for d in config.devices}
         self.states: dict[str, dict[str, Any]] = {}
         self.outcomes: list[CommandOutcome] = []
         self.on_outcome: Callable[[CommandOutcome], None] | None = None
         self.profile: HouseholdProfile | None = None
         self.readiness: Readiness | None = None
         self.core = ControlCore(
-            household=household,
+            household=self.household,
             setup=self.setup,
             forecast=_LiveForecast(self),
             recovery_stagger_s=settings.recovery_stagger_s,
@@ -110,12 +116,28 @@ class HouseholdController:
         self.unavailable: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.session.subscribe(f"{topics.PREFIX}/{household.id}/+/state", self._on_state)
-        self.session.subscribe(topics.meter_reading(household.id), self._on_state)
-        self.session.subscribe(topics.profile(household.id), self._on_profile)
+        if config.meter.protocol == "homeflex":  # the simulated meter publishes its own readings
+            self.session.subscribe(topics.meter_reading(hh), self._on_meter)
+        self.session.subscribe(topics.profile(hh), self._on_profile)
+
+    def _driver(self, device: DeviceConfig) -> Driver:
+        link = DeviceLink(
+            household_id=self.household.id,
+            device_id=device.id,
+            kind=device.kind,
+            max_power_w=device.max_power_w,
+            clock=self.clock,
+            mqtt=self.session,
+            services=self.services,
+            report=self.on_device_state,
+            availability=self.on_availability,
+        )
+        return device.driver.build(link, device.address)
 
     async def __aenter__(self) -> HouseholdController:
         await self.session.__aenter__()
+        for driver in self.drivers.values():
+            await driver.start()
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"control-{self.household.id}")
         return self
 
@@ -124,23 +146,38 @@ class HouseholdController:
     ) -> None:
         if self._task is not None:
             await stop_tasks([self._task])
+        for driver in self.drivers.values():
+            await driver.stop()
         await self.session.__aexit__(exc_type, exc, tb)
 
     # --- inputs -------------------------------------------------------------------------------
 
-    def _on_state(self, topic: str, payload: bytes) -> None:
+    def on_device_state(self, device_id: str, state: State) -> None:
+        """A driver read its device (the whole state, in the control adapters' vocabulary)."""
+        before = self.states.get(device_id, {}).get("plugged")
+        self.states[device_id] = state
+        if state.get("plugged") != before and before is not None:
+            self._wake.set()  # a car came or went: re-plan now, not at the next tick
+
+    def on_availability(self, device_id: str, available: bool, why: str) -> None:
+        """A driver saw its device go (or come back): said once each way; flexibility is not offered
+        from a device that is gone."""
+        if available and device_id in self.unavailable:
+            self.unavailable.discard(device_id)
+            log.info("%s/%s: available again (%s)", self.household.id, device_id, why)
+            self._wake.set()
+        elif not available and device_id not in self.unavailable:
+            self.unavailable.add(device_id)
+            log.warning("%s/%s: unavailable (%s)", self.household.id, device_id, why)
+
+    def _on_meter(self, topic: str, payload: bytes) -> None:
         try:
             state = json.loads(payload)
         except ValueError:
-            log.warning("%s: unreadable state on %s", self.household.id, topic)
+            log.warning("%s: unreadable meter reading on %s", self.household.id, topic)
             return
-        if not isinstance(state, dict):
-            return
-        device = topics.device_of(topic)
-        before = self.states.get(device, {}).get("plugged")
-        self.states[device] = state
-        if state.get("plugged") != before and before is not None:
-            self._wake.set()  # a car came or went: re-plan now, not at the next tick
+        if isinstance(state, dict):
+            self.states[topics.METER] = state
 
     def _on_profile(self, topic: str, payload: bytes) -> None:
         try:
@@ -179,6 +216,30 @@ class HouseholdController:
         """The household changed its tariff or preferences (portal): re-plan now."""
         self.setup = setup
         self.core.change_setup(setup)
+        self._wake.set()
+
+    async def apply_config(self, config: HouseholdConfig) -> None:
+        """A new version of the household's configuration: drivers for devices added or changed,
+        removed ones stopped, and a re-plan now with the new setup, stage and devices."""
+        if config.household_id != self.household.id:
+            raise ValueError(f"configuration of {config.household_id} sent to {self.household.id}")
+        old = {d.id: d for d in self.config.devices}
+        new = {d.id: d for d in config.devices}
+        for device_id, device in old.items():
+            if new.get(device_id) != device:
+                await self.drivers.pop(device_id).stop()
+                self.states.pop(device_id, None)
+                self._sent.pop(device_id, None)
+                self.unavailable.discard(device_id)
+        for device_id, device in new.items():
+            if device_id not in self.drivers:
+                self.drivers[device_id] = driver = self._driver(device)
+                await driver.start()
+        self.config = config
+        self.household = config.spec
+        self.setup = config.setup
+        self.core.change_setup(self.setup, self.household)
+        log.info("%s: configuration v%d applied", self.household.id, config.version)
         self._wake.set()
 
     # --- events (stage 3) ---------------------------------------------------------------------
@@ -264,7 +325,10 @@ class HouseholdController:
         due: float,
     ) -> None:
         try:
-            ack = await self.sender.send(device_id, settings, expires)
+            driver = self.drivers.get(device_id)
+            if driver is None:
+                raise DeviceError(f"{self.household.id}/{device_id}: no driver")
+            attempts = await driver.send(settings, expires)
             self._sent[device_id] = _Sent(settings=settings, expires=expires)
             if device_id in self.unavailable:
                 self.unavailable.discard(device_id)
@@ -274,10 +338,10 @@ class HouseholdController:
                 device_id=device_id,
                 phase=phase,
                 ok=True,
-                attempts=ack.attempts,
+                attempts=attempts,
                 latency_s=perf_seconds() - due,
             )
-        except CommandFailed as err:
+        except DeviceError as err:
             if device_id not in self.unavailable:  # said once, not on every tick
                 log.error("%s; marked unavailable", err)
             self.unavailable.add(device_id)
@@ -294,6 +358,24 @@ class HouseholdController:
         self.outcomes.append(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
+
+
+def _simulated(household: HouseholdSpec, settings: ControlSettings) -> HouseholdConfig:
+    """A household known only by its spec: every device speaks homeflex's dialect (the simulators)."""
+    address = HomeflexAddress(ack_timeout_s=settings.ack_timeout_s, attempts=settings.ack_attempts)
+    devices = tuple(
+        DeviceConfig(id=d.id, kind=d.kind, max_power_w=d.max_power_w, address=address)
+        for d in household.devices
+    )
+    return HouseholdConfig(
+        household_id=household.id,
+        category=household.category,
+        stage=household.stage,
+        vulnerable=household.vulnerable,
+        group=household.group,
+        max_import_w=household.max_import_w,
+        devices=devices,
+    )
 
 
 @dataclass(frozen=True)

@@ -70,3 +70,13 @@ def device_of(topic: str) -> str:
     if len(parts) < 5:
         raise ValueError(f"not a device topic: {topic!r}")
     return parts[3]
+
+
+def is_topic_level(name: str) -> bool:
+    """One MQTT topic level that is safe to publish to: no separators, wildcards or NUL."""
+    return bool(name) and len(name) <= 64 and not any(c in name for c in "/+#\0")
+
+
+def config(household_id: str) -> str:
+    """The household's configuration document (homeflex.household), retained: portal -> agent."""
+    return f"{PREFIX}/{household_id}/config"

@@ -10,18 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from datetime import timedelta
 from itertools import islice
+from typing import Any
 
 from homeflex.core import topics
 from homeflex.core.clock import Clock, sleep_until
 from homeflex.core.tasks import stop_tasks
 from homeflex.mqtt import MqttSession, MqttUnavailable
-from homeflex.sim.endpoint import DeviceEndpoint, availability_topic
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.population import SimHouseholdConfig, build_household
+from homeflex.sim.protocols import ENDPOINTS, Endpoint
+from homeflex.sim.protocols.homeflex_mqtt import availability_topic
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class HouseholdSimulator:
         step_s: float = 10.0,
         meter_interval_s: float = 10.0,
         state_interval_s: float = 60.0,
+        wiring: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         if min(step_s, meter_interval_s, state_interval_s) <= 0:
             raise ValueError("step and publishing intervals must be positive")
@@ -50,7 +53,9 @@ class HouseholdSimulator:
         self.step_s = step_s
         self.meter_interval_s = meter_interval_s
         self.state_interval_s = state_interval_s
-        self.devices: dict[str, DeviceEndpoint] = {}
+        # device id -> {"protocol": name, **options}: what each device speaks (default homeflex's dialect)
+        self.wiring = {k: dict(v) for k, v in (wiring or {}).items()}
+        self.devices: dict[str, Endpoint] = {}
         self._stack = AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = clock.now()  # loops tick on a grid from here; reset on entry
@@ -70,10 +75,13 @@ class HouseholdSimulator:
         try:
             await self._stack.enter_async_context(self.meter)
             for device_id in self.household.devices:
-                endpoint = DeviceEndpoint(
-                    self.household, device_id, self.clock, self.mqtt_url, step_s=self.step_s
+                options = dict(self.wiring.get(device_id, {}))
+                factory = ENDPOINTS.get(str(options.pop("protocol", "homeflex")))
+                endpoint = factory(
+                    self.household, device_id, self.clock, self.mqtt_url, options, step_s=self.step_s
                 )
-                self.devices[device_id] = await self._stack.enter_async_context(endpoint)
+                await self._stack.enter_async_context(endpoint)
+                self.devices[device_id] = endpoint
         except BaseException:
             await self._stack.aclose()
             raise
@@ -172,10 +180,16 @@ async def run_population(
     sources: Sequence[SimHouseholdConfig | SimHousehold],
     clock: Clock,
     mqtt_url: str,
+    wiring: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
     **options: float,
 ) -> AsyncIterator[list[HouseholdSimulator]]:
-    """Start a HouseholdSimulator per source, concurrently (options as for HouseholdSimulator)."""
-    simulators = [HouseholdSimulator(s, clock, mqtt_url, **options) for s in sources]
+    """Start a HouseholdSimulator per source, concurrently (options as for HouseholdSimulator);
+    ``wiring``: household id -> its devices' wiring (HouseholdSimulator)."""
+    wiring = wiring or {}
+    simulators = [
+        HouseholdSimulator(s, clock, mqtt_url, wiring=wiring.get(_household_id(s)), **options)
+        for s in sources
+    ]
     results = await asyncio.gather(*(sim.__aenter__() for sim in simulators), return_exceptions=True)
     started = [sim for sim, result in zip(simulators, results, strict=True) if result is sim]
     try:
@@ -185,3 +199,7 @@ async def run_population(
         yield simulators
     finally:
         await asyncio.gather(*(sim.__aexit__(None, None, None) for sim in started), return_exceptions=True)
+
+
+def _household_id(source: SimHouseholdConfig | SimHousehold) -> str:
+    return source.id if isinstance(source, SimHousehold) else source.spec.id

@@ -4,8 +4,10 @@ and sky (a perfect forecast); base load comes from the learned profile, never fr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from homeflex.control.forecast import ProfileForecast
 from homeflex.control.planner import Building, HeatPump
@@ -14,6 +16,8 @@ from homeflex.control.setup import Equipment, HouseholdSetup, Preferences
 from homeflex.control.tariffs import TariffSource, tariff_from_config
 from homeflex.control.tariffs.dynamic import agile_like_prices
 from homeflex.core.timeutil import local_date
+from homeflex.drivers import DRIVERS
+from homeflex.household import DeviceConfig, HouseholdConfig
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.physics.pv import PvInverter, ac_output_w
 from homeflex.sim.population import SimHouseholdConfig
@@ -30,14 +34,18 @@ def tariff_for(config: SimHouseholdConfig, household: SimHousehold | None = None
 
 def tariff_at(config: SimHouseholdConfig, now: datetime | None) -> TariffSource:
     """``tariff_for`` a household whose simulation stands at ``now`` (None: not started)."""
+    return tariff_from_config(tariff_config_at(config, now))
+
+
+def tariff_config_at(config: SimHouseholdConfig, now: datetime | None) -> dict[str, Any]:
+    """The tariff as the household's configuration document holds it."""
     if config.ev is not None:
-        return tariff_from_config({"type": "two_rate"})
+        return {"type": "two_rate"}
     if config.heat_pump is not None:
-        return tariff_from_config({"type": "three_rate", "night_hours": (4.0, 7.0)})
+        return {"type": "three_rate", "night_hours": (4.0, 7.0)}
     if config.battery is not None and config.pv is not None and now is not None:
-        prices = agile_like_prices(local_date(now), 14, seed=config.seed)
-        return tariff_from_config({"type": "dynamic", "prices": prices})
-    return tariff_from_config({"type": "flat"})
+        return {"type": "dynamic", "prices": agile_like_prices(local_date(now), 14, seed=config.seed)}
+    return {"type": "flat"}
 
 
 def setup_for(
@@ -75,6 +83,46 @@ def setup_for(
         preferences=prefs,
         equipment=equipment,
         tariff=tariff_at(config, now or (household.time if household is not None else None)),
+    )
+
+
+def household_config_for(
+    config: SimHouseholdConfig,
+    household: SimHousehold | None = None,
+    *,
+    now: datetime | None = None,
+    wiring: Mapping[str, Mapping[str, Any]] | None = None,
+) -> HouseholdConfig:
+    """The configuration document of a simulated household, as the portal would hold it for a real one:
+    its devices reached as ``wiring`` says (device id -> {"protocol", "address", "product"}; default
+    homeflex's own dialect), its equipment, preferences and tariff."""
+    setup = setup_for(config, household, now=now)
+    wiring = wiring or {}
+    devices = []
+    for spec in config.spec.devices:
+        wire = dict(wiring.get(spec.id, {}))
+        info = DRIVERS.get(str(wire.get("protocol", "homeflex")))
+        devices.append(
+            DeviceConfig(
+                id=spec.id,
+                kind=spec.kind,
+                max_power_w=spec.max_power_w,
+                protocol=info.protocol,
+                address=info.parse(wire.get("address", {})),
+                product=wire.get("product"),
+            )
+        )
+    return HouseholdConfig(
+        household_id=config.spec.id,
+        category=config.spec.category,
+        stage=config.spec.stage,
+        vulnerable=config.spec.vulnerable,
+        group=config.spec.group,
+        max_import_w=config.spec.max_import_w,
+        devices=tuple(devices),
+        equipment=setup.equipment,
+        preferences=setup.preferences,
+        tariff=tariff_config_at(config, now or (household.time if household is not None else None)),
     )
 
 

@@ -25,7 +25,7 @@ from openleadr import OpenADRClient, enums
 from homeflex.control.loop import HouseholdController
 from homeflex.core import topics
 from homeflex.core.clock import Clock
-from homeflex.core.domain import FlexEvent, Stage
+from homeflex.core.domain import FlexEvent, HouseholdSpec, Stage
 from homeflex.core.tasks import stop_tasks
 from homeflex.ven.decision import OptDecision, decide_opt
 from homeflex.ven.events import parse_event
@@ -49,7 +49,6 @@ class VenAgent:
         push: tuple[str, int] | None = None,
     ) -> None:
         self.controller = controller
-        self.household = controller.household
         self.clock = clock
         self.decisions: dict[str, OptDecision] = {}
         self.events: dict[str, FlexEvent] = {}
@@ -78,6 +77,11 @@ class VenAgent:
             unit="W",
         )
         controller.session.subscribe(topics.skips(self.household.id), self._on_skips)
+
+    @property
+    def household(self) -> HouseholdSpec:
+        """As the control loop has it now: a new configuration can change the stage or the devices."""
+        return self.controller.household
 
     @property
     def ven_id(self) -> str | None:

@@ -315,7 +315,7 @@ def test_a_new_tariff_replans_at_once_and_moves_the_battery() -> None:
     [first] = run(c, [NOW])
     c.change_setup(setup({"type": "flat"}))
     [second] = run(c, [NOW + timedelta(minutes=1)])
-    assert c.replans[-1][1] == "tariff or preferences changed"
+    assert c.replans[-1][1] == "configuration changed"
     assert c.schedule is not None
     prices = c.schedule.problem.tariff.import_gbp_per_kwh
     assert (prices >= 0.245).all() and (prices < 0.245 + DIVERSITY_GBP_PER_KWH).all()  # flat now

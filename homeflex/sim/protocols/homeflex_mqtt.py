@@ -1,12 +1,15 @@
-"""One simulated device on MQTT: its own connection, commands and acks, retained state, expiry."""
+"""One simulated device in homeflex's own MQTT dialect: its own connection, commands and acks, retained
+state, expiry (homeflex.core.topics)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Mapping
 from contextlib import suppress
 from datetime import datetime
+from typing import Any
 
 from homeflex.core import topics
 from homeflex.core.clock import Clock, sleep_until
@@ -15,6 +18,7 @@ from homeflex.core.timeutil import iso
 from homeflex.mqtt import MqttSession, MqttUnavailable
 from homeflex.sim.commands import Command, CommandRejected, ack, parse_command
 from homeflex.sim.household import SimHousehold
+from homeflex.sim.protocols import ENDPOINTS
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,14 @@ class DeviceEndpoint:
     """Applies commands to one device of a SimHousehold and publishes what the device would report."""
 
     def __init__(
-        self, household: SimHousehold, device_id: str, clock: Clock, mqtt_url: str, *, step_s: float = 10.0
+        self,
+        household: SimHousehold,
+        device_id: str,
+        clock: Clock,
+        mqtt_url: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        step_s: float = 10.0,
     ) -> None:
         household.device(device_id)  # fail early on an unknown device
         self.household = household
@@ -132,3 +143,6 @@ class DeviceEndpoint:
             await self.session.publish(topics.ack(self.household.id, self.device_id), payload)
         except MqttUnavailable as err:
             log.warning("%s/%s: ack not published: %s", self.household.id, self.device_id, err)
+
+
+ENDPOINTS.register("homeflex")(DeviceEndpoint)

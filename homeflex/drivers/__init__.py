@@ -1,0 +1,116 @@
+"""Device drivers: the control loop decides a setpoint per device (``homeflex.control.devices``); a driver
+speaks it to the device in the device's own protocol, reads its power, energy and state back, and says
+when the device is unavailable. One driver per file, found through ``DRIVERS`` by protocol name.
+
+Settings are the control adapters' vocabulary: ``max_power_w`` (EV charger, heat pump), ``setpoint_c``
+(heat pump), ``power_w`` (battery, + charge), ``export_limit_w`` (PV), ``on`` (plug); a ``None`` value
+means "back to the device's own behaviour". States come back in the same vocabulary: ``power_w`` (+
+consumption), ``energy_wh``, ``plugged``, ``soc``, ``on``, ``indoor_c``...
+
+A command carries an expiry. Where the protocol can, the driver hands it to the device (``NATIVE``: the
+device reverts by itself even when homeflex is gone); else the driver reverts it itself (``EMULATED``:
+if the agent dies the last command stays) and the registry says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from homeflex.core.clock import Clock
+from homeflex.core.domain import DeviceKind
+from homeflex.core.registry import Registry
+from homeflex.core.strict import from_mapping
+
+Settings = dict[str, Any]
+State = dict[str, Any]
+
+
+class DeviceError(RuntimeError):
+    """A command did not take effect."""
+
+    transient = True
+
+
+class DeviceRefused(DeviceError):
+    """The device answered and said no (a bad value, a fault): retrying the same command will not help."""
+
+    transient = False
+
+
+class DeviceUnreachable(DeviceError):
+    """No answer (offline, timeout): retry later with backoff."""
+
+
+class Expiry(StrEnum):
+    NATIVE = "native"  # the device reverts by itself when the command's timer runs out
+    EMULATED = "emulated"  # the driver reverts the device; if the agent stops, the last command stays
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceLink:
+    """What a driver is given by the household agent: which device, the clock, the agent's shared
+    connections and where to say what it reads."""
+
+    household_id: str
+    device_id: str
+    kind: DeviceKind
+    max_power_w: float
+    clock: Clock
+    mqtt: Any  # homeflex.mqtt.MqttSession: the agent's own session, shared by the MQTT drivers
+    services: Mapping[str, Any] = field(default_factory=dict)  # shared servers by protocol, e.g. "ocpp"
+    report: Callable[[str, State], None] = lambda _device, _state: None  # device id, state (overlaid)
+    availability: Callable[[str, bool, str], None] = lambda _device, _up, _why: None
+
+    @property
+    def name(self) -> str:
+        return f"{self.household_id}/{self.device_id}"
+
+
+class Driver(Protocol):
+    async def start(self) -> None:
+        """Connect, subscribe, read the device's status once (nothing of a device is retained)."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, settings: Settings, expires_at: datetime | None) -> int:
+        """Apply ``settings`` until ``expires_at`` (None: until changed); the attempts it took.
+        Raises DeviceRefused or DeviceUnreachable."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriverInfo:
+    """A registered driver: what it can drive, how its commands expire, and its address config."""
+
+    protocol: str
+    title: str  # e.g. "OCPP 1.6J"
+    kinds: frozenset[DeviceKind]
+    products: tuple[str, ...]  # products known to speak it (README, portal)
+    expiry: Expiry
+    fail_safe: str  # what the device does when homeflex stops commanding it
+    config: type[Any]  # a frozen dataclass: the device's address in this protocol
+    build: Callable[[DeviceLink, Any], Driver]
+    meter: bool = False  # can be the household's meter (its readings go to telemetry)
+
+    def parse(self, raw: Mapping[str, Any], where: str = "address") -> Any:
+        return from_mapping(self.config, raw, where)
+
+
+DRIVERS: Registry[DriverInfo] = Registry(
+    "device protocol",
+    builtin=("homeflex.drivers.homeflex_mqtt",),
+)
+
+
+def register(info: DriverInfo) -> DriverInfo:
+    return DRIVERS.register(info.protocol)(info)
+
+
+def protocols_for(kind: DeviceKind) -> list[DriverInfo]:
+    """The drivers that can drive a device of ``kind`` (for the portal's forms and checks)."""
+    return [info for _, info in DRIVERS if kind in info.kinds]
