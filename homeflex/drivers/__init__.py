@@ -14,7 +14,8 @@ if the agent dies the last command stays) and the registry says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -96,6 +97,10 @@ class DriverInfo:
     config: type[Any]  # a frozen dataclass: the device's address in this protocol
     build: Callable[[DeviceLink, Any], Driver]
     meter: bool = False  # can be the household's meter (its readings go to telemetry)
+    # A server the protocol's devices connect to (an OCPP central system), shared by every driver of
+    # the protocol in one process: built from the platform's settings, put in DeviceLink.services
+    # under the protocol's name.
+    service: Callable[[Any], AbstractAsyncContextManager[Any]] | None = None
 
     def parse(self, raw: Mapping[str, Any], where: str = "address") -> Any:
         return from_mapping(self.config, raw, where)
@@ -109,6 +114,18 @@ DRIVERS: Registry[DriverInfo] = Registry(
 
 def register(info: DriverInfo) -> DriverInfo:
     return DRIVERS.register(info.protocol)(info)
+
+
+@asynccontextmanager
+async def driver_services(protocols: Iterable[str], settings: Any) -> AsyncIterator[dict[str, Any]]:
+    """Start the shared servers that the drivers of ``protocols`` need (``settings``: homeflex.settings)."""
+    async with AsyncExitStack() as stack:
+        services: dict[str, Any] = {}
+        for name in sorted(set(protocols)):
+            info = DRIVERS.get(name)
+            if info.service is not None:
+                services[name] = await stack.enter_async_context(info.service(settings))
+        yield services
 
 
 def protocols_for(kind: DeviceKind) -> list[DriverInfo]:
