@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -38,6 +39,8 @@ from homeflex.household import DeviceConfig, HouseholdConfig
 from homeflex.mqtt import MqttSession
 
 log = logging.getLogger(__name__)
+OUTCOMES_KEPT = 1000  # the latest command outcomes, for the demo and tests; a long run keeps no more
+MAX_BACKOFF_S = 3600.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +102,7 @@ class HouseholdController:
         self.services = dict(services or {})
         self.drivers: dict[str, Driver] = {d.id: self._driver(d) for d in config.devices}
         self.states: dict[str, dict[str, Any]] = {}
-        self.outcomes: list[CommandOutcome] = []
+        self.outcomes: deque[CommandOutcome] = deque(maxlen=OUTCOMES_KEPT)
         self.on_outcome: Callable[[CommandOutcome], None] | None = None
         self.profile: HouseholdProfile | None = None
         self.readiness: Readiness | None = None
@@ -114,6 +117,7 @@ class HouseholdController:
         # Devices whose last command went unacknowledged after every retry: still commanded each tick
         # (so a recovery is noticed), but their flexibility is not offered to events meanwhile.
         self.unavailable: set[str] = set()
+        self._retry: dict[str, tuple[datetime, float]] = {}  # unreachable device -> (next try, wait s)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         if config.meter.protocol == "homeflex":  # the simulated meter publishes its own readings
@@ -162,6 +166,8 @@ class HouseholdController:
     def on_availability(self, device_id: str, available: bool, why: str) -> None:
         """A driver saw its device go (or come back): said once each way; flexibility is not offered
         from a device that is gone."""
+        if available:
+            self._retry.pop(device_id, None)  # it says it is back: try it at the next tick
         if available and device_id in self.unavailable:
             self.unavailable.discard(device_id)
             log.info("%s/%s: available again (%s)", self.household.id, device_id, why)
@@ -311,6 +317,9 @@ class HouseholdController:
             forced = phase in ("curtail", "restore")
             if sent is not None and sent.settings == settings and not expiring and not forced:
                 continue
+            retry = self._retry.get(device_id)
+            if retry is not None and now < retry[0] and not forced:
+                continue  # unreachable: tried after a backoff, when it says it is back, or at an event
             expires = None if own else now + timedelta(seconds=self.settings.command_ttl_s)
             jobs.append(self._command(event_id, device_id, settings, expires, phase, due))
         await asyncio.gather(*jobs)
@@ -330,6 +339,7 @@ class HouseholdController:
                 raise DeviceError(f"{self.household.id}/{device_id}: no driver")
             attempts = await driver.send(settings, expires)
             self._sent[device_id] = _Sent(settings=settings, expires=expires)
+            self._retry.pop(device_id, None)
             if device_id in self.unavailable:
                 self.unavailable.discard(device_id)
                 log.info("%s/%s: answers again, available", self.household.id, device_id)
@@ -342,10 +352,14 @@ class HouseholdController:
                 latency_s=perf_seconds() - due,
             )
         except DeviceError as err:
-            if device_id not in self.unavailable:  # said once, not on every tick
-                log.error("%s; marked unavailable", err)
-            self.unavailable.add(device_id)
-            self._sent.pop(device_id, None)  # unknown: send again next tick
+            self._sent.pop(device_id, None)  # unknown: send again
+            if not err.transient:  # the device is there and said no: the next plan sends anew
+                log.error("%s", err)
+            else:
+                if device_id not in self.unavailable:  # said once, not on every tick
+                    log.error("%s; marked unavailable", err)
+                self.unavailable.add(device_id)
+                self._back_off(device_id)
             outcome = CommandOutcome(
                 event_id=event_id,
                 device_id=device_id,
@@ -358,6 +372,13 @@ class HouseholdController:
         self.outcomes.append(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
+
+
+    def _back_off(self, device_id: str) -> None:
+        """Next try after twice the last wait (a tick's length first, at most an hour)."""
+        last = self._retry.get(device_id)
+        wait = min(2 * last[1], MAX_BACKOFF_S) if last else self.settings.refresh_s
+        self._retry[device_id] = (self.clock.now() + timedelta(seconds=wait), wait)
 
 
 def _simulated(household: HouseholdSpec, settings: ControlSettings) -> HouseholdConfig:

@@ -32,7 +32,7 @@ from homeflex.sim.fleet.fleet import Fleet
 from homeflex.sim.fleet.grid import STEP_US, to_us
 from homeflex.sim.fleet.recorder import PhaseRecord
 from homeflex.sim.population import SimHouseholdConfig, build_household
-from homeflex.sim.setup import forecast_for, setup_for
+from homeflex.sim.setup import forecast_for, household_config_for
 
 TICK_S = 300.0  # the live loop's refresh (control/loop.py LoopSettings.refresh_s)
 
@@ -53,7 +53,9 @@ def run_batch(
     fleet.record()
     by_day(fleet, start, fleet.advance_to, day_done)
     observed = fleet.stop_recording()
-    setups = [setup_for(c, now=start) for c in configs]  # a dynamic tariff's prices start here
+    # Each household's configuration document, as a real one has it from the portal (a dynamic tariff's
+    # prices start here).
+    setups = [household_config_for(c, now=start).setup for c in configs]
     floors = np.array([s.preferences.comfort_min_c for s in setups]) - COLD_SLACK_C
     unmanaged_fleet = fleet.copy()
     controls, histories = [], [metered(observed, i, devices=True) for i in range(len(configs))]

@@ -29,7 +29,7 @@ from homeflex.scenarios.settle import (
 from homeflex.scenarios.spec import Scenario
 from homeflex.sim.closedloop import observe_with_trace, run
 from homeflex.sim.population import SimHouseholdConfig, build_household
-from homeflex.sim.setup import setup_for
+from homeflex.sim.setup import household_config_for
 from homeflex.ven.decision import OptDecision
 
 EV_SLACK_SOC = 0.01  # a departure this far below target (or below what the unmanaged car reached) is short
@@ -97,7 +97,9 @@ def simulate(config: SimHouseholdConfig, scenario: Scenario) -> Runs:
     start = local_midnight(scenario.first_day)
     observe_start = start - timedelta(days=scenario.observe_days)
     profile, history = observe_with_trace(household, observe_start, scenario.observe_days)
-    setup = setup_for(config, household)  # after observing: a dynamic tariff's prices start here
+    # The household's configuration document, as a real one has it from the portal; after observing, so
+    # that a dynamic tariff's prices start here.
+    setup = household_config_for(config, household).setup
     end = start + timedelta(days=scenario.days)
     offered = offered_events(config, scenario)
     twin = copy.deepcopy(household)

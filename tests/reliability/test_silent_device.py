@@ -59,6 +59,30 @@ async def test_silent_device_is_retried_marked_unavailable_and_not_offered(mqtt_
         assert silent.assessment is not None and silent.assessment.deliverable_kw == 0
         assert "can deliver only 0.00 of 2.00 kW" in silent.reason
 
-        await battery.session.__aenter__()  # it answers again
+        await battery.session.__aenter__()  # it is back (it says so) and answers again
         await until(lambda: "battery" not in controller.unavailable, 15, "the battery is available again")
-        assert controller.outcomes[-1].ok
+        await until(lambda: controller.outcomes[-1].ok, 15, "a command to the battery is acknowledged")
+
+
+async def test_a_silent_device_is_tried_again_after_a_growing_wait(mqtt_url: str, uid: str) -> None:
+    """Not on every tick: a dead plug costs the loop a try after one tick, two, four... (an hour at most)."""
+    hh = f"bko{uid}"
+    clock = ScaledClock(START, 600.0)  # ten minutes a second
+    model = SimHousehold(
+        hh, base_load=BaseLoad(seed=3), weather=LondonWeather(seed=3), devices={"battery": Battery(soc=0.9)}
+    )
+    spec = HouseholdSpec(id=hh, category=Category.B, stage=Stage.FLEX, devices=(BATTERY,))
+    settings = ControlSettings(command_ttl_s=600, refresh_s=60, ack_timeout_s=0.05, ack_attempts=1)
+    async with (
+        HouseholdSimulator(model, clock, mqtt_url) as simulator,
+        HouseholdController(spec, clock, mqtt_url, settings) as controller,
+    ):
+        await until(lambda: "battery" in controller.states, 5, "states")
+        await simulator.devices["battery"].session.__aexit__(None, None, None)  # silent from now on
+        controller.schedule_event(flex_event(clock, "now", timedelta(seconds=30)))
+        await until(lambda: "battery" in controller.unavailable, 10, "the battery is marked unavailable")
+        first = clock.now()
+        await until(lambda: clock.now() - first > timedelta(hours=1), 10, "an hour on")
+        tries = [o for o in controller.outcomes if o.device_id == "battery" and not o.ok]
+    # Every tick (60 s) would be 60 tries in the hour; 1 + 2 + 4 + 8 + 16 + 32 ticks is about six.
+    assert 3 <= len(tries) <= 8, len(tries)
