@@ -32,8 +32,18 @@ log = logging.getLogger(__name__)
 VTN_ID = "HOMEFLEX-VTN"
 
 
+VEN_PREFIX = "ven-"
+
+
 def ven_id_for(household_id: str) -> str:
-    return f"ven-{household_id}"
+    """A household's VEN id, also its OpenADR 3.1 VEN client's id."""
+    return f"{VEN_PREFIX}{household_id}"
+
+
+def household_of(ven_id: str) -> str | None:
+    """The household a VEN id (or 3.1 VEN client id) is for; None if it is not `ven-<household>`."""
+    household = ven_id.removeprefix(VEN_PREFIX)
+    return household if household and household != ven_id else None
 
 
 class OpenAdrHandlers:

@@ -19,7 +19,9 @@ import aiohttp
 from homeflex.mqtt.burst import publish_burst
 from homeflex.mqtt.session import MqttEndpoint, MqttUnavailable
 from homeflex.storage import Storage
+from homeflex.vtn.oadr3.access import may_see, own_vens
 from homeflex.vtn.oadr3.model import Topics, notification
+from homeflex.vtn.openadr import household_of
 
 log = logging.getLogger(__name__)
 PLURAL = {
@@ -133,10 +135,13 @@ class Notifier:
         if client.role == "bl" or object_type == "PROGRAM":
             return list(obj.get("targets") or [])
         if object_type == "EVENT":
-            own = {v.id for v in await self.storage.list_oadr3_objects("VEN", client_id)}
-            mine = sorted(own & ven_ids)
-            return mine or None
-        return [] if owner == client_id else None
+            own = await own_vens(self.storage, client_id, client.role) or set()
+            return sorted(own & ven_ids) or None
+        # VENs and resources by the VEN the client is bound to, whether it still exists or not: a VEN's
+        # deletion is notified after the VEN is gone.
+        name = household_of(client_id)
+        bound = {name} if name else set()
+        return [] if may_see(bound, client_id, object_type, {**obj, "clientID": owner}) else None
 
     async def _post(self, url: str, token: str | None, body: dict[str, Any]) -> None:
         assert self.http is not None
