@@ -59,7 +59,9 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
     clock = WallClock()
     storage = await open_storage(settings.database_url)
     key = settings.oadr3_token_key.encode() if settings.oadr3_token_key else None
-    oadr3 = Oadr3Service(storage, clock, mqtt_url=settings.mqtt_url, token_key=key)  # 3.1 under /openadr3
+    oadr3 = Oadr3Service(  # 3.1 under /openadr3
+        storage, clock, mqtt_url=settings.mqtt_url, token_key=key, webhooks=trust.webhooks
+    )
     try:
 
         async def settle(event_id: str) -> list[SettlementRecord]:

@@ -4,15 +4,17 @@ OpenADR 2.0b without TLS believes any venID it is sent: whoever reaches the VTN 
 household, register it again and change its opt answer. The operator API without `api_token` lets
 whoever reaches it enrol households and create events (over TLS, any VEN certificate from the CA
 would do). Either is allowed only as an explicit choice (`allow_insecure_openadr`, `allow_open_api`:
-the demo, the tests, a network the operator trusts) and announced with a warning at start.
+the demo, the tests, a network the operator trusts) and announced with a warning at start, as are
+the networks OpenADR 3.1 webhooks may reach although not public (`oadr3_webhook_allow`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from homeflex.settings import Settings
+from homeflex.vtn.oadr3.webhooks import WebhookPolicy
 from homeflex.vtn.tls import VtnTls, tls_from_settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ class InsecureSettings(ValueError):
 class Posture:
     tls: VtnTls | None
     api_token: str | None
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
     warnings: tuple[str, ...]
 
     def announce(self) -> None:
@@ -58,8 +61,12 @@ def posture(settings: Settings) -> Posture:
     refused = [f"{risk}. {remedy}" for allowed, risk, remedy in missing if not allowed]
     if refused:
         raise InsecureSettings("refusing to start: " + "; ".join(refused))
+    webhooks = WebhookPolicy.from_setting(settings.oadr3_webhook_allow)
     warnings = tuple(risk for _, risk, _ in missing)
-    return Posture(tls=tls, api_token=settings.api_token or None, warnings=warnings)
+    if webhooks.allowed:
+        networks = ", ".join(str(n) for n in webhooks.allowed)
+        warnings += (f"OpenADR 3.1 webhooks to addresses that are not public, in {networks}",)
+    return Posture(tls=tls, api_token=settings.api_token or None, webhooks=webhooks, warnings=warnings)
 
 
 def loopback_only() -> Posture:

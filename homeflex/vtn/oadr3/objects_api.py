@@ -13,6 +13,7 @@ from homeflex.vtn.oadr3.access import may_see
 from homeflex.vtn.oadr3.events_api import event_targets, own_ven_ids
 from homeflex.vtn.oadr3.http import Handler, Problem, body, ctx, page, principal
 from homeflex.vtn.oadr3.model import metadata, report_values
+from homeflex.vtn.oadr3.webhooks import WebhookRefused
 from homeflex.vtn.openadr import household_of, ven_id_for
 
 ID_PARAM = {"VEN": "venID", "RESOURCE": "resourceID", "SUBSCRIPTION": "subscriptionID", "REPORT": "reportID"}
@@ -210,9 +211,14 @@ async def update_resource(request: web.Request) -> web.Response:
 
 
 async def _check_subscription(request: web.Request, doc: dict[str, Any]) -> None:
-    program_id = doc.get("programID")
-    if program_id and await ctx(request).storage.get_programme(program_id) is None:
+    c, program_id = ctx(request), doc.get("programID")
+    if program_id and await c.storage.get_programme(program_id) is None:
         raise Problem(400, f"unknown programID {program_id!r}")
+    for entry in doc["objectOperations"]:
+        try:  # loopback, private and link-local targets only where the operator allows (webhooks.py)
+            await c.webhooks.check(entry["callbackUrl"])
+        except WebhookRefused as err:
+            raise Problem(400, str(err)) from err
 
 
 async def create_subscription(request: web.Request) -> web.Response:
