@@ -131,6 +131,8 @@ async def _ven_owner(request: web.Request, doc: dict[str, Any]) -> str:
     if not who.is_bl:
         if doc["objectType"] != "VEN_VEN_REQUEST":
             raise Problem(403, "a VEN client sends VEN_VEN_REQUEST")
+        if who.ven_name is None:
+            raise Problem(403, f"client {who.client_id!r} is provisioned for no VEN (ids are ven-<venName>)")
         if doc["venName"] != who.ven_name:
             raise Problem(403, f"client {who.client_id!r} may act only for VEN {who.ven_name!r}")
         return who.client_id

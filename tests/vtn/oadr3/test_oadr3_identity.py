@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from homeflex.storage.records import Oadr3Object
+from homeflex.storage.records import Oadr3Client, Oadr3Object
 from homeflex.vtn.oadr3 import provision_client
+from homeflex.vtn.oadr3.auth import hash_secret
 from homeflex.vtn.openadr import household_of
 from tests.vtn.oadr3.conftest import NOW, Vtn, register_ven
 from tests.vtn.oadr3.test_oadr3_api import event_request
@@ -87,3 +88,10 @@ async def test_a_ven_client_is_provisioned_for_one_household(vtn: Vtn) -> None:
     with pytest.raises(ValueError, match="ven-<household id>"):
         await provision_client(vtn.storage, vtn.clock, "hh1", "ven")
     await provision_client(vtn.storage, vtn.clock, "dso-planning", "bl")  # BL ids are free
+    # A VEN client provisioned before the rule, under another id, acts for no VEN.
+    legacy = Oadr3Client(client_id="meter-7", secret_sha256=hash_secret("s3cret"), role="ven")
+    await vtn.storage.save_oadr3_client(legacy, NOW)
+    vtn.secrets["meter-7"] = "s3cret"
+    claim = {"objectType": "VEN_VEN_REQUEST", "venName": "hh1"}
+    status, body = await vtn.call("POST", "/vens", "meter-7", claim)
+    assert status == 403 and "provisioned for no VEN" in body["detail"]
