@@ -54,9 +54,9 @@ def _lister(object_type: str) -> Handler:
         who = principal(request)
         owner = None if who.is_bl or object_type == "RESOURCE" else who.client_id
         filters = {key: request.query[key] for key in FILTERS[object_type] if key in request.query}
-        found = []
+        found, own = [], await own_ven_ids(request)
         for obj in await ctx(request).storage.list_oadr3_objects(object_type, owner):
-            if not await _may_see(request, obj):
+            if not may_see(own, who.client_id, object_type, served(obj)):
                 continue
             if any(obj.document.get(key) != value for key, value in filters.items()):
                 continue
