@@ -213,6 +213,8 @@ async def soak(args: argparse.Namespace) -> Outcome:
                 "HOMEFLEX_METRICS_PORT": str(free_port()),
             }
             vtn_env = {k: v for k, v in env.items() if k != "HOMEFLEX_MQTT_URL"}
+            # A VTN on loopback without TLS or API token, as an explicit choice (homeflex.vtn.posture)
+            vtn_env |= {"HOMEFLEX_ALLOW_INSECURE_OPENADR": "1", "HOMEFLEX_ALLOW_OPEN_API": "1"}
             vtn = spawn("vtn", vtn_env, folder)
             telemetry: subprocess.Popen[bytes] | None = None
             connector = aiohttp.TCPConnector(limit=200)

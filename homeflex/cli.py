@@ -46,14 +46,22 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.telemetry.settler import settle_event
     from homeflex.vtn.oadr3 import Oadr3Service
     from homeflex.vtn.poll import favour_database_thread
+    from homeflex.vtn.posture import posture
     from homeflex.vtn.service import VtnService
-    from homeflex.vtn.tls import tls_from_settings
 
+    try:
+        trust = posture(settings)  # TLS and the API token, or the explicit choice to go without
+    except ValueError as err:
+        print(f"homeflex vtn: {err}", file=sys.stderr)
+        return 2
+    trust.announce()
     favour_database_thread()  # a VTN process of its own: see homeflex/vtn/poll.py
     clock = WallClock()
     storage = await open_storage(settings.database_url)
     key = settings.oadr3_token_key.encode() if settings.oadr3_token_key else None
-    oadr3 = Oadr3Service(storage, clock, mqtt_url=settings.mqtt_url, token_key=key)  # 3.1 under /openadr3
+    oadr3 = Oadr3Service(  # 3.1 under /openadr3
+        storage, clock, mqtt_url=settings.mqtt_url, token_key=key, webhooks=trust.webhooks
+    )
     try:
 
         async def settle(event_id: str) -> list[SettlementRecord]:
@@ -68,8 +76,8 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
             poll_interval=timedelta(seconds=settings.poll_interval_s),
             report_interval=timedelta(seconds=settings.report_interval_s),
             oadr3=oadr3,
-            tls=tls_from_settings(settings.vtn_tls_cert, settings.vtn_tls_key, settings.vtn_tls_ca),
-            api_token=settings.api_token,
+            tls=trust.tls,
+            api_token=trust.api_token,
         ):
             await _forever()
     finally:

@@ -33,6 +33,7 @@ from homeflex.telemetry.ingest import Ingestor
 from homeflex.telemetry.profiles import learn_all, publish_profiles
 from homeflex.telemetry.settler import settle_event
 from homeflex.ven.agent import VenAgent
+from homeflex.vtn.posture import loopback_only
 from homeflex.vtn.service import VtnService
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,19 @@ async def ingest_settled(ingestor: Ingestor, expected: int) -> bool:
     return c.stored + c.duplicates + c.rejected >= c.received
 
 
+def demo_vtn(storage: Storage, clock: Clock, settle: Any, settings: Settings) -> VtnService:
+    loopback_only().announce()  # the demo's explicit choice: its VTN listens on 127.0.0.1 only
+    return VtnService(
+        storage,
+        clock,
+        settle,
+        host="127.0.0.1",
+        port=0,
+        poll_interval=timedelta(seconds=1),
+        report_interval=timedelta(seconds=settings.report_interval_s),
+    )
+
+
 async def run_demo(settings: Settings, *, wall_now: datetime, database: Path | None = None) -> dict[str, Any]:
     """Run the demo; returns the event status as the VTN's operator API reports it."""
     population = make_population(settings.households, settings.seed, realistic=settings.realistic)
@@ -87,17 +101,7 @@ async def run_demo(settings: Settings, *, wall_now: datetime, database: Path | N
         async def settle(event_id: str) -> Any:
             return await settle_event(storage, event_id, clock.now())
 
-        vtn = await stack.enter_async_context(
-            VtnService(
-                storage,
-                clock,
-                settle,
-                host="127.0.0.1",
-                port=0,
-                poll_interval=timedelta(seconds=1),
-                report_interval=timedelta(seconds=settings.report_interval_s),
-            )
-        )
+        vtn = await stack.enter_async_context(demo_vtn(storage, clock, settle, settings))
         http = await stack.enter_async_context(aiohttp.ClientSession(base_url=vtn.url))
         for c in population:
             async with http.put(

@@ -29,8 +29,15 @@ class Settings:
     vtn_tls_cert: str | None = None  # the VTN's certificate (PEM), also used to sign
     vtn_tls_key: str | None = None
     vtn_tls_ca: str | None = None  # the CA that issued the VENs' certificates
+    # Without TLS any client that reaches the VTN can act as any household: an explicit choice
+    # (demo, tests, a trusted network), announced at start (homeflex.vtn.posture).
+    allow_insecure_openadr: bool = False
     api_token: str | None = None  # when set, the operator API wants "Authorization: Bearer <token>"
+    allow_open_api: bool = False  # the operator API without api_token: an explicit choice too
     oadr3_token_key: str | None = None  # fixed: OpenADR 3.1 bearer tokens outlive a VTN restart
+    # OpenADR 3.1 webhooks: comma-separated networks (CIDR) a callbackUrl may reach although loopback,
+    # private or link-local; none: only public addresses (homeflex.vtn.oadr3.webhooks)
+    oadr3_webhook_allow: str | None = None
     smtp_host: str | None = None  # the portal's outbox goes out here; none: mail stays queued
     smtp_port: int = 25
     mail_from: str = "portal@homeflex.invalid"  # the From of the portal's mail

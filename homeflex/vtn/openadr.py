@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from openleadr import OpenADRServer
+from openleadr import OpenADRServer, errors
 from openleadr.service import VTNService
 
 from homeflex import metrics
@@ -31,8 +32,18 @@ log = logging.getLogger(__name__)
 VTN_ID = "HOMEFLEX-VTN"
 
 
+VEN_PREFIX = "ven-"
+
+
 def ven_id_for(household_id: str) -> str:
-    return f"ven-{household_id}"
+    """A household's VEN id, also its OpenADR 3.1 VEN client's id."""
+    return f"{VEN_PREFIX}{household_id}"
+
+
+def household_of(ven_id: str) -> str | None:
+    """The household a VEN id (or 3.1 VEN client id) is for; None if it is not `ven-<household>`."""
+    household = ven_id.removeprefix(VEN_PREFIX)
+    return household if household and household != ven_id else None
 
 
 class OpenAdrHandlers:
@@ -62,19 +73,22 @@ class OpenAdrHandlers:
             "registration_id": ven.registration_id or None,
         }
 
-    async def on_create_party_registration(self, payload: dict[str, Any]) -> tuple[str, str] | bool:
-        """A VEN's ven_name is its household id; only enrolled households may register."""
+    async def on_create_party_registration(self, payload: dict[str, Any]) -> tuple[str, str]:
+        """A VEN's ven_name is its household id; only enrolled households may register. A refusal is an
+        OpenADR error code in the oadrCreatedPartyRegistration (openleadr's `False` would answer
+        200 OK with empty ids): 452 for a ven_name that is no enrolled household, 463 for the wrong
+        certificate."""
         household_id = payload.get("ven_name") or ""
         if await self.storage.get_household(household_id) is None:
             log.warning("registration refused: unknown household %r", household_id)
-            return False
+            raise errors.InvalidIdError(f"invalid ID: venName {household_id!r} is no enrolled household")
         ven_id = ven_id_for(household_id)
         existing = await self.storage.get_ven(ven_id)
         provisioned = existing.fingerprint if existing else None
         refusal = registration_refusal(payload, provisioned)
         if refusal is not None:
             log.warning("registration refused for household %r: %s", household_id, refusal)
-            return False
+            raise errors.NotRegisteredOrAuthorizedError(f"registration refused: {refusal}")
         registration_id = (existing.registration_id if existing else "") or str(uuid.uuid4())
         # Stored before answering, or openleadr's ven_lookup loops on re-registration (#66).
         ven = VenRecord(
@@ -249,6 +263,30 @@ class OpenAdrHandlers:
         return "oadrResponse", {}
 
 
+def registration_error(
+    poll_interval: timedelta,
+) -> Callable[[str, int, str], tuple[str, dict[str, Any]]]:
+    """The registration service's answer to an OpenADR error. openleadr 0.5.36 means to answer
+    oadrCreatePartyRegistration with oadrCreatedPartyRegistration but falls through to oadrResponse and
+    leaves out the vtnID; a VEN expecting the registration answer gets it here, with the error code."""
+
+    def error_response(message_type: str, code: int, description: str) -> tuple[str, dict[str, Any]]:
+        payload: dict[str, Any] = {
+            "response": {"response_code": code, "response_description": description},
+            "vtn_id": VTN_ID,
+        }
+        if message_type != "oadrCreatePartyRegistration":
+            return "oadrResponse", payload
+        profiles = [{"profile_name": "2.0b", "transports": [{"transport_name": "simpleHttp"}]}]
+        return "oadrCreatedPartyRegistration", {
+            **payload,
+            "profiles": profiles,
+            "requested_oadr_poll_freq": poll_interval,
+        }
+
+    return error_response
+
+
 def _unused_callback(data: object) -> None:
     """openleadr wants a callback per requested report; values go through `update_report` instead."""
 
@@ -277,6 +315,7 @@ def build_server(
     # openleadr stores a bare partial as a class attribute; Python 3.14 would bind it as a method.
     VTNService._create_message = staticmethod(VTNService._create_message)
     server.add_handler("on_create_party_registration", handlers.on_create_party_registration)
+    server.services["registration_service"].error_response = registration_error(poll_interval)
     server.add_handler("on_poll", handlers.on_poll)
     server.add_handler("on_request_event", handlers.on_request_event)
     server.add_handler("on_register_report", handlers.on_register_report)

@@ -45,6 +45,7 @@ async def test_provision_then_serve_over_tls(tmp_path: Path, uid: str) -> None:
             "HOMEFLEX_VTN_TLS_CERT": str(pki / "vtn.crt"),
             "HOMEFLEX_VTN_TLS_KEY": str(pki / "vtn.key"),
             "HOMEFLEX_VTN_TLS_CA": str(pki / "ca.crt"),
+            "HOMEFLEX_ALLOW_OPEN_API": "1",  # the operator API is not what this test is about
         },
         tmp_path / "vtn.log",
     )

@@ -48,6 +48,9 @@ async def test_vtn_killed_mid_event_comes_back_from_the_database(
         "HOMEFLEX_VTN_PORT": str(port),
         "HOMEFLEX_POLL_INTERVAL_S": "1",
         "HOMEFLEX_REPORT_INTERVAL_S": "1",
+        # The explicit choice of a VTN on loopback without TLS or API token (homeflex.vtn.posture)
+        "HOMEFLEX_ALLOW_INSECURE_OPENADR": "1",
+        "HOMEFLEX_ALLOW_OPEN_API": "1",
     }
     vtn = Service("vtn", env, tmp_path / "vtn.log")
     base = f"http://127.0.0.1:{port}"

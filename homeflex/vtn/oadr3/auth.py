@@ -1,8 +1,10 @@
 """OAuth2 client credentials for OpenADR 3.1: provisioned clients, signed bearer tokens, scopes per role.
 
 A token is `<base64url JSON claims>.<base64url HMAC-SHA256>` under the VTN's key: checking it needs no
-database round trip, and it expires on the injected clock. A VEN client acts for one household's VEN; a
-business-logic (BL) client is the DSO's system and may read everything and write programs and events.
+database round trip, and it expires on the injected clock. A VEN client acts for one household's VEN, the
+one its id names (`ven-<household>`, as provisioned): it may create, read and change only that VEN and
+its resources (homeflex.vtn.oadr3.access). A business-logic (BL) client is the DSO's system and may read
+everything and write programs and events.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from homeflex.core.clock import Clock
 from homeflex.storage import Storage
 from homeflex.storage.records import Oadr3Client
+from homeflex.vtn.openadr import VEN_PREFIX, household_of
 
 ROLE_SCOPES = {
     "ven": ("read_targets", "read_ven_objects", "write_reports", "write_subscriptions", "write_vens"),
@@ -52,6 +55,11 @@ class Principal:
     @property
     def is_bl(self) -> bool:
         return self.role == "bl"
+
+    @property
+    def ven_name(self) -> str | None:
+        """The one VEN a VEN client acts for (its id is `ven-<venName>`); None for business logic."""
+        return None if self.is_bl else household_of(self.client_id)
 
 
 def hash_secret(secret: str) -> str:
@@ -115,6 +123,8 @@ async def provision_client(storage: Storage, clock: Clock, client_id: str, role:
         raise ValueError(f"role must be one of {', '.join(ROLE_SCOPES)}, got {role!r}")
     if not client_id or len(client_id) > 128:
         raise ValueError("a client id has 1 to 128 characters")
+    if role == "ven" and household_of(client_id) is None:
+        raise ValueError(f"a VEN client's id is {VEN_PREFIX}<household id>: the VEN it may act for")
     secret = secrets.token_urlsafe(24)
     await storage.save_oadr3_client(
         Oadr3Client(client_id=client_id, secret_sha256=hash_secret(secret), role=role), clock.now()

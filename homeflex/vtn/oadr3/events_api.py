@@ -12,6 +12,7 @@ from homeflex import metrics
 from homeflex.storage import Storage
 from homeflex.storage.records import EventRecord, ProgrammeRecord
 from homeflex.vtn.events import new_event, parse_event_request
+from homeflex.vtn.oadr3.access import own_vens
 from homeflex.vtn.oadr3.http import Problem, body, ctx, page, principal
 from homeflex.vtn.oadr3.model import event_json, operator_body, program_json
 
@@ -25,9 +26,7 @@ def _targets_query(request: web.Request) -> set[str]:
 async def own_ven_ids(request: web.Request) -> set[str] | None:
     """The VENs (= household ids) this client acts for; None for business logic (sees everything)."""
     who = principal(request)
-    if who.is_bl:
-        return None
-    return {v.id for v in await ctx(request).storage.list_oadr3_objects("VEN", who.client_id)}
+    return await own_vens(ctx(request).storage, who.client_id, who.role)
 
 
 # -- programs -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from homeflex.vtn.events import BadRequest
 from homeflex.vtn.oadr3.auth import AuthError, Principal, TokenIssuer
 from homeflex.vtn.oadr3.notify import Notifier
 from homeflex.vtn.oadr3.spec import OpenApi
+from homeflex.vtn.oadr3.webhooks import WebhookPolicy
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -59,6 +60,7 @@ class Context:
     notifier_uris: list[str]
     notify: Callable[[Awaitable[Any]], None]  # run a notification in the background
     check_responses: bool = False
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)  # where callbackUrls may point
     violations: list[str] = field(default_factory=list)  # responses that broke the document
 
 

@@ -16,10 +16,15 @@ from typing import Any
 
 import aiohttp
 
+from homeflex.core.clock import Clock
 from homeflex.mqtt.burst import publish_burst
 from homeflex.mqtt.session import MqttEndpoint, MqttUnavailable
 from homeflex.storage import Storage
+from homeflex.storage.records import Oadr3Client
+from homeflex.vtn.oadr3.access import may_see, own_vens
 from homeflex.vtn.oadr3.model import Topics, notification
+from homeflex.vtn.oadr3.webhooks import SIGNATURE_HEADER, WebhookPolicy, sign, signing_key
+from homeflex.vtn.openadr import household_of
 
 log = logging.getLogger(__name__)
 PLURAL = {
@@ -31,6 +36,7 @@ PLURAL = {
     "RESOURCE": "resources",
 }
 _MARK = "\x00ven\x00"
+WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
 def _dumps(value: Any) -> str:
@@ -53,9 +59,13 @@ class Notifier:
         mqtt: MqttEndpoint | None,
         http: aiohttp.ClientSession | None,
         *,
+        clock: Clock,
+        webhooks: WebhookPolicy,
         qos: int = 1,
     ) -> None:
         self.storage = storage
+        self.clock = clock  # the signature's timestamp
+        self.webhooks = webhooks
         self.topics = topics
         self.mqtt = mqtt
         self.http = http
@@ -112,40 +122,55 @@ class Notifier:
             doc = sub.document
             if doc.get("programID") and obj.get("programID", obj.get("id")) != doc["programID"]:
                 continue
-            visible = await self._visible_targets(sub.client_id, object_type, obj, ven_ids, owner)
+            client = await self.storage.get_oadr3_client(sub.client_id)
+            if client is None:
+                continue
+            visible = await self._visible_targets(client, object_type, obj, ven_ids, owner)
             if visible is None:
                 continue
             if doc.get("targets") and not set(doc["targets"]) & set(visible or obj.get("targets") or []):
                 continue
             body = notification(object_type, operation, {**obj, "targets": visible} if visible else obj)
+            key = signing_key(client.secret_sha256)
             for entry in doc["objectOperations"]:
                 if object_type in entry["objects"] and operation in entry["operations"]:
-                    calls.append(self._post(entry["callbackUrl"], entry.get("bearerToken"), body))
+                    calls.append(self._post(entry["callbackUrl"], entry.get("bearerToken"), body, key))
         await asyncio.gather(*calls)
 
     async def _visible_targets(
-        self, client_id: str, object_type: str, obj: dict[str, Any], ven_ids: set[str], owner: str | None
+        self, client: Oadr3Client, object_type: str, obj: dict[str, Any], ven_ids: set[str], owner: str | None
     ) -> list[str] | None:
         """None: the subscriber may not see this object; else the targets it may see ([] = untargeted)."""
-        client = await self.storage.get_oadr3_client(client_id)
-        if client is None:
-            return None
         if client.role == "bl" or object_type == "PROGRAM":
             return list(obj.get("targets") or [])
         if object_type == "EVENT":
-            own = {v.id for v in await self.storage.list_oadr3_objects("VEN", client_id)}
-            mine = sorted(own & ven_ids)
-            return mine or None
-        return [] if owner == client_id else None
+            own = await own_vens(self.storage, client.client_id, client.role) or set()
+            return sorted(own & ven_ids) or None
+        # VENs and resources by the VEN the client is bound to, whether it still exists or not: a VEN's
+        # deletion is notified after the VEN is gone.
+        name = household_of(client.client_id)
+        bound = {name} if name else set()
+        return [] if may_see(bound, client.client_id, object_type, {**obj, "clientID": owner}) else None
 
-    async def _post(self, url: str, token: str | None, body: dict[str, Any]) -> None:
+    async def _post(self, url: str, token: str | None, note: dict[str, Any], key: bytes) -> None:
+        """POST the notification, signed (webhooks.py); an address the policy refuses is not called."""
         assert self.http is not None
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        refusal = self.webhooks.url_refusal(url)
+        if refusal is not None:
+            log.warning("webhook not called: %s", refusal)
+            return
+        body = _dumps(note).encode()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(key, body, int(self.clock.now().timestamp())),
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             async with self.http.post(
-                url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
+                url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT, allow_redirects=False
             ) as r:
                 if r.status >= 300:
                     log.warning("webhook %s answered %s", url, r.status)
-        except (aiohttp.ClientError, TimeoutError) as err:
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
             log.warning("webhook %s failed: %s", url, err)

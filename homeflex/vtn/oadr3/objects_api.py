@@ -9,10 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from homeflex.storage.records import Oadr3Object
+from homeflex.vtn.oadr3.access import may_see
 from homeflex.vtn.oadr3.events_api import event_targets, own_ven_ids
 from homeflex.vtn.oadr3.http import Handler, Problem, body, ctx, page, principal
 from homeflex.vtn.oadr3.model import metadata, report_values
-from homeflex.vtn.openadr import ven_id_for
+from homeflex.vtn.oadr3.webhooks import WebhookRefused
+from homeflex.vtn.openadr import household_of, ven_id_for
 
 ID_PARAM = {"VEN": "venID", "RESOURCE": "resourceID", "SUBSCRIPTION": "subscriptionID", "REPORT": "reportID"}
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -36,11 +38,7 @@ def served(obj: Oadr3Object) -> dict[str, Any]:
 
 
 async def _may_see(request: web.Request, obj: Oadr3Object) -> bool:
-    who = principal(request)
-    if who.is_bl or obj.client_id == who.client_id:
-        return True
-    own = await own_ven_ids(request)
-    return obj.object_type == "RESOURCE" and own is not None and obj.document.get("venID") in own
+    return may_see(await own_ven_ids(request), principal(request).client_id, obj.object_type, served(obj))
 
 
 async def _get(request: web.Request, object_type: str) -> Oadr3Object:
@@ -56,9 +54,9 @@ def _lister(object_type: str) -> Handler:
         who = principal(request)
         owner = None if who.is_bl or object_type == "RESOURCE" else who.client_id
         filters = {key: request.query[key] for key in FILTERS[object_type] if key in request.query}
-        found = []
+        found, own = [], await own_ven_ids(request)
         for obj in await ctx(request).storage.list_oadr3_objects(object_type, owner):
-            if not await _may_see(request, obj):
+            if not may_see(own, who.client_id, object_type, served(obj)):
                 continue
             if any(obj.document.get(key) != value for key, value in filters.items()):
                 continue
@@ -127,18 +125,25 @@ def _deleter(object_type: str) -> Handler:
 
 
 async def _ven_owner(request: web.Request, doc: dict[str, Any]) -> str:
-    """The client a VEN belongs to: the caller if it is a VEN, else the BL request's clientID."""
+    """The client a VEN belongs to: the caller if it is a VEN client provisioned for this venName, else
+    the BL request's clientID, which must be the VEN client provisioned for it."""
     c, who = ctx(request), principal(request)
     if not who.is_bl:
         if doc["objectType"] != "VEN_VEN_REQUEST":
             raise Problem(403, "a VEN client sends VEN_VEN_REQUEST")
+        if who.ven_name is None:
+            raise Problem(403, f"client {who.client_id!r} is provisioned for no VEN (ids are ven-<venName>)")
+        if doc["venName"] != who.ven_name:
+            raise Problem(403, f"client {who.client_id!r} may act only for VEN {who.ven_name!r}")
         return who.client_id
     if doc["objectType"] != "BL_VEN_REQUEST":
         raise Problem(400, "business logic sends BL_VEN_REQUEST with the VEN's clientID")
     client = await c.storage.get_oadr3_client(doc["clientID"])
     if client is None or client.role != "ven":
         raise Problem(400, f"clientID {doc['clientID']!r} is not a provisioned VEN client")
-    return str(doc["clientID"])
+    if household_of(client.client_id) != doc["venName"]:
+        raise Problem(400, f"clientID {client.client_id!r} is not provisioned for VEN {doc['venName']!r}")
+    return client.client_id
 
 
 async def create_ven(request: web.Request) -> web.Response:
@@ -208,9 +213,14 @@ async def update_resource(request: web.Request) -> web.Response:
 
 
 async def _check_subscription(request: web.Request, doc: dict[str, Any]) -> None:
-    program_id = doc.get("programID")
-    if program_id and await ctx(request).storage.get_programme(program_id) is None:
+    c, program_id = ctx(request), doc.get("programID")
+    if program_id and await c.storage.get_programme(program_id) is None:
         raise Problem(400, f"unknown programID {program_id!r}")
+    for entry in doc["objectOperations"]:
+        try:  # loopback, private and link-local targets only where the operator allows (webhooks.py)
+            await c.webhooks.check(entry["callbackUrl"])
+        except WebhookRefused as err:
+            raise Problem(400, str(err)) from err
 
 
 async def create_subscription(request: web.Request) -> web.Response:

@@ -28,6 +28,7 @@ from homeflex.vtn.oadr3.http import CONTEXT, Context, oadr3_middleware
 from homeflex.vtn.oadr3.model import Topics, event_json
 from homeflex.vtn.oadr3.notify import Notifier
 from homeflex.vtn.oadr3.spec import openapi
+from homeflex.vtn.oadr3.webhooks import PolicyResolver, WebhookPolicy
 
 log = logging.getLogger(__name__)
 PREFIX = "/openadr3"
@@ -48,6 +49,7 @@ class Oadr3Service:
         token_key: bytes | None = None,
         check_responses: bool = False,
         mqtt_qos: int = 1,
+        webhooks: WebhookPolicy | None = None,
     ) -> None:
         self.storage = storage
         self.clock = clock
@@ -55,7 +57,11 @@ class Oadr3Service:
         self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         endpoint = parse_mqtt_url(mqtt_url) if mqtt_url else None  # each notification opens a connection
-        self.notifier = Notifier(storage, Topics(topic_prefix), endpoint, None, qos=mqtt_qos)
+        # webhooks: the networks a callbackUrl may reach although not public (oadr3_webhook_allow)
+        self.webhooks = webhooks or WebhookPolicy()
+        self.notifier = Notifier(
+            storage, Topics(topic_prefix), endpoint, None, clock=clock, webhooks=self.webhooks, qos=mqtt_qos
+        )
         uris = public_mqtt_uris if public_mqtt_uris is not None else ([mqtt_url] if mqtt_url else [])
         self.context = Context(
             storage=storage,
@@ -67,6 +73,7 @@ class Oadr3Service:
             notifier_uris=uris,
             notify=self._background,
             check_responses=check_responses,
+            webhooks=self.webhooks,
         )
 
     @property
@@ -117,7 +124,9 @@ class Oadr3Service:
         return await self.notifier.notify("EVENT", operation, event_json(event, targets), ven_ids=targets)
 
     async def __aenter__(self) -> Oadr3Service:
-        self._http = aiohttp.ClientSession()
+        # Webhooks only: the resolver connects to the addresses the policy allows and no others.
+        connector = aiohttp.TCPConnector(resolver=PolicyResolver(self.webhooks))
+        self._http = aiohttp.ClientSession(connector=connector)
         self.notifier.http = self._http
         return self
 

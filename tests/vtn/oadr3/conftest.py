@@ -1,9 +1,11 @@
 """A VTN serving 2.0b and 3.1 on loopback, with enrolled households, provisioned 3.1 clients and a
-private MQTT topic prefix; every 3.1 response the tests see is checked against the OpenAPI document."""
+private MQTT topic prefix; every 3.1 response the tests see is checked against the OpenAPI document.
+Webhooks may reach loopback (`vtn`) or, as by default, only public addresses (`serve` without)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 from homeflex.core.clock import ManualClock
 from homeflex.storage import SQLiteStorage
 from homeflex.vtn.oadr3 import PREFIX, Oadr3Service, provision_client
+from homeflex.vtn.oadr3.webhooks import WebhookPolicy
 from homeflex.vtn.service import VtnService
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -53,11 +56,15 @@ class Vtn:
             return r.status, await r.json()
 
 
-@pytest.fixture
-async def vtn(storage: SQLiteStorage, mqtt_url: str, uid: str) -> AsyncIterator[Vtn]:
+@asynccontextmanager
+async def serve(
+    storage: SQLiteStorage, mqtt_url: str, uid: str, webhooks: WebhookPolicy
+) -> AsyncIterator[Vtn]:
     clock = ManualClock(NOW)
     topic_prefix = f"test-{uid}/OpenADR/3.1/"
-    oadr3 = Oadr3Service(storage, clock, mqtt_url=mqtt_url, topic_prefix=topic_prefix, check_responses=True)
+    oadr3 = Oadr3Service(
+        storage, clock, mqtt_url=mqtt_url, topic_prefix=topic_prefix, check_responses=True, webhooks=webhooks
+    )
     secrets = {"bl": await provision_client(storage, clock, "bl", "bl")}
     for hh, _ in HOUSEHOLDS:
         secrets[f"ven-{hh}"] = await provision_client(storage, clock, f"ven-{hh}", "ven")
@@ -71,6 +78,13 @@ async def vtn(storage: SQLiteStorage, mqtt_url: str, uid: str) -> AsyncIterator[
         yield Vtn(service, oadr3, storage, clock, http, secrets, topic_prefix, mqtt_url)
         await oadr3.drain()
     assert oadr3.violations == [], "responses that break the OpenAPI document"
+
+
+@pytest.fixture
+async def vtn(storage: SQLiteStorage, mqtt_url: str, uid: str) -> AsyncIterator[Vtn]:
+    """The operator's explicit choice: webhooks may call receivers on loopback (the tests' own)."""
+    async with serve(storage, mqtt_url, uid, WebhookPolicy.from_setting("127.0.0.0/8")) as served:
+        yield served
 
 
 async def register_ven(vtn: Vtn, household: str) -> None:

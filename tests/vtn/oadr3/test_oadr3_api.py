@@ -15,6 +15,7 @@ from aiohttp import web
 from homeflex.core.timeutil import iso
 from homeflex.mqtt.session import MqttEndpoint, MqttSession
 from homeflex.storage.records import VenRecord
+from homeflex.vtn.oadr3 import provision_client
 from tests.vtn.oadr3.conftest import NOW, Vtn, register_ven
 
 
@@ -170,10 +171,11 @@ async def test_programs_map_to_programmes(vtn: Vtn) -> None:
 async def test_vens_are_households_and_private(vtn: Vtn) -> None:
     await register_ven(vtn, "hh1")
     again = {"objectType": "VEN_VEN_REQUEST", "venName": "hh1"}
-    status, body = await vtn.call("POST", "/vens", "ven-hh2", again)
+    status, body = await vtn.call("POST", "/vens", "ven-hh1", again)
     assert status == 400 and "exists" in body["detail"]  # the document lists no 409 for POST /vens
+    vtn.secrets["ven-x9"] = await provision_client(vtn.storage, vtn.clock, "ven-x9", "ven")
     status, body = await vtn.call(
-        "POST", "/vens", "ven-hh2", {"objectType": "VEN_VEN_REQUEST", "venName": "x9"}
+        "POST", "/vens", "ven-x9", {"objectType": "VEN_VEN_REQUEST", "venName": "x9"}
     )
     assert status == 400 and "not an enrolled household" in body["detail"]
     bl_request = {"objectType": "BL_VEN_REQUEST", "venName": "hh3", "clientID": "ven-hh3"}
