@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -102,7 +101,7 @@ class HouseholdController:
         self.services = dict(services or {})
         self.drivers: dict[str, Driver] = {d.id: self._driver(d) for d in config.devices}
         self.states: dict[str, dict[str, Any]] = {}
-        self.outcomes: deque[CommandOutcome] = deque(maxlen=OUTCOMES_KEPT)
+        self.outcomes: list[CommandOutcome] = []  # the latest OUTCOMES_KEPT at least
         self.on_outcome: Callable[[CommandOutcome], None] | None = None
         self.profile: HouseholdProfile | None = None
         self.readiness: Readiness | None = None
@@ -370,6 +369,8 @@ class HouseholdController:
                 error=str(err),
             )
         self.outcomes.append(outcome)
+        if len(self.outcomes) > 2 * OUTCOMES_KEPT:  # trimmed in bulk: a long run keeps no more
+            del self.outcomes[:-OUTCOMES_KEPT]
         if self.on_outcome is not None:
             self.on_outcome(outcome)
 

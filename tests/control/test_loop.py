@@ -130,7 +130,7 @@ async def test_stage1_observes_and_never_commands(mqtt_url: str, uid: str) -> No
         await until(lambda: controller.readiness is not None, 5)
         await asyncio.sleep(2.0)  # four simulated minutes
         await publisher.publish(topics.profile(hh), b"", retain=True)
-    assert list(controller.outcomes) == []
+    assert controller.outcomes == []
     assert controller.states["battery"]["settings"] == {"power_w": None}
     assert controller.readiness is not None and not controller.readiness.ready
     assert controller.readiness.reasons == ["0 of 14 days observed"]
