@@ -39,6 +39,9 @@ from homeflex.mqtt import MqttUnavailable
 
 log = logging.getLogger(__name__)
 
+# A Pro 3EM notifies em:0 on every change (about every second under load); telemetry keeps the
+# simulated meter's cadence.
+READING_INTERVAL_S = 10.0
 _ids = itertools.count(1)  # RPC ids unique in the process: drivers of one household share a reply topic
 
 
@@ -192,14 +195,15 @@ class ShellyPlug:
 
 
 class ShellyPro3Em:
-    """A Shelly Pro 3EM as the household's meter: every status change is a reading for telemetry
-    (``meter/reading``, homeflex's reading format) and the meter's state for the VEN."""
+    """A Shelly Pro 3EM as the household's meter: its status is the meter's state for the VEN at every
+    change, and a reading for telemetry (``meter/reading``, homeflex's reading format) at most every
+    READING_INTERVAL_S of clock time."""
 
     def __init__(self, link: DeviceLink, address: ShellyAddress) -> None:
         self.link = link
         self.rpc = ShellyRpc(link, address)
         self.rpc.on_status = self._reading
-        self._last: tuple[float, float, float] | None = None
+        self._last: datetime | None = None  # when a reading was last forwarded
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -232,10 +236,10 @@ class ShellyPro3Em:
         if reading is None:
             return
         self.link.report(self.link.device_id, {"power_w": reading["power_w"]})
-        key = (reading["import_wh"], reading["export_wh"], reading["power_w"])
-        if key == self._last:
+        now = self.link.clock.now()
+        if self._last is not None and (now - self._last).total_seconds() < READING_INTERVAL_S:
             return
-        self._last = key
+        self._last = now
         task = asyncio.get_running_loop().create_task(self._forward(reading))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

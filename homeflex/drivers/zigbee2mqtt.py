@@ -62,8 +62,7 @@ class Zigbee2MqttDriver(EchoedSwitch):
             return
         state = body.get("state")
         if state not in STATES and number(body.get("power")) is None:
-            unreadable(self.link.name, topic, payload)
-            return
+            return  # e.g. only linkquality: nothing the control loop reads
         self.heard(
             on=STATES.get(state) if isinstance(state, str) else None,
             power_w=number(body.get("power")),
