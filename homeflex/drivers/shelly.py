@@ -49,7 +49,9 @@ _ids = itertools.count(1)  # RPC ids unique in the process: drivers of one house
 class ShellyAddress(Timing):
     """``topic_prefix``: the device's MQTT topic prefix (default on the device: its id, e.g.
     ``shellyplusplugs-a8032ab12345``); ``src``: where replies go (``<src>/rpc``), default
-    ``homeflex-<household>``."""
+    ``homeflex/v1/<household>/shelly``: inside the household's own subtree, the only topics its agent
+    may use on the platform's broker (homeflex.mqtt.access). There the device's prefix must be set
+    under that subtree too, e.g. ``homeflex/v1/<household>/shellyplusplugs-a8032ab12345``."""
 
     topic_prefix: str
     switch_id: int = 0
@@ -79,7 +81,7 @@ class ShellyRpc:
     def __init__(self, link: DeviceLink, address: ShellyAddress) -> None:
         self.link = link
         self.address = address
-        self.src = address.src or f"homeflex-{link.household_id}"
+        self.src = address.src or f"{topics.PREFIX}/{link.household_id}/shelly"
         self.presence = Presence(link)
         self.status: dict[str, Any] = {}
         self.on_status = lambda: None  # the device's status changed

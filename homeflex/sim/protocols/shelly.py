@@ -46,7 +46,9 @@ class ShellyRpcServer(SimMqttDevice):
     methods: dict[str, Callable[[dict[str, Any]], Any]]
 
     def __init__(self, prefix: str, **kw: Any) -> None:
-        super().__init__(**kw, client_id=prefix, presence=(f"{prefix}/online", b"true", b"false"))
+        super().__init__(
+            **kw, client_id=prefix.replace("/", "-"), presence=(f"{prefix}/online", b"true", b"false")
+        )
         self.prefix = prefix
         self.session.subscribe(f"{prefix}/rpc", self._on_rpc)
 
