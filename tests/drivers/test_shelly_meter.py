@@ -6,6 +6,7 @@ on the household's meter/reading topic in homeflex's reading format (accepted by
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 
 from homeflex.control.loop import HouseholdController
@@ -69,3 +70,25 @@ async def test_a_pro3em_meter_feeds_the_agent_and_telemetry(mqtt_url: str, uid: 
     assert [r.import_wh for r in readings] == sorted(r.import_wh for r in readings)
     assert readings[-1].import_wh > 0  # the evening's base load, counted by the simulated meter
     assert abs(readings[-1].import_wh - household.import_wh) < 50
+
+
+async def test_a_new_configuration_version_brings_the_new_meter(mqtt_url: str, uid: str) -> None:
+    hh = f"em2{uid}"
+    clock = ScaledClock(START, 60.0)
+    meter = f"shellypro3em-{uid}"
+    first = HouseholdConfig(household_id=hh)  # homeflex's simulated meter, which this house does not have
+    second = replace(
+        first,
+        version=2,
+        meter=MeterConfig(protocol="shelly_pro3em", address=ShellyAddress(topic_prefix=meter)),
+    )
+    wiring = {"meter": {"protocol": "shelly_pro3em", "topic_prefix": meter}}
+    async with (
+        HouseholdSimulator(plug_household(hh), clock, mqtt_url, wiring=wiring),
+        HouseholdController(first, clock, mqtt_url) as agent,
+    ):
+        await asyncio.sleep(0.5)
+        assert topics.METER not in agent.states
+        await agent.apply_config(second)
+        await until(lambda: topics.METER in agent.states, 5)  # read at the new meter driver's start
+        assert agent.meter is not None
