@@ -11,6 +11,7 @@
 `python -m bench.soak [--vens 1000] [--minutes 10]` (its own entry; results in bench/RELIABILITY.md)
 `python -m bench vtn_scale [--vens 10000] [--reference-vens 1000] [--database-url URL]`
 `python -m bench vtn_push [--vens 1000]`
+`python -m bench shelly_latency [--plugs 100] [--rounds 20] [--mqtt-url URL]`
 """
 
 from __future__ import annotations
@@ -134,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench import vtn_scale
 
         return vtn_scale.cli(argv[1:])
+    if argv[:1] == ["shelly_latency"]:  # parses its own arguments (bench/shelly_latency.py)
+        from bench import shelly_latency
+
+        return shelly_latency.cli(argv[1:])
     if argv[:1] == ["vtn_push"]:  # parses its own arguments (bench/vtn_push.py)
         from bench import vtn_push
 

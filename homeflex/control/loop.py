@@ -30,11 +30,11 @@ from homeflex.control.schedule import Schedule
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core import topics
 from homeflex.core.clock import Clock, perf_seconds, sleep_until
-from homeflex.core.domain import FlexEvent, HouseholdSpec, Stage
+from homeflex.core.domain import DeviceKind, FlexEvent, HouseholdSpec, Stage
 from homeflex.core.tasks import stop_tasks
-from homeflex.drivers import DeviceError, DeviceLink, Driver, State
+from homeflex.drivers import DRIVERS, DeviceError, DeviceLink, Driver, State
 from homeflex.drivers.homeflex_mqtt import HomeflexAddress
-from homeflex.household import DeviceConfig, HouseholdConfig
+from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig
 from homeflex.mqtt import MqttSession
 
 log = logging.getLogger(__name__)
@@ -119,27 +119,37 @@ class HouseholdController:
         self._retry: dict[str, tuple[datetime, float]] = {}  # unreachable device -> (next try, wait s)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        if config.meter.protocol == "homeflex":  # the simulated meter publishes its own readings
+        # The household's meter: the simulated meter publishes its own readings; a product that meters
+        # (a Shelly Pro 3EM) has a driver that reports state "meter" and forwards its readings.
+        self.meter: Driver | None = None
+        if config.meter.protocol == "homeflex":
             self.session.subscribe(topics.meter_reading(hh), self._on_meter)
+        else:
+            self.meter = self._driver(config.meter)
         self.session.subscribe(topics.profile(hh), self._on_profile)
 
-    def _driver(self, device: DeviceConfig) -> Driver:
+    def _driver(self, device: DeviceConfig | MeterConfig) -> Driver:
+        if isinstance(device, MeterConfig):  # DeviceLink wants a kind; a meter's driver never reads it
+            device_id, kind, limit = topics.METER, DeviceKind.SMART_PLUG, self.household.max_import_w
+        else:
+            device_id, kind, limit = device.id, device.kind, device.max_power_w
         link = DeviceLink(
             household_id=self.household.id,
-            device_id=device.id,
-            kind=device.kind,
-            max_power_w=device.max_power_w,
+            device_id=device_id,
+            kind=kind,
+            max_power_w=limit,
             clock=self.clock,
             mqtt=self.session,
             services=self.services,
             report=self.on_device_state,
             availability=self.on_availability,
         )
-        return device.driver.build(link, device.address)
+        info = DRIVERS.get(device.protocol)
+        return info.build(link, device.address)
 
     async def __aenter__(self) -> HouseholdController:
         await self.session.__aenter__()
-        for driver in self.drivers.values():
+        for driver in self._all_drivers():
             await driver.start()
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"control-{self.household.id}")
         return self
@@ -149,9 +159,24 @@ class HouseholdController:
     ) -> None:
         if self._task is not None:
             await stop_tasks([self._task])
-        for driver in self.drivers.values():
+        for driver in self._all_drivers():
             await driver.stop()
         await self.session.__aexit__(exc_type, exc, tb)
+
+    async def _change_meter(self, meter: MeterConfig) -> None:
+        """The household's meter changed: the old meter's driver stops, the new one starts."""
+        if self.meter is not None:
+            await self.meter.stop()
+            self.meter = None
+        self.states.pop(topics.METER, None)
+        if meter.protocol == "homeflex":
+            self.session.subscribe(topics.meter_reading(self.household.id), self._on_meter)
+        else:
+            self.meter = self._driver(meter)
+            await self.meter.start()
+
+    def _all_drivers(self) -> list[Driver]:
+        return [*self.drivers.values(), *([self.meter] if self.meter is not None else [])]
 
     # --- inputs -------------------------------------------------------------------------------
 
@@ -176,6 +201,8 @@ class HouseholdController:
             log.warning("%s/%s: unavailable (%s)", self.household.id, device_id, why)
 
     def _on_meter(self, topic: str, payload: bytes) -> None:
+        if self.meter is not None:  # subscribed for an earlier configuration's meter
+            return
         try:
             state = json.loads(payload)
         except ValueError:
@@ -240,6 +267,8 @@ class HouseholdController:
             if device_id not in self.drivers:
                 self.drivers[device_id] = driver = self._driver(device)
                 await driver.start()
+        if config.meter != self.config.meter:
+            await self._change_meter(config.meter)
         self.config = config
         self.household = config.spec
         self.setup = config.setup

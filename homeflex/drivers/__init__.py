@@ -108,7 +108,12 @@ class DriverInfo:
 
 DRIVERS: Registry[DriverInfo] = Registry(
     "device protocol",
-    builtin=("homeflex.drivers.homeflex_mqtt",),
+    builtin=(
+        "homeflex.drivers.homeflex_mqtt",
+        "homeflex.drivers.shelly",
+        "homeflex.drivers.tasmota",
+        "homeflex.drivers.zigbee2mqtt",
+    ),
 )
 
 

@@ -56,6 +56,9 @@ class HouseholdSimulator:
         # device id -> {"protocol": name, **options}: what each device speaks (default homeflex's dialect)
         self.wiring = {k: dict(v) for k, v in (wiring or {}).items()}
         self.devices: dict[str, Endpoint] = {}
+        # The household's meter: homeflex's simulated meter (meter/reading) unless the wiring's "meter"
+        # names a product's protocol (a Shelly Pro 3EM), which then reports on the meter's cadence.
+        self.meter_device: Endpoint | None = None
         self._stack = AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = clock.now()  # loops tick on a grid from here; reset on entry
@@ -75,19 +78,16 @@ class HouseholdSimulator:
         try:
             await self._stack.enter_async_context(self.meter)
             for device_id in self.household.devices:
-                options = dict(self.wiring.get(device_id, {}))
-                factory = ENDPOINTS.get(str(options.pop("protocol", "homeflex")))
-                endpoint = factory(
-                    self.household, device_id, self.clock, self.mqtt_url, options, step_s=self.step_s
-                )
-                await self._stack.enter_async_context(endpoint)
-                self.devices[device_id] = endpoint
+                self.devices[device_id] = await self._endpoint(device_id)
+            if self.wiring.get(topics.METER, {}).get("protocol", "homeflex") != "homeflex":
+                self.meter_device = await self._endpoint(topics.METER)
         except BaseException:
             await self._stack.aclose()
             raise
+        meter = self.publish_reading if self.meter_device is None else self.meter_device.publish_state
         loops = (
             ("physics", self.step_s, self._step),
-            ("meter", self.meter_interval_s, self.publish_reading),
+            ("meter", self.meter_interval_s, meter),
             ("state", self.state_interval_s, self._publish_states),
         )
         for name, interval, action in loops:
@@ -96,6 +96,14 @@ class HouseholdSimulator:
             )
             self._tasks.append(task)
         return self
+
+    async def _endpoint(self, device_id: str) -> Endpoint:
+        """Start what ``device_id`` speaks, by its wiring (default: homeflex's dialect)."""
+        options = dict(self.wiring.get(device_id, {}))
+        factory = ENDPOINTS.get(str(options.pop("protocol", "homeflex")))
+        endpoint = factory(self.household, device_id, self.clock, self.mqtt_url, options, step_s=self.step_s)
+        await self._stack.enter_async_context(endpoint)
+        return endpoint
 
     async def __aexit__(self, *exc: object) -> None:
         await stop_tasks(self._tasks)

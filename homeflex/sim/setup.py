@@ -17,7 +17,7 @@ from homeflex.control.tariffs import TariffSource, tariff_from_config
 from homeflex.control.tariffs.dynamic import agile_like_prices
 from homeflex.core.timeutil import local_date
 from homeflex.drivers import DRIVERS
-from homeflex.household import DeviceConfig, HouseholdConfig
+from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.physics.pv import PvInverter, ac_output_w
 from homeflex.sim.population import SimHouseholdConfig
@@ -95,7 +95,7 @@ def household_config_for(
 ) -> HouseholdConfig:
     """The configuration document of a simulated household, as the portal would hold it for a real one:
     its devices reached as ``wiring`` says (device id -> {"protocol", "address", "product"}; default
-    homeflex's own dialect), its equipment, preferences and tariff."""
+    homeflex's own dialect; ``"meter"``: the household's meter), its equipment, preferences and tariff."""
     setup = setup_for(config, household, now=now)
     wiring = wiring or {}
     devices = []
@@ -120,9 +120,17 @@ def household_config_for(
         group=config.spec.group,
         max_import_w=config.spec.max_import_w,
         devices=tuple(devices),
+        meter=_meter(wiring.get("meter", {})),
         equipment=setup.equipment,
         preferences=setup.preferences,
         tariff=tariff_config_at(config, now or (household.time if household is not None else None)),
+    )
+
+
+def _meter(wire: Mapping[str, Any]) -> MeterConfig:
+    info = DRIVERS.get(str(wire.get("protocol", "homeflex")))
+    return MeterConfig(
+        protocol=info.protocol, address=info.parse(wire.get("address", {})), product=wire.get("product")
     )
 
 

@@ -42,5 +42,11 @@ class EndpointFactory(Protocol):
 
 
 ENDPOINTS: Registry[EndpointFactory] = Registry(
-    "simulated device protocol", builtin=("homeflex.sim.protocols.homeflex_mqtt",)
+    "simulated device protocol",
+    builtin=(
+        "homeflex.sim.protocols.homeflex_mqtt",
+        "homeflex.sim.protocols.shelly",
+        "homeflex.sim.protocols.tasmota",
+        "homeflex.sim.protocols.zigbee2mqtt",
+    ),
 )
