@@ -12,7 +12,7 @@ import asyncio
 import logging
 import tempfile
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,14 @@ import aiohttp
 from homeflex.control.loop import HouseholdController
 from homeflex.core.clock import Clock, ScaledClock
 from homeflex.core.timeutil import LONDON, PERIOD, iso, period_start
+from homeflex.drivers import DRIVERS, driver_services
 from homeflex.mqtt.broker import mqtt_broker
+from homeflex.scenarios.mix import Wire, wires_for
 from homeflex.settings import Settings
 from homeflex.sim.devices import publish_history, run_population
 from homeflex.sim.history import generate_history
 from homeflex.sim.population import SimHouseholdConfig, build_household, make_population
-from homeflex.sim.setup import forecast_for, setup_for
+from homeflex.sim.setup import forecast_for, household_config_for
 from homeflex.storage import Storage, open_storage
 from homeflex.telemetry.ingest import Ingestor
 from homeflex.telemetry.profiles import learn_all, publish_profiles
@@ -69,6 +71,12 @@ async def ingest_settled(ingestor: Ingestor, expected: int) -> bool:
         return False
     await ingestor.flush()
     return c.stored + c.duplicates + c.rejected >= c.received
+
+
+def demo_services_settings(settings: Settings) -> Settings:
+    """The protocols' servers listen on loopback, on free ports: the demo's devices are on this machine."""
+    here: dict[str, Any] = {"ocpp_host": "127.0.0.1", "ocpp_port": 0}
+    return replace(settings, **{k: v for k, v in here.items() if hasattr(settings, k)})
 
 
 def demo_vtn(storage: Storage, clock: Clock, settle: Any, settings: Settings) -> VtnService:
@@ -121,23 +129,7 @@ async def run_demo(settings: Settings, *, wall_now: datetime, database: Path | N
         await wait_for(lambda: ingest_settled(ingestor, expected), 120, f"{expected} history readings stored")
 
         profiles = await learn_profiles(storage, start, mqtt_url)
-        await stack.enter_async_context(run_population([m for _, m in models], clock, mqtt_url))
-        households = [
-            Household(
-                c,
-                HouseholdController(
-                    c.spec,
-                    clock,
-                    mqtt_url,
-                    setup=setup_for(c, model),
-                    forecast=forecast_for(model, profile=None),
-                    seed=settings.seed,
-                ),
-            )
-            for c, (_, model) in zip(population, models, strict=True)
-        ]
-        for h in households:
-            await stack.enter_async_context(h.controller)
+        households, wires = await start_households(stack, population, models, clock, mqtt_url, settings)
 
         async def states_known() -> bool:
             return all(len(h.controller.states) >= len(h.config.spec.devices) for h in households)
@@ -182,6 +174,9 @@ async def run_demo(settings: Settings, *, wall_now: datetime, database: Path | N
         }
         status["categories"] = {c.spec.id: c.spec.category.value for c in population}
         status["vulnerable"] = {c.spec.id: c.spec.vulnerable for c in population}
+        status["devices"] = {
+            hh: " ".join(f"{d}:{w.protocol}" for d, w in sorted(ws.items())) for hh, ws in wires.items()
+        }
         status["acks"] = sum(
             1 for h in households for o in h.controller.outcomes if o.ok and o.event_id == event_id
         )
@@ -191,6 +186,45 @@ async def run_demo(settings: Settings, *, wall_now: datetime, database: Path | N
             "received": sum(h.controller.readiness is not None for h in households),
         }
         return status
+
+
+async def start_households(
+    stack: AsyncExitStack,
+    population: list[SimHouseholdConfig],
+    models: list[tuple[str, Any]],
+    clock: Clock,
+    mqtt_url: str,
+    settings: Settings,
+) -> tuple[list[Household], dict[str, dict[str, Wire]]]:
+    """Every household's simulated devices and its control loop (driver per device, as configured)."""
+    # Each household's devices stand for products that speak their own protocols (scenarios.mix);
+    # the protocols' servers (an OCPP central system) start once for the whole community.
+    wires = {
+        c.spec.id: wires_for(i, c.spec.id, [d.id for d in c.spec.devices], DRIVERS.names().__contains__)
+        for i, c in enumerate(population)
+    }
+    used = {w.protocol for ws in wires.values() for w in ws.values()}
+    services = await stack.enter_async_context(driver_services(used, demo_services_settings(settings)))
+    servers = {name: str(service.url) for name, service in services.items()}
+    sim_wiring = {hh: {d: w.sim_options(servers) for d, w in ws.items()} for hh, ws in wires.items()}
+    await stack.enter_async_context(run_population([m for _, m in models], clock, mqtt_url, sim_wiring))
+    households = [
+        Household(
+            c,
+            HouseholdController(
+                household_config_for(c, model, wiring={d: w.config() for d, w in wires[c.spec.id].items()}),
+                clock,
+                mqtt_url,
+                forecast=forecast_for(model, profile=None),
+                seed=settings.seed,
+                services=services,
+            ),
+        )
+        for c, (_, model) in zip(population, models, strict=True)
+    ]
+    for h in households:
+        await stack.enter_async_context(h.controller)
+    return households, wires
 
 
 async def learn_profiles(storage: Storage, as_of: datetime, mqtt_url: str) -> dict[str, int]:
@@ -210,7 +244,7 @@ def format_report(status: dict[str, Any]) -> str:
         f"Event {status['event_id']}  {status['start']} -> {status['end']}  "
         f"{status['reduction_kw']} kW per household at £{status['price_gbp_per_mwh']:.0f}/MWh",
         "",
-        f"{'household':<10}{'cat':<5}{'vuln':<6}{'opt':<9}{'baseline kW':>12}{'actual kW':>11}"
+        f"{'household':<10}{'cat':<5}{'vuln':<6}{'devices':<24}{'opt':<5}{'baseline kW':>12}{'actual kW':>11}"
         f"{'delivered kWh':>15}{'payment £':>11}  reason",
     ]
     for t in status["targets"]:
@@ -219,7 +253,8 @@ def format_report(status: dict[str, Any]) -> str:
         lines.append(
             f"{hh:<10}{status['categories'].get(hh, '?'):<5}"
             f"{'yes' if status['vulnerable'].get(hh) else '':<6}"
-            f"{'in' if t['opt_type'] == 'optIn' else 'out':<9}{_num(s.get('baseline_kw'), '.2f'):>12}"
+            f"{status.get('devices', {}).get(hh, ''):<24}"
+            f"{'in' if t['opt_type'] == 'optIn' else 'out':<5}{_num(s.get('baseline_kw'), '.2f'):>12}"
             f"{_num(s.get('actual_kw'), '.2f'):>11}{_num(s.get('delivered_kwh'), '.3f'):>15}"
             f"{s.get('payment_gbp', '-'):>11}  {status['reasons'].get(hh, '')}"
         )
