@@ -29,6 +29,7 @@ from homeflex.portal.base import (
     Session,
 )
 from homeflex.portal.categories import INTENTIONS, change_category
+from homeflex.portal.configactions import ConfigActions
 from homeflex.portal.energy import PLANS, eligible_plans, parse_profile
 from homeflex.portal.eventactions import EventActions
 from homeflex.portal.interest import parse_interest
@@ -64,9 +65,9 @@ class Upload:
 
 
 @dataclass
-class Portal(AccountActions, EventActions):
+class Portal(AccountActions, EventActions, ConfigActions):
     """Every portal action (the journey's steps here, access in AccountActions, events in
-    EventActions)."""
+    EventActions, the household's configuration in ConfigActions)."""
 
     # -- 1. expression of interest; 2. information session ---------------------------------------
 
@@ -148,6 +149,7 @@ class Portal(AccountActions, EventActions):
         timezone: str = "UTC",
     ) -> Upload | None:
         document = parse_profile(form)  # ProfileError lists the form's mistakes
+        config = await self.config_for(c, document)  # ... and the configuration's, beside its field
         if c.state.step not in (
             Step.ACCOUNT,
             Step.PROFILE,
@@ -159,6 +161,7 @@ class Portal(AccountActions, EventActions):
         ):
             raise ActionError("the profile can be filled in once your account exists")
         upload = await self._import(c.household_id, csv_text, timezone) if csv_text else None
+        await self.save_config(config, actor)  # a new version, sent to the household's agent
         if c.state.step is Step.ACCOUNT:
             await self._move(
                 c, Step.PROFILE, actor, role, reason="profile complete", data={"profile": document}

@@ -15,7 +15,7 @@ from homeflex.portal import auth
 from homeflex.portal.journey import Role, Step, transition
 from homeflex.portal.mailer import SmtpServer
 from homeflex.portal.notify import send_after
-from homeflex.portal.skipnotice import SkipPublisher
+from homeflex.portal.skipnotice import RetainedPublisher
 from homeflex.portal.store import Account, Customer, PortalStore
 from homeflex.portal.vtnclient import VtnClient
 from homeflex.storage import Storage
@@ -59,8 +59,9 @@ class PortalBase:
     vtn: VtnClient
     config: PortalConfig = field(default_factory=PortalConfig)
     limits: auth.RateLimit = field(default_factory=auth.RateLimit)
-    # Tells each household's VEN its skips (skipnotice.py); None: skips reach only the VTN's records.
-    skip_publisher: SkipPublisher | None = None
+    # Tells each household's agent its skips and configuration (skipnotice.py); None: no broker, they
+    # reach only the platform's records.
+    publisher: RetainedPublisher | None = None
     skip_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one household list at a time
 
     @property
