@@ -2,9 +2,9 @@
 
 Every household has one username, its id, shared by its control loop, its devices and its meter (each with
 its own client id); it may read and write only under ``homeflex/v1/<its id>/``. Services have their own
-users: telemetry reads every meter and sends profiles; the portal sends a household's skipped events and configuration; the
-operator may read everything. Anonymous clients
-are refused. Denial on mosquitto is silent (a forbidden subscription is granted but nothing arrives; a
+users: telemetry reads every meter and sends profiles; the portal sends a household's skipped events and
+its configuration; the operator may read everything. Anonymous clients are refused. Denial on mosquitto
+is silent (a forbidden subscription is granted but nothing arrives; a
 forbidden publish is dropped), so the tests assert that nothing arrives.
 """
 

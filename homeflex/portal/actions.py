@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from homeflex.core.domain import Category
+from homeflex.core.domain import Category, Stage
 from homeflex.portal import auth
 from homeflex.portal.accounts import AccountActions
 from homeflex.portal.base import (
@@ -33,7 +33,7 @@ from homeflex.portal.configactions import ConfigActions
 from homeflex.portal.energy import PLANS, eligible_plans, parse_profile
 from homeflex.portal.eventactions import EventActions
 from homeflex.portal.interest import parse_interest
-from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, start, transition
+from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, stage_of, start, transition
 from homeflex.portal.store import Customer
 from homeflex.storage.records import ProfileRecord
 from homeflex.telemetry.importer import import_intervals, rejected_rows
@@ -242,6 +242,7 @@ class Portal(AccountActions, EventActions, ConfigActions):
         if role is Role.INSTALLER and c.data.get("installer") != actor:
             raise ActionError("this job is not assigned to you")
         transition(c.state, Step.STAGE_1, actor=actor, role=role, at=self.clock.now())
+        await self.resend_config(c, actor, stage=Stage.MANUAL)  # refused, nothing changes
         ven_id = ven_id_for(c.household_id)
         # The VEN's OpenADR 3.1 client (the VTN verifies it); its MQTT login comes from mqtt-access.
         secret = await provision_client(self.storage, self.clock, ven_id, "ven")
@@ -273,6 +274,10 @@ class Portal(AccountActions, EventActions, ConfigActions):
             record = await learn_and_store(self.storage, c.household_id, self.clock.now())
             if not record.ready:
                 blockers = list(record.reasons)
+        # The household's agent runs the stage its configuration says: a new version first (checked
+        # move, then sent), so a move whose version cannot be sent changes nothing.
+        transition(c.state, to, actor=actor, role=Role.OPERATOR, at=self.clock.now(), blockers=blockers)
+        await self.resend_config(c, actor, stage=stage_of(to))
         return await self._move(c, to, actor, Role.OPERATOR, reason=f"moved to {to.value}", blockers=blockers)
 
     async def operator_move(self, c: Customer, to: Step, actor: str, reason: str = "") -> dict[str, str]:
@@ -325,6 +330,7 @@ class Portal(AccountActions, EventActions, ConfigActions):
             )
         except ValueError as err:
             raise ActionError(str(err)) from err
+        await self.resend_config(c, actor, category=cat, vulnerable=vulnerable)
         await self.store.change_category(change)
 
 

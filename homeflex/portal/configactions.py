@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from homeflex.core import topics
-from homeflex.core.domain import Stage
+from homeflex.core.domain import Category, Stage
 from homeflex.household import HouseholdConfig
 from homeflex.mqtt import MqttUnavailable
 from homeflex.portal.base import ActionError, PortalBase
+from homeflex.portal.energy import ProfileError
 from homeflex.portal.journey import Step, stage_of
 from homeflex.portal.profileconfig import Household, household_config
 from homeflex.portal.store import Customer
@@ -42,6 +44,33 @@ class ConfigActions(PortalBase):
     async def config_for(self, c: Customer, profile: Mapping[str, Any]) -> HouseholdConfig:
         """The configuration ``profile`` makes (ProfileError naming the form field if it is refused)."""
         return household_config(profile, await self.household_of(c))
+
+    async def resend_config(
+        self,
+        c: Customer,
+        actor: str,
+        *,
+        stage: Stage | None = None,
+        category: Category | None = None,
+        vulnerable: bool | None = None,
+    ) -> ConfigRecord | None:
+        """A new version for a change the journey or the operator makes (the stage, the category), made
+        from the stored profile; None while the household has no profile yet."""
+        profile = c.data.get("profile")
+        if not profile:
+            return None
+        h = await self.household_of(c)
+        h = replace(
+            h,
+            stage=h.stage if stage is None else stage,
+            category=h.category if category is None else category,
+            vulnerable=h.vulnerable if vulnerable is None else vulnerable,
+        )
+        try:
+            config = household_config(profile, h)
+        except ProfileError as err:
+            raise ActionError(f"the household's profile needs correcting first: {err}") from err
+        return await self.save_config(config, actor)
 
     async def save_config(self, config: HouseholdConfig, actor: str) -> ConfigRecord:
         """Store ``config`` as the household's next version and send it retained to its agent."""
