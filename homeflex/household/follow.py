@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,14 @@ async def retained_config(mqtt_url: str, household_id: str, wait_s: float = 5.0)
     if config.household_id != household_id:
         raise ConfigError("household_id", f"is {config.household_id!r}, not {household_id!r}")
     return config
+
+
+async def publish_configs(mqtt_url: str, configs: Iterable[HouseholdConfig]) -> None:
+    """Send configurations retained, as the portal does, for households it does not know: the simulated
+    population (``homeflex sim``), so that ``homeflex ven --household ID`` runs them as real homes."""
+    async with MqttSession(mqtt_url, f"cfg-publisher-{uuid.uuid4().hex[:8]}") as session:
+        for config in configs:
+            await session.publish(topics.config(config.household_id), config.to_json(), retain=True)
 
 
 class NoConfiguration(LookupError):
