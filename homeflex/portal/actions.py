@@ -30,6 +30,7 @@ from homeflex.portal.base import (
 )
 from homeflex.portal.categories import INTENTIONS, change_category
 from homeflex.portal.configactions import ConfigActions
+from homeflex.portal.deviceform import keep_secrets
 from homeflex.portal.energy import PLANS, eligible_plans, parse_profile
 from homeflex.portal.eventactions import EventActions
 from homeflex.portal.interest import parse_interest
@@ -148,7 +149,8 @@ class Portal(AccountActions, EventActions, ConfigActions):
         csv_text: str | None = None,
         timezone: str = "UTC",
     ) -> Upload | None:
-        document = parse_profile(form)  # ProfileError lists the form's mistakes
+        # ProfileError lists the form's mistakes (passwords are not shown back: a blank one is kept).
+        document = parse_profile(keep_secrets(form, c.data.get("profile")))
         config = await self.config_for(c, document)  # ... and the configuration's, beside its field
         if c.state.step not in (
             Step.ACCOUNT,
@@ -242,7 +244,7 @@ class Portal(AccountActions, EventActions, ConfigActions):
         if role is Role.INSTALLER and c.data.get("installer") != actor:
             raise ActionError("this job is not assigned to you")
         transition(c.state, Step.STAGE_1, actor=actor, role=role, at=self.clock.now())
-        await self.resend_config(c, actor, stage=Stage.MANUAL)  # refused, nothing changes
+        await self.resend_config(c, actor, stage=Stage.MANUAL, group=self.group_for(Step.STAGE_1))
         ven_id = ven_id_for(c.household_id)
         # The VEN's OpenADR 3.1 client (the VTN verifies it); its MQTT login comes from mqtt-access.
         secret = await provision_client(self.storage, self.clock, ven_id, "ven")
@@ -277,7 +279,7 @@ class Portal(AccountActions, EventActions, ConfigActions):
         # The household's agent runs the stage its configuration says: a new version first (checked
         # move, then sent), so a move whose version cannot be sent changes nothing.
         transition(c.state, to, actor=actor, role=Role.OPERATOR, at=self.clock.now(), blockers=blockers)
-        await self.resend_config(c, actor, stage=stage_of(to))
+        await self.resend_config(c, actor, stage=stage_of(to), group=self.group_for(to))
         return await self._move(c, to, actor, Role.OPERATOR, reason=f"moved to {to.value}", blockers=blockers)
 
     async def operator_move(self, c: Customer, to: Step, actor: str, reason: str = "") -> dict[str, str]:

@@ -78,6 +78,10 @@ class PortalBase:
         now = self.clock.now()
         await self.store.enqueue_email(to, subject, body, send_after(at or now), now)
 
+    def group_for(self, step: Step) -> str:
+        """The VTN group of a household at ``step``: stage-3 households are the ones events target."""
+        return self.config.community_group if step is Step.STAGE_3 else self.config.prospect_group
+
     async def _move(
         self,
         c: Customer,
@@ -92,7 +96,5 @@ class PortalBase:
         new, entry = transition(
             c.state, to, actor=actor, role=role, at=self.clock.now(), reason=reason, blockers=blockers
         )
-        target = to if to is not Step.LEFT else None
-        group = self.config.community_group if target is Step.STAGE_3 else self.config.prospect_group
-        await self.store.apply(c.state, new, entry, data=data, group=group)
+        await self.store.apply(c.state, new, entry, data=data, group=self.group_for(to))
         return await self.customer(c.household_id)

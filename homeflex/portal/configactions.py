@@ -53,9 +53,10 @@ class ConfigActions(PortalBase):
         stage: Stage | None = None,
         category: Category | None = None,
         vulnerable: bool | None = None,
+        group: str | None = None,
     ) -> ConfigRecord | None:
-        """A new version for a change the journey or the operator makes (the stage, the category), made
-        from the stored profile; None while the household has no profile yet."""
+        """A new version for a change the journey or the operator makes (the stage and with it the
+        group, the category), made from the stored profile; None while the household has no profile."""
         profile = c.data.get("profile")
         if not profile:
             return None
@@ -65,6 +66,7 @@ class ConfigActions(PortalBase):
             stage=h.stage if stage is None else stage,
             category=h.category if category is None else category,
             vulnerable=h.vulnerable if vulnerable is None else vulnerable,
+            group=h.group if group is None else group,
         )
         try:
             config = household_config(profile, h)

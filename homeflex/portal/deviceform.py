@@ -14,6 +14,7 @@ from typing import Any
 
 from homeflex.core.domain import DeviceKind
 from homeflex.drivers import DriverInfo, protocols_for
+from homeflex.household import DeviceConfig
 
 SCALARS: tuple[type, ...] = (bool, int, float, str)
 
@@ -31,6 +32,11 @@ class AddressField:
     @property
     def flag(self) -> bool:
         return self.kind is bool
+
+    @property
+    def secret(self) -> bool:
+        """A password or key: typed into a password field, never shown back."""
+        return any(word in self.key for word in ("password", "secret", "token", "key"))
 
     @property
     def label(self) -> str:
@@ -57,22 +63,24 @@ def address_field(kind: str, protocol: str, key: str) -> str:
     return f"{kind}_{protocol}_{key}"
 
 
-def _scalar(annotation: Any) -> tuple[type, bool]:
-    """The form type of an annotation, and whether None is allowed (``str | None``)."""
+def _scalar(annotation: Any) -> type:
+    """The form type of an annotation (``float``, ``str | None``...); anything richer is typed as text
+    and left to the driver's own parsing, which says what is wrong."""
     args = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
     kinds = [a for a in args if a is not type(None)]
-    if len(kinds) != 1 or kinds[0] not in SCALARS:
-        raise TypeError(f"an address field must be one of {SCALARS} (or it | None), not {annotation!r}")
-    return kinds[0], len(kinds) != len(args)
+    return kinds[0] if len(kinds) == 1 and kinds[0] in SCALARS else str
 
 
 def address_fields(kind: str, info: DriverInfo) -> tuple[AddressField, ...]:
-    hints = typing.get_type_hints(info.config)
+    try:
+        hints = typing.get_type_hints(info.config)
+    except (NameError, TypeError):  # an annotation this module cannot resolve: typed as text
+        hints = {}
     out = []
     for f in dataclasses.fields(info.config):
         if not f.init:
             continue
-        scalar, _ = _scalar(hints[f.name])
+        scalar = _scalar(hints.get(f.name, str))
         default = f.default if f.default is not dataclasses.MISSING else None
         if f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
@@ -87,6 +95,14 @@ def address_fields(kind: str, info: DriverInfo) -> tuple[AddressField, ...]:
             )
         )
     return tuple(out)
+
+
+def default_protocol(kind: str) -> str:
+    """The protocol a device is reached by when the form does not say: the document's own default
+    (homeflex's dialect), if it can drive ``kind``."""
+    default = next(f.default for f in dataclasses.fields(DeviceConfig) if f.name == "protocol")
+    offered = [c.protocol for c in choices(kind)]
+    return str(default) if default in offered or not offered else offered[0]
 
 
 def choices(kind: str) -> list[ProtocolChoice]:
@@ -117,7 +133,7 @@ def read_wiring(form: Mapping[str, str], kind: str, errors: dict[str, str]) -> d
     mistakes go to ``errors`` under the form field's name (the driver's own checks come later, when
     the configuration is parsed)."""
     offered = {c.protocol: c for c in choices(kind)}
-    protocol = (form.get(protocol_field(kind)) or "").strip() or next(iter(offered), "")
+    protocol = (form.get(protocol_field(kind)) or "").strip() or default_protocol(kind)
     choice = offered.get(protocol)
     if choice is None:
         titles = ", ".join(c.title for c in offered.values()) or "none yet"
@@ -145,7 +161,26 @@ def wiring_fields(kind: str, wiring: Mapping[str, Any]) -> dict[str, str]:
     """A stored device's wiring back as form values (to show the form filled in)."""
     protocol = str(wiring.get("protocol", ""))
     out = {protocol_field(kind): protocol, product_field(kind): str(wiring.get("product", ""))}
+    secrets = {f.key for c in choices(kind) if c.protocol == protocol for f in c.fields if f.secret}
     for key, value in dict(wiring.get("address") or {}).items():
+        if key in secrets:
+            continue
         text = {True: "on", False: ""}.get(value, str(value)) if isinstance(value, bool) else str(value)
         out[address_field(kind, protocol, key)] = text
+    return out
+
+
+def keep_secrets(form: Mapping[str, str], profile: Mapping[str, Any] | None) -> dict[str, str]:
+    """``form`` with each password left empty filled from the stored profile (the form never shows
+    one back), while the device still connects the same way."""
+    out = dict(form)
+    for kind, wire in dict((profile or {}).get("wiring") or {}).items():
+        protocol = str(wire.get("protocol", ""))
+        if (form.get(protocol_field(kind)) or default_protocol(kind)) != protocol:
+            continue
+        for c in choices(kind):
+            for f in c.fields:
+                stored = dict(wire.get("address") or {}).get(f.key)
+                if c.protocol == protocol and f.secret and not form.get(f.name) and stored is not None:
+                    out[f.name] = str(stored)
     return out

@@ -14,7 +14,7 @@ from homeflex.core.timeutil import LONDON
 from homeflex.portal.actions import MAX_UPLOAD_BYTES, ActionError, Upload
 from homeflex.portal.categories import CATEGORIES, VULNERABLE_RULES
 from homeflex.portal.charts import Series, bar_chart, line_chart
-from homeflex.portal.deviceform import choices, product_field, wiring_fields
+from homeflex.portal.deviceform import choices, default_protocol, product_field, wiring_fields
 from homeflex.portal.energy import (
     DEVICE_FIELDS,
     DEVICE_NAMES,
@@ -139,6 +139,7 @@ async def household_page(
         device_fields=DEVICE_FIELDS,
         device_names=DEVICE_NAMES,
         protocol_choices={kind: choices(kind) for kind in DEVICE_FIELDS},
+        default_protocols={kind: default_protocol(kind) for kind in DEVICE_FIELDS},
         wiring=wiring_values(c.data.get("profile") or {}, form_values or {}),
         form_errors=form_errors or {},
         upload=upload,

@@ -5,6 +5,7 @@ bad field is shown beside that field (pure: no I/O)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,9 @@ def config_document(profile: Mapping[str, Any], h: Household) -> tuple[dict[str,
     """The raw document (version left to the storage) and, for each of its paths, the form field."""
     owned = dict(profile.get("devices") or {})
     wiring = dict(profile.get("wiring") or {})
-    devices, where = [], {"preferences": "preferences", "tariff": "tariff", "equipment": "preferences"}
+    where = {"preferences": "preferences", "tariff": "tariff", "equipment": "profile"}
+    where |= {f"equipment.{key}": field for key, (_, field) in EQUIPMENT.items()}
+    devices = []
     for i, (kind, spec) in enumerate(owned.items()):
         device_id, power = DEVICES[kind]
         wire = dict(wiring.get(kind) or {})
@@ -76,20 +79,21 @@ def config_document(profile: Mapping[str, Any], h: Household) -> tuple[dict[str,
 
 
 def form_field(path: str, where: Mapping[str, str], message: str = "") -> str:
-    """The form field a document path came from: the longest known prefix. A driver's address is
-    checked as a whole (its ``__post_init__``), so for an address the field its message names is
-    chosen, else the address's first field."""
-    if path in where and f"{path}.{_first_word(message)}" in where:
-        return where[f"{path}.{_first_word(message)}"]
+    """The form field a document path came from. A table is checked as a whole (a driver's address in
+    its ``__post_init__``, the equipment), so for a table the field its message names first is chosen
+    (checks say "<key> must ...", "missing keys ['<key>']"); else the longest known prefix."""
+    named = [
+        (found.start(), field)
+        for sub, field in where.items()
+        if sub.startswith(f"{path}.")
+        and (found := re.search(rf"\b{re.escape(sub.removeprefix(f'{path}.'))}\b", message))
+    ]
+    if named:
+        return min(named)[1]
     for known in sorted(where, key=len, reverse=True):
         if path == known or path.startswith((f"{known}.", f"{known}[")):
             return where[known]
     return "profile"
-
-
-def _first_word(message: str) -> str:
-    """Address checks say "<key> must ...", and unknown-key errors list keys: the first word names it."""
-    return message.split(" ", 1)[0].strip(":,'\"")
 
 
 def household_config(profile: Mapping[str, Any], h: Household) -> HouseholdConfig:

@@ -159,3 +159,21 @@ async def test_the_api_serves_the_configuration_to_the_household_and_operators_o
         fresh = await customer_at(p, Step.ACCOUNT, "cfg-new@example.org")
         async with http.get(f"{base}/{fresh.household_id}/config", headers=op) as r:
             assert r.status == 404 and "fill in the smart energy profile" in (await r.json())["error"]
+
+
+async def test_stage_moves_and_category_changes_are_new_versions(stack: Stack) -> None:
+    """The agent runs the stage its configuration says, so each move (and a new category) is sent."""
+    p = stack.portal
+    c = await customer_at(p, Step.STAGE_3, "stages@example.org")
+    versions = await p.storage.household_config_versions(c.household_id)
+    assert [v.version for v in versions] == [1, 2, 3, 4]  # profile, installation, stage 2, stage 3
+    latest = await p.storage.latest_household_config(c.household_id)
+    assert latest is not None
+    assert (latest.document["stage"], latest.document["group"]) == (3, p.config.community_group)
+    assert latest.actor == OPERATOR[0]
+    await p.set_category(await p.customer(c.household_id), "A", True, "contract", OPERATOR[0])
+    latest = await p.storage.latest_household_config(c.household_id)
+    assert latest is not None and latest.version == 5
+    assert (latest.document["category"], latest.document["vulnerable"]) == ("A", True)
+    early = await customer_at(p, Step.ACCOUNT, "early@example.org")  # no profile yet: nothing to send
+    assert await p.storage.household_config_versions(early.household_id) == []
