@@ -119,22 +119,32 @@ def _population(settings: Settings) -> list:  # type: ignore[type-arg]
 
 
 async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
+    """The household agent: its configuration from the platform (or a file), its drivers' shared
+    services, the control loop following each new configuration version, and the VEN."""
     from pathlib import Path
 
     from homeflex.control.loop import HouseholdController
-    from homeflex.sim.setup import setup_for
+    from homeflex.core.strict import ConfigError
+    from homeflex.drivers import driver_services
+    from homeflex.household.follow import ConfigFollower, NoConfiguration, agent_config
+    from homeflex.mqtt import MqttUnavailable
     from homeflex.ven.agent import VenAgent
     from homeflex.ven.tls import VenTls
 
     if not settings.mqtt_url:
         print("homeflex ven needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
         return 2
-    configs = {c.spec.id: c for c in _population(settings)}
-    if args.household not in configs:
-        print(f"unknown household {args.household!r}; known: {', '.join(configs)}", file=sys.stderr)
+    try:
+        config = await agent_config(settings.mqtt_url, args.household, args.household_config)
+    except ConfigError as err:
+        print(f"homeflex ven: invalid household configuration: {err}", file=sys.stderr)
         return 2
+    except (NoConfiguration, MqttUnavailable) as err:
+        print(f"homeflex ven: {err}", file=sys.stderr)
+        return 2
+    hh = config.household_id
     clock = WallClock()
-    tls = VenTls.from_folder(Path(args.pki), args.household) if args.pki else None
+    tls = VenTls.from_folder(Path(args.pki), hh) if args.pki else None
     push = None
     if args.push:  # HOST:PORT the VTN pushes to; https with the VEN's certificate under --pki
         host, _, port = args.push.rpartition(":")
@@ -142,10 +152,12 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
             print(f"--push wants HOST:PORT, got {args.push!r}", file=sys.stderr)
             return 2
         push = (host, int(port))
+    protocols = {d.protocol for d in config.devices} | {config.meter.protocol}
+    log.info("household %s: configuration v%d over %s", hh, config.version, ", ".join(sorted(protocols)))
     async with (
-        HouseholdController(
-            configs[args.household].spec, clock, settings.mqtt_url, setup=setup_for(configs[args.household])
-        ) as controller,
+        driver_services(protocols, settings) as services,
+        HouseholdController(config, clock, settings.mqtt_url, services=services) as controller,
+        ConfigFollower(controller),
         VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls, push=push),
     ):
         await _forever()
@@ -437,7 +449,15 @@ def parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in COMMANDS.items():
         s = sub.add_parser(name, help=help_text)
         if name == "ven":
-            s.add_argument("--household", required=True, help="household id, e.g. hh001")
+            s.add_argument(
+                "--household", help="household id, e.g. hh001: its configuration is read from the broker"
+            )
+            s.add_argument(
+                "--config",
+                dest="household_config",
+                metavar="FILE",
+                help="the household's configuration (TOML or JSON) instead of the portal's",
+            )
             s.add_argument("--pki", help="OpenADR over TLS with the files of `homeflex provision-vens`")
             s.add_argument(
                 "--push",

@@ -2,9 +2,9 @@
 
 Every household has one username, its id, shared by its control loop, its devices and its meter (each with
 its own client id); it may read and write only under ``homeflex/v1/<its id>/``. Services have their own
-users: telemetry reads every meter and sends profiles; the portal sends a household's skipped events; the
-operator may read everything. Anonymous clients
-are refused. Denial on mosquitto is silent (a forbidden subscription is granted but nothing arrives; a
+users: telemetry reads every meter and sends profiles; the portal sends a household's skipped events and
+its configuration; the operator may read everything. Anonymous clients are refused. Denial on mosquitto
+is silent (a forbidden subscription is granted but nothing arrives; a
 forbidden publish is dropped), so the tests assert that nothing arrives.
 """
 
@@ -31,7 +31,8 @@ SERVICES: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("write", f"{topics.PREFIX}/+/profile"),
     ),
     OPERATOR: (("read", f"{topics.PREFIX}/#"),),
-    PORTAL: (("write", f"{topics.PREFIX}/+/skips"),),  # retained, read by the household's VEN
+    # Retained, read by the household's agent: its skipped events and its configuration's versions.
+    PORTAL: (("write", f"{topics.PREFIX}/+/skips"), ("write", f"{topics.PREFIX}/+/config")),
 }
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 

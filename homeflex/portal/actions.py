@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from homeflex.core.domain import Category
+from homeflex.core.domain import Category, Stage
 from homeflex.portal import auth
 from homeflex.portal.accounts import AccountActions
 from homeflex.portal.base import (
@@ -29,10 +29,12 @@ from homeflex.portal.base import (
     Session,
 )
 from homeflex.portal.categories import INTENTIONS, change_category
+from homeflex.portal.configactions import ConfigActions
+from homeflex.portal.deviceform import keep_secrets
 from homeflex.portal.energy import PLANS, eligible_plans, parse_profile
 from homeflex.portal.eventactions import EventActions
 from homeflex.portal.interest import parse_interest
-from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, start, transition
+from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, stage_of, start, transition
 from homeflex.portal.store import Customer
 from homeflex.storage.records import ProfileRecord
 from homeflex.telemetry.importer import import_intervals, rejected_rows
@@ -64,9 +66,9 @@ class Upload:
 
 
 @dataclass
-class Portal(AccountActions, EventActions):
+class Portal(AccountActions, EventActions, ConfigActions):
     """Every portal action (the journey's steps here, access in AccountActions, events in
-    EventActions)."""
+    EventActions, the household's configuration in ConfigActions)."""
 
     # -- 1. expression of interest; 2. information session ---------------------------------------
 
@@ -147,7 +149,9 @@ class Portal(AccountActions, EventActions):
         csv_text: str | None = None,
         timezone: str = "UTC",
     ) -> Upload | None:
-        document = parse_profile(form)  # ProfileError lists the form's mistakes
+        # ProfileError lists the form's mistakes (passwords are not shown back: a blank one is kept).
+        document = parse_profile(keep_secrets(form, c.data.get("profile")))
+        config = await self.config_for(c, document)  # ... and the configuration's, beside its field
         if c.state.step not in (
             Step.ACCOUNT,
             Step.PROFILE,
@@ -159,6 +163,7 @@ class Portal(AccountActions, EventActions):
         ):
             raise ActionError("the profile can be filled in once your account exists")
         upload = await self._import(c.household_id, csv_text, timezone) if csv_text else None
+        await self.save_config(config, actor)  # a new version, sent to the household's agent
         if c.state.step is Step.ACCOUNT:
             await self._move(
                 c, Step.PROFILE, actor, role, reason="profile complete", data={"profile": document}
@@ -239,6 +244,7 @@ class Portal(AccountActions, EventActions):
         if role is Role.INSTALLER and c.data.get("installer") != actor:
             raise ActionError("this job is not assigned to you")
         transition(c.state, Step.STAGE_1, actor=actor, role=role, at=self.clock.now())
+        await self.resend_config(c, actor, stage=Stage.MANUAL, group=self.group_for(Step.STAGE_1))
         ven_id = ven_id_for(c.household_id)
         # The VEN's OpenADR 3.1 client (the VTN verifies it); its MQTT login comes from mqtt-access.
         secret = await provision_client(self.storage, self.clock, ven_id, "ven")
@@ -270,6 +276,10 @@ class Portal(AccountActions, EventActions):
             record = await learn_and_store(self.storage, c.household_id, self.clock.now())
             if not record.ready:
                 blockers = list(record.reasons)
+        # The household's agent runs the stage its configuration says: a new version first (checked
+        # move, then sent), so a move whose version cannot be sent changes nothing.
+        transition(c.state, to, actor=actor, role=Role.OPERATOR, at=self.clock.now(), blockers=blockers)
+        await self.resend_config(c, actor, stage=stage_of(to), group=self.group_for(to))
         return await self._move(c, to, actor, Role.OPERATOR, reason=f"moved to {to.value}", blockers=blockers)
 
     async def operator_move(self, c: Customer, to: Step, actor: str, reason: str = "") -> dict[str, str]:
@@ -322,6 +332,7 @@ class Portal(AccountActions, EventActions):
             )
         except ValueError as err:
             raise ActionError(str(err)) from err
+        await self.resend_config(c, actor, category=cat, vulnerable=vulnerable)
         await self.store.change_category(change)
 
 

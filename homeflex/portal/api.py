@@ -185,6 +185,29 @@ async def set_category(request: web.Request) -> web.Response:
 
 
 @api(Role.HOUSEHOLDER, Role.OPERATOR)
+async def config(request: web.Request) -> web.Response:
+    """The household's configuration document, as its agent runs it (the newest version)."""
+    c = await _own(request)
+    record = await portal(request).storage.latest_household_config(c.household_id)
+    if record is None:
+        raise LookupError(f"no configuration for {c.household_id} yet: fill in the smart energy profile")
+    return web.json_response(record.document)
+
+
+@api(Role.HOUSEHOLDER, Role.OPERATOR)
+async def config_versions(request: web.Request) -> web.Response:
+    c = await _own(request)
+    _, role = actor(request)
+    return web.json_response(
+        [
+            {"version": v.version, "saved_at": iso(v.saved_at)}
+            | ({"actor": v.actor} if role is Role.OPERATOR else {})  # staff emails are the operator's
+            for v in await portal(request).storage.household_config_versions(c.household_id)
+        ]
+    )
+
+
+@api(Role.HOUSEHOLDER, Role.OPERATOR)
 async def events(request: web.Request) -> web.Response:
     p, c = portal(request), await _own(request)
     skipped = {s.event_id for s in await p.store.skips(c.household_id)}
@@ -316,6 +339,8 @@ ROUTES = [
     web.get(f"{P}/households/{{household_id}}/audit", audit),
     web.post(f"{P}/households/{{household_id}}/transitions", transition),
     web.post(f"{P}/households/{{household_id}}/category", set_category),
+    web.get(f"{P}/households/{{household_id}}/config", config),
+    web.get(f"{P}/households/{{household_id}}/config/versions", config_versions),
     web.get(f"{P}/households/{{household_id}}/events", events),
     web.post(f"{P}/households/{{household_id}}/events/{{event_id}}/skip", skip),
     web.get(f"{P}/households/{{household_id}}/statements/{{month}}", statement),

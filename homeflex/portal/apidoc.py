@@ -93,6 +93,12 @@ OPENAPI: dict[str, Any] = {
                 body_schema=_obj(category=S, vulnerable=B, reason=S),
             )
         },
+        f"{P}/households/{{household_id}}/config": {
+            "get": _op("the household's configuration document (newest version)", params=HH)
+        },
+        f"{P}/households/{{household_id}}/config/versions": {
+            "get": _op("every version of the household's configuration", params=HH)
+        },
         f"{P}/households/{{household_id}}/events": {"get": _op("events for the household", params=HH)},
         f"{P}/households/{{household_id}}/events/{{event_id}}/skip": {
             "post": _op("skip an upcoming event (customer override)", params=HH + EV)

@@ -15,7 +15,7 @@ from homeflex.portal import auth
 from homeflex.portal.journey import Role, Step, transition
 from homeflex.portal.mailer import SmtpServer
 from homeflex.portal.notify import send_after
-from homeflex.portal.skipnotice import SkipPublisher
+from homeflex.portal.skipnotice import RetainedPublisher
 from homeflex.portal.store import Account, Customer, PortalStore
 from homeflex.portal.vtnclient import VtnClient
 from homeflex.storage import Storage
@@ -59,8 +59,9 @@ class PortalBase:
     vtn: VtnClient
     config: PortalConfig = field(default_factory=PortalConfig)
     limits: auth.RateLimit = field(default_factory=auth.RateLimit)
-    # Tells each household's VEN its skips (skipnotice.py); None: skips reach only the VTN's records.
-    skip_publisher: SkipPublisher | None = None
+    # Tells each household's agent its skips and configuration (skipnotice.py); None: no broker, they
+    # reach only the platform's records.
+    publisher: RetainedPublisher | None = None
     skip_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one household list at a time
 
     @property
@@ -77,6 +78,10 @@ class PortalBase:
         now = self.clock.now()
         await self.store.enqueue_email(to, subject, body, send_after(at or now), now)
 
+    def group_for(self, step: Step) -> str:
+        """The VTN group of a household at ``step``: stage-3 households are the ones events target."""
+        return self.config.community_group if step is Step.STAGE_3 else self.config.prospect_group
+
     async def _move(
         self,
         c: Customer,
@@ -91,7 +96,5 @@ class PortalBase:
         new, entry = transition(
             c.state, to, actor=actor, role=role, at=self.clock.now(), reason=reason, blockers=blockers
         )
-        target = to if to is not Step.LEFT else None
-        group = self.config.community_group if target is Step.STAGE_3 else self.config.prospect_group
-        await self.store.apply(c.state, new, entry, data=data, group=group)
+        await self.store.apply(c.state, new, entry, data=data, group=self.group_for(to))
         return await self.customer(c.household_id)

@@ -11,6 +11,8 @@ from typing import Any
 from homeflex.control.devices import registered_kinds
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import DeviceKind
+from homeflex.drivers import DRIVERS
+from homeflex.portal.deviceform import read_wiring
 
 HOME_TYPES = ("detached", "semi-detached", "terraced", "flat", "bungalow")
 TARIFFS = {
@@ -34,6 +36,7 @@ DEVICE_FIELDS: dict[str, tuple[tuple[str, str, str, float, float], ...]] = {
     ),
     "smart_plug": (
         ("smart_appliances", "Smart appliances (washing machine, dishwasher...)", "count", 1, 10),
+        ("smart_plug_kw", "Power of the appliance on the smart plug", "kW", 0.1, 3.7),
     ),
 }
 DEVICE_NAMES = {
@@ -77,7 +80,8 @@ def _hour(text: str) -> float:
 
 
 def parse_profile(form: Mapping[str, str]) -> dict[str, Any]:
-    """A submitted profile form -> the stored document; ProfileError lists every mistake at once."""
+    """A submitted profile form -> the stored profile; ProfileError lists every mistake at once. The
+    household's configuration document is made from it (profileconfig.py)."""
     errors: dict[str, str] = {}
     home_type = form.get("home_type", "")
     if home_type not in HOME_TYPES:
@@ -85,6 +89,7 @@ def parse_profile(form: Mapping[str, str]) -> dict[str, Any]:
     area = _number(form, "floor_area_m2", "Floor area", 15, 1000, errors)
     occupants = _number(form, "occupants", "Occupants", 1, 20, errors)
     devices: dict[str, dict[str, float]] = {}
+    wiring: dict[str, dict[str, Any]] = {}  # how each device is reached (deviceform.py)
     for kind, fields in DEVICE_FIELDS.items():
         if form.get(f"has_{kind}") not in ("on", "1", "true", "yes"):
             continue
@@ -94,6 +99,7 @@ def parse_profile(form: Mapping[str, str]) -> dict[str, Any]:
             if value is not None:
                 spec[name] = value
         devices[kind] = spec
+        wiring[kind] = read_wiring(form, kind, errors)
     tariff = form.get("tariff", "")
     if tariff not in TARIFFS:
         errors["tariff"] = f"choose one of {', '.join(TARIFFS)}"
@@ -129,26 +135,36 @@ def parse_profile(form: Mapping[str, str]) -> dict[str, Any]:
     return {
         "home": {"type": home_type, "floor_area_m2": area, "occupants": occupants},
         "devices": devices,
+        "wiring": wiring,
         "tariff": {"type": tariff},
         "preferences": preferences,
     }
 
 
 # -- compatibility of technology the customer already owns ---------------------------------------
-
-PROTOCOLS = {
-    "homeflex_mqtt": "homeflex MQTT (native)",
-    "ocpp": "OCPP 1.6",
-    "modbus": "Modbus TCP",
+# The protocols are the driver registry's (homeflex.drivers); these answers are for devices that speak
+# none of them.
+NO_DRIVER = {
     "cloud": "manufacturer's cloud app only",
+    "other": "another way (e.g. Modbus)",
     "none": "no connectivity",
 }
-SUPPORTED_PROTOCOLS = frozenset({"homeflex_mqtt"})  # others need a bridge we do not ship yet
+LEGACY = {"homeflex_mqtt": "homeflex", "modbus": "other"}  # answers stored before the driver registry
 OTHER_KINDS = {
     "storage_heater": "Storage heaters",
     "gas_boiler": "Gas boiler",
     "hot_water": "Hot-water diverter",
 }
+
+
+def connectivity() -> dict[str, str]:
+    """Every answer to "how does it connect?": each registered driver with the products known to speak
+    it, then the answers no driver takes."""
+    out = {}
+    for name, info in DRIVERS:
+        known = f" (e.g. {', '.join(info.products[:3])})" if info.products else ""
+        out[name] = f"{info.title}{known}"
+    return {**out, **NO_DRIVER}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,39 +175,31 @@ class Compatibility:
     why: str
 
 
+def _verdict(kind: str, protocol: str) -> tuple[bool, str]:
+    supported = {k.value for k in registered_kinds()}
+    if kind not in supported:
+        return False, "no adapter for this kind of device yet"
+    protocol = LEGACY.get(protocol, protocol)
+    if protocol in NO_DRIVER:
+        fit = "the installer can fit a compatible controller"
+        return False, f"{NO_DRIVER[protocol]} is not supported yet: {fit}"
+    if protocol not in DRIVERS.names():
+        return False, "unknown connectivity"
+    info = DRIVERS.get(protocol)
+    if DeviceKind(kind) not in info.kinds:
+        drives = ", ".join(sorted(DEVICE_NAMES.get(k.value, k.value) for k in info.kinds))
+        return False, f"{info.title} drives {drives} here, not this device: the installer can advise"
+    products = f"; known to work: {', '.join(info.products)}" if info.products else ""
+    return True, f"supported over {info.title}{products}"
+
+
 def check_compatibility(owned: Mapping[str, str]) -> list[Compatibility]:
     """`owned` maps a device kind to the protocol it speaks; one verdict per device with the reason."""
-    supported = {k.value for k in registered_kinds()}
     out = []
     for kind, protocol in owned.items():
+        ok, why = _verdict(kind, protocol)
         name = DEVICE_NAMES.get(kind) or OTHER_KINDS.get(kind) or kind
-        if kind not in supported:
-            out.append(
-                Compatibility(
-                    kind=kind, name=name, compatible=False, why="no adapter for this kind of device yet"
-                )
-            )
-        elif protocol not in PROTOCOLS:
-            out.append(Compatibility(kind=kind, name=name, compatible=False, why="unknown connectivity"))
-        elif protocol in SUPPORTED_PROTOCOLS:
-            out.append(
-                Compatibility(
-                    kind=kind,
-                    name=name,
-                    compatible=True,
-                    why=f"supported through the {kind} adapter over {PROTOCOLS[protocol]}",
-                )
-            )
-        else:
-            out.append(
-                Compatibility(
-                    kind=kind,
-                    name=name,
-                    compatible=False,
-                    why=f"{PROTOCOLS[protocol]} is not supported yet: the installer can fit"
-                    " a compatible controller",
-                )
-            )
+        out.append(Compatibility(kind=kind, name=name, compatible=ok, why=why))
     return out
 
 

@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from homeflex.core import topics
 from homeflex.core.timeutil import iso
 from homeflex.mqtt import MqttUnavailable
 from homeflex.portal.base import SKIP_REASON, ActionError, PortalBase
@@ -40,11 +41,11 @@ class EventActions(PortalBase):
         async with self.skip_lock:
             if not await self.store.add_skip(event_id, c.household_id, now, SKIP_REASON):
                 raise ActionError("you have already skipped this event")
-            if self.skip_publisher is not None:
+            if self.publisher is not None:
                 ends = {e.event_id: e.end for e, _ in events if e.status != "cancelled"}
                 payload = skips_message(await self.store.skips(c.household_id), ends, now)
                 try:
-                    await self.skip_publisher.publish(c.household_id, payload)
+                    await self.publisher.publish(topics.skips(c.household_id), payload)
                 except MqttUnavailable as err:
                     await self.store.remove_skip(event_id, c.household_id)
                     log.error("skip of %s by %s not sent to its VEN: %s", event_id, c.household_id, err)

@@ -9,7 +9,7 @@ from typing import Any
 from homeflex.core.domain import Category
 from homeflex.portal.base import EMAIL, ActionError
 from homeflex.portal.categories import suggest_category
-from homeflex.portal.energy import PROTOCOLS
+from homeflex.portal.energy import LEGACY, connectivity
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,7 +20,7 @@ class Interest:
     email: str
     postcode: str
     intentions: list[str]
-    owned: dict[str, str]  # device kind -> how it connects (energy.PROTOCOLS)
+    owned: dict[str, str]  # device kind -> how it connects (energy.connectivity())
     category: Category
     vulnerable: bool
 
@@ -37,8 +37,8 @@ def parse_interest(form: Mapping[str, Any]) -> Interest:
     if not 2 <= len(postcode) <= 10:
         errors.append("enter your postcode")
     intentions = [str(i) for i in form.get("intentions", [])]
-    owned = {str(k): str(v) for k, v in dict(form.get("owned", {})).items()}
-    if any(p not in PROTOCOLS for p in owned.values()):
+    owned = {str(k): LEGACY.get(str(v), str(v)) for k, v in dict(form.get("owned", {})).items()}
+    if any(p not in connectivity() for p in owned.values()):
         errors.append("choose how each device you own connects")
     try:
         category = suggest_category(intentions)

@@ -14,6 +14,7 @@ from homeflex.core.timeutil import LONDON
 from homeflex.portal.actions import MAX_UPLOAD_BYTES, ActionError, Upload
 from homeflex.portal.categories import CATEGORIES, VULNERABLE_RULES
 from homeflex.portal.charts import Series, bar_chart, line_chart
+from homeflex.portal.deviceform import choices, default_protocol, product_field, wiring_fields
 from homeflex.portal.energy import (
     DEVICE_FIELDS,
     DEVICE_NAMES,
@@ -64,6 +65,24 @@ async def _usage_chart(request: web.Request, c: Customer) -> str:
     )
 
 
+def wiring_values(profile: Mapping[str, Any], submitted: Mapping[str, str]) -> dict[str, str]:
+    """How each device connects, as the form shows it: what was just submitted (a refused form keeps
+    what the householder typed), else what is stored."""
+    stored: dict[str, str] = {}
+    for kind, wire in (profile.get("wiring") or {}).items():
+        stored |= wiring_fields(kind, wire)
+    return stored | {k: v for k, v in submitted.items() if k.endswith("_protocol") or k in _wiring_names()}
+
+
+def _wiring_names() -> set[str]:
+    return {
+        name
+        for kind in DEVICE_FIELDS
+        for c in choices(kind)
+        for name in (product_field(kind), *(f.name for f in c.fields))
+    }
+
+
 def preference_fields(profile: dict[str, Any]) -> dict[str, str]:
     """The stored preferences as the form shows them (defaults for a new profile)."""
     prefs = profile.get("preferences") or {}
@@ -84,6 +103,7 @@ async def household_page(
     status: int = 200,
     error: str | None = None,
     form_errors: dict[str, str] | None = None,
+    form_values: Mapping[str, str] | None = None,
     upload: Upload | None = None,
     flash: str | None = None,
 ) -> web.Response:
@@ -118,6 +138,9 @@ async def household_page(
         tariffs=TARIFFS,
         device_fields=DEVICE_FIELDS,
         device_names=DEVICE_NAMES,
+        protocol_choices={kind: choices(kind) for kind in DEVICE_FIELDS},
+        default_protocols={kind: default_protocol(kind) for kind in DEVICE_FIELDS},
+        wiring=wiring_values(c.data.get("profile") or {}, form_values or {}),
         form_errors=form_errors or {},
         upload=upload,
         plans=plans,
@@ -159,7 +182,7 @@ async def save_profile(request: web.Request) -> web.Response:
     try:
         result = await portal(request).save_profile(c, fields, who, role, text, fields.get("timezone", "UTC"))
     except ProfileError as err:
-        return await household_page(request, c, status=400, form_errors=err.errors)
+        return await household_page(request, c, status=400, form_errors=err.errors, form_values=fields)
     except (ActionError, JourneyError) as err:
         return await household_page(request, c, status=400, error=str(err))
     c = await _customer(request)

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from homeflex.portal.actions import INTENTION_CHOICES, ActionError, LoginError, Session
 from homeflex.portal.categories import CATEGORIES
-from homeflex.portal.energy import DEVICE_NAMES, OTHER_KINDS, PROTOCOLS, check_compatibility
+from homeflex.portal.energy import DEVICE_NAMES, OTHER_KINDS, check_compatibility, connectivity
 from homeflex.portal.journey import TITLES, JourneyError, Role, progress
 from homeflex.portal.store import TokenError
 from homeflex.portal.web import (
@@ -58,7 +58,7 @@ async def index(request: web.Request) -> web.Response:
         title="Join homeflex",
         intentions=INTENTION_CHOICES,
         owned_kinds=OWNED_KINDS,
-        protocols=list(PROTOCOLS.items()),
+        protocols=list(connectivity().items()),
     )
 
 
@@ -86,7 +86,7 @@ async def interest(request: web.Request) -> web.Response:
             error=str(err),
             intentions=INTENTION_CHOICES,
             owned_kinds=OWNED_KINDS,
-            protocols=list(PROTOCOLS.items()),
+            protocols=list(connectivity().items()),
         )
     return redirect(f"/apply/{token}")
 

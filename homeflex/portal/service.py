@@ -12,7 +12,7 @@ from homeflex.core.clock import Clock
 from homeflex.portal import api, pages_console, pages_household, pages_public
 from homeflex.portal.actions import Portal, PortalConfig
 from homeflex.portal.mailer import OutboxSender
-from homeflex.portal.skipnotice import MqttSkipPublisher
+from homeflex.portal.skipnotice import MqttRetainedPublisher
 from homeflex.portal.store import PortalStore
 from homeflex.portal.vtnclient import VtnClient
 from homeflex.portal.web import build_app
@@ -42,13 +42,13 @@ class PortalService:
         vtn_token: str | None = None,
         mqtt_url: str | None = None,
     ) -> None:
-        """`mqtt_url`: the broker the households' VENs are on, for their skips (skipnotice.py)."""
+        """`mqtt_url`: the broker the households' agents are on, for their skips and configurations."""
         self.portal = Portal(
             store=PortalStore(storage),
             clock=clock,
             vtn=VtnClient(vtn_url, vtn_token),
             config=config or PortalConfig(),
-            skip_publisher=MqttSkipPublisher(mqtt_url) if mqtt_url else None,
+            publisher=MqttRetainedPublisher(mqtt_url) if mqtt_url else None,
         )
         self.host, self.port = host, port
         self._runner: web.AppRunner | None = None

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
-from homeflex.core import topics
 from homeflex.core.timeutil import iso
 from homeflex.mqtt import MqttSession
 
@@ -41,22 +40,23 @@ def skips_message(skips: Iterable[SkipRecord], ends: Mapping[str, datetime], now
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-class SkipPublisher(Protocol):
-    async def publish(self, household_id: str, payload: bytes) -> None:
+class RetainedPublisher(Protocol):
+    """Sends a retained message on a household's own subtree (its skips, its configuration)."""
+
+    async def publish(self, topic: str, payload: bytes) -> None:
         """Raise homeflex.mqtt.MqttUnavailable when the broker does not take it."""
 
 
-class MqttSkipPublisher:
-    """A short-lived session per skip (skips are rare): connect, publish retained at QoS 1, leave.
-    The URL's user needs write access to `homeflex/v1/+/skips` on the broker."""
+class MqttRetainedPublisher:
+    """A short-lived session per message (skips and profile changes are rare): connect, publish
+    retained at QoS 1, leave. The URL's user needs write access to `homeflex/v1/+/skips` and
+    `homeflex/v1/+/config` on the broker."""
 
     def __init__(self, mqtt_url: str, timeout_s: float = 10.0) -> None:
         self.mqtt_url = mqtt_url
         self.timeout_s = timeout_s
 
-    async def publish(self, household_id: str, payload: bytes) -> None:
+    async def publish(self, topic: str, payload: bytes) -> None:
         session = MqttSession(self.mqtt_url, f"portal-{uuid.uuid4().hex[:12]}")
         async with session:
-            await session.publish(
-                topics.skips(household_id), payload, qos=1, retain=True, timeout=self.timeout_s
-            )
+            await session.publish(topic, payload, qos=1, retain=True, timeout=self.timeout_s)

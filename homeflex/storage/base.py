@@ -11,6 +11,8 @@ from typing import Any, Protocol
 from homeflex.core.domain import MeterReading
 from homeflex.storage.records import (
     AggregatorRecord,
+    ConfigRecord,
+    ConfigVersion,
     EventRecord,
     HouseholdRecord,
     LedgerEntry,
@@ -203,6 +205,24 @@ class Storage(Protocol):
 
     async def profile_versions(self, household_id: str) -> list[ProfileVersion]:
         """Every profile version's metadata (no document), oldest first."""
+
+    # -- household configurations (homeflex.household: the portal's profile writes them)
+    async def save_household_config(
+        self, household_id: str, document: Mapping[str, Any], *, saved_at: datetime, actor: str
+    ) -> ConfigRecord:
+        """Store the household's next configuration version (1, 2, ...), numbered atomically even with
+        concurrent writers; the stored document is `document` with its "version" set to that number.
+        LookupError if the household is unknown."""
+
+    async def discard_household_config(self, household_id: str, version: int) -> bool:
+        """Undo save_household_config when what it saved could not be sent (the version must still be
+        the household's newest); False if it was not."""
+
+    async def latest_household_config(self, household_id: str) -> ConfigRecord | None:
+        """The household's newest configuration, or None. CorruptRecordError if it cannot be read."""
+
+    async def household_config_versions(self, household_id: str) -> list[ConfigVersion]:
+        """Every configuration version's metadata (no document), oldest first."""
 
     # -- OpenADR 3.1 (homeflex.vtn.oadr3)
     async def save_oadr3_client(self, client: Oadr3Client, at: datetime) -> None:

@@ -131,6 +131,23 @@ class ProfileRecord(ProfileVersion):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConfigVersion:
+    """One stored version of a household's configuration (homeflex.household), without the document."""
+
+    household_id: str
+    version: int  # 1, 2, ... per household, assigned by the storage
+    saved_at: datetime
+    actor: str  # who saved it
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigRecord(ConfigVersion):
+    """A stored configuration version with its document (HouseholdConfig.to_document())."""
+
+    document: dict[str, Any]  # its "version" is the record's version
+
+
+@dataclass(frozen=True, kw_only=True)
 class Oadr3Client:
     """An OpenADR 3.1 OAuth2 client: 'ven' (a household's VEN) or 'bl' (the DSO's business logic)."""
 

@@ -13,11 +13,12 @@ from decimal import Decimal
 from homeflex.storage.records import EventRecord, LedgerEntry, ProgrammeRecord, SettlementRecord
 from homeflex.storage.sqlaggregator import SqlAggregators
 from homeflex.storage.sqlbase import Row, from_ms, to_ms
+from homeflex.storage.sqlconfig import SqlConfigs
 from homeflex.storage.sqloadr3 import SqlOadr3
 from homeflex.storage.sqlprofile import SqlProfiles
 
 
-class SqlStorage(SqlProfiles, SqlOadr3, SqlAggregators):
+class SqlStorage(SqlProfiles, SqlConfigs, SqlOadr3, SqlAggregators):
     """Implements homeflex.storage.base.Storage; a backend supplies SqlBase's primitives."""
 
     # -- settlement and ledger -------------------------------------------------------------------

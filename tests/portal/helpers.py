@@ -41,7 +41,7 @@ async def customer_at(portal: Portal, step: Step, email: str, *, with_history: b
             "email": email,
             "postcode": "M1 1AA",
             "intentions": ["respond_events"],
-            "owned": {"ev_charger": "homeflex_mqtt"},
+            "owned": {"ev_charger": "homeflex"},
         }
     )
     c = await portal.customer(household_id)

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from homeflex.core.domain import DeviceKind
+from homeflex.drivers import DRIVERS
 from homeflex.portal.journey import Role, Step
 from homeflex.telemetry.ingest import Ingestor
 from tests.portal.conftest import (
@@ -118,7 +120,7 @@ async def _join(stack: Stack, hh: Any, op: Any, shots: Path) -> str:
     await hh.get_by_label("Email").fill("grace@example.org")
     await hh.get_by_label("Postcode").fill("M1 1AA")
     await hh.get_by_label("be paid for reducing my use in DSO events").check()
-    await hh.get_by_label("EV and charger").select_option("homeflex_mqtt")
+    await hh.get_by_label("EV and charger").select_option("homeflex")
     await hh.get_by_label("Storage heaters").select_option("cloud")
     await hh.get_by_role("button", name="Send").click()
     await hh.wait_for_url(re.compile(r"/apply/"))
@@ -324,3 +326,34 @@ async def test_householder_cannot_open_another_households_page(stack: Stack, bro
         assert "them@example.org" not in await page.content()
     response = await page.goto("/console")
     assert response is not None and response.status == 403
+
+
+async def test_a_bad_device_field_is_shown_beside_it(stack: Stack, browser: Any, shots: Path) -> None:
+    """The device form comes from the driver registry; the driver's own check of an address is shown
+    beside the field it names, and the form keeps what was typed."""
+    c = await customer_at(stack.portal, Step.ACCOUNT, "form@example.org")
+    page = await _page(browser, stack)
+    await _login(page, "form@example.org", PASSWORD)
+    await page.locator("#has_ev_charger").check()
+    connects = page.locator("#ev_charger_protocol")
+    for name, info in DRIVERS:
+        if DeviceKind.EV_CHARGER in info.kinds:
+            assert await connects.locator(f"option[value='{name}']").count() == 1
+    await connects.select_option("homeflex")
+    field = page.locator("#ev_charger_homeflex_device")
+    await field.fill("garage/charger")
+    await page.get_by_role("button", name="Save my profile").click()
+    await page.wait_for_load_state()
+    error = page.locator("#ev_charger_homeflex_device-error")
+    assert "one MQTT topic level" in await error.inner_text()
+    assert await field.get_attribute("aria-invalid") == "true"
+    assert await field.get_attribute("aria-describedby") == "ev_charger_homeflex_device-error"
+    assert await field.input_value() == "garage/charger"
+    # Beside the field: the error follows the input it is about.
+    assert (
+        await page.evaluate("document.getElementById('ev_charger_homeflex_device').nextElementSibling.id")
+        == "ev_charger_homeflex_device-error"
+    )
+    await _check_accessible(page)
+    await page.screenshot(path=shots / "11-device-form-error.png", full_page=True)
+    assert await stack.storage.household_config_versions(c.household_id) == []

@@ -7,10 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from homeflex.core.domain import Category
+from homeflex.core.domain import Category, DeviceKind
+from homeflex.drivers import DRIVERS
 from homeflex.portal import auth
 from homeflex.portal.categories import change_category, suggest_category
-from homeflex.portal.energy import ProfileError, check_compatibility, eligible_plans, parse_profile
+from homeflex.portal.energy import (
+    ProfileError,
+    check_compatibility,
+    connectivity,
+    eligible_plans,
+    parse_profile,
+)
 from homeflex.portal.funnel import funnel
 from homeflex.portal.journey import Role, Step, start, transition
 from homeflex.portal.notify import event_notice_at, send_after
@@ -161,20 +168,36 @@ def test_compatibility_says_what_is_and_is_not_supported() -> None:
         c.kind: c
         for c in check_compatibility(
             {
-                "ev_charger": "homeflex_mqtt",
-                "heat_pump": "modbus",
+                "ev_charger": "homeflex",
+                "heat_pump": "modbus",  # an answer stored before the driver registry
                 "gas_boiler": "cloud",
                 "battery": "smoke signals",
+                "pv": "none",
             }
         )
     }
     assert verdicts["ev_charger"].compatible
-    assert (
-        not verdicts["heat_pump"].compatible
-        and "Modbus TCP is not supported yet" in verdicts["heat_pump"].why
-    )
+    assert verdicts["ev_charger"].why.startswith(f"supported over {DRIVERS.get('homeflex').title}")
+    assert not verdicts["heat_pump"].compatible
+    assert "another way (e.g. Modbus) is not supported yet" in verdicts["heat_pump"].why
     assert verdicts["gas_boiler"].why == "no adapter for this kind of device yet"
     assert verdicts["battery"].why == "unknown connectivity"
+    assert not verdicts["pv"].compatible
+
+
+def test_compatibility_and_its_choices_come_from_the_driver_registry() -> None:
+    """Every registered driver is offered with the products known to speak it, and is compatible
+    exactly with the kinds of device it drives (the drivers added later included)."""
+    offered = connectivity()
+    for name, info in DRIVERS:
+        assert offered[name].startswith(info.title)
+        assert all(product in offered[name] for product in info.products[:3])
+        for kind in DeviceKind:
+            [verdict] = check_compatibility({kind.value: name})
+            assert verdict.compatible is (kind in info.kinds), (name, kind, verdict.why)
+            if verdict.compatible:
+                assert all(product in verdict.why for product in info.products)
+    assert list(offered)[-3:] == ["cloud", "other", "none"]  # the answers no driver takes, last
 
 
 def test_plan_eligibility_follows_the_profile() -> None:

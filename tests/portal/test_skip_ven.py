@@ -16,7 +16,7 @@ from homeflex.mqtt.access import OPERATOR, issue_passwords, with_credentials
 from homeflex.mqtt.broker import find_mosquitto, mosquitto
 from homeflex.portal.actions import ActionError
 from homeflex.portal.journey import Step
-from homeflex.portal.skipnotice import MqttSkipPublisher
+from homeflex.portal.skipnotice import MqttRetainedPublisher
 from homeflex.portal.store import Customer
 from tests.portal.conftest import Stack, event_day
 from tests.portal.helpers import customer_at
@@ -28,7 +28,7 @@ async def stage_3_customer(stack: Stack, email: str, mqtt_url: str) -> Customer:
     c = await customer_at(stack.portal, Step.STAGE_3, email)
     start = event_day() + timedelta(hours=16)
     await stack.clock.advance((start - stack.clock.now()).total_seconds())
-    stack.portal.skip_publisher = MqttSkipPublisher(mqtt_url)
+    stack.portal.publisher = MqttRetainedPublisher(mqtt_url)
     return c
 
 
@@ -127,7 +127,7 @@ async def test_a_skip_the_ven_cannot_be_told_of_changes_nothing(stack: Stack, lo
     c = await customer_at(stack.portal, Step.STAGE_3, "locked@example.org")
     event_id = await _event(stack, event_day() + timedelta(hours=17))
     before = await _opt(stack, event_id, c.household_id)
-    stack.portal.skip_publisher = MqttSkipPublisher(locked_broker)
+    stack.portal.publisher = MqttRetainedPublisher(locked_broker)
     with pytest.raises(ActionError, match="cannot be reached"):
         await stack.portal.skip_event(c, event_id, c.email)
     assert await stack.portal.store.skips(c.household_id) == []
