@@ -108,7 +108,7 @@ class DriverInfo:
 
 DRIVERS: Registry[DriverInfo] = Registry(
     "device protocol",
-    builtin=("homeflex.drivers.homeflex_mqtt",),
+    builtin=("homeflex.drivers.homeflex_mqtt", "homeflex.drivers.ocpp"),
 )
 
 

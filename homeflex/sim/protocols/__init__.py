@@ -42,5 +42,6 @@ class EndpointFactory(Protocol):
 
 
 ENDPOINTS: Registry[EndpointFactory] = Registry(
-    "simulated device protocol", builtin=("homeflex.sim.protocols.homeflex_mqtt",)
+    "simulated device protocol",
+    builtin=("homeflex.sim.protocols.homeflex_mqtt", "homeflex.sim.protocols.ocpp"),
 )
