@@ -290,16 +290,19 @@ class OcppCharger:
                         log.info("%s: connected to the central system again", self.name)
                     lost = False
                     await self._session(connection)
+                why = "the connection closed"
             except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError) as err:
-                if not lost:
-                    log.warning("%s: no central system (%s); retrying with backoff", self.name, err)
-                lost = True
+                why = str(err)
+            if not lost:
+                log.warning("%s: no central system (%s); retrying with backoff", self.name, why)
+            lost = True
             await asyncio.sleep(wait)
             wait = min(wait * 2, BACKOFF_S[1])
 
     async def _session(self, connection: ClientConnection) -> None:
+        """Boot, then listen, beat and meter until the connection goes."""
         cp = _ChargePoint(self, connection)
-        listening = asyncio.get_running_loop().create_task(cp.start())
+        tasks = [asyncio.get_running_loop().create_task(cp.start())]
         self._cp, self._status = cp, None
         try:
             boot = await cp.call(  # no answer: TimeoutError, and _run connects again
@@ -309,17 +312,15 @@ class OcppCharger:
             self.boots += 1
             self.connected.set()
             await self._send_status()
-            loops = [listening, *(asyncio.get_running_loop().create_task(x) for x in self._loops())]
-            try:
-                done, _ = await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    task.result()  # the connection closed: ConnectionClosed
-            finally:
-                await stop_tasks(loops)
+            tasks += [asyncio.get_running_loop().create_task(x) for x in self._loops()]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._cp = None
             self.connected.clear()
-            await stop_tasks([listening])
+            await stop_tasks(tasks)
+            for task in tasks:  # each ends with the connection; anything else is worth a line
+                if not task.cancelled() and not isinstance(task.exception(), ConnectionClosed | None):
+                    log.warning("%s: %s", self.name, task.exception())
 
     def _loops(self) -> list[Coroutine[Any, Any, None]]:
         return [

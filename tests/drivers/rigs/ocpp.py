@@ -93,14 +93,14 @@ def base_profile_set(charger: OcppCharger) -> bool:
 
 @asynccontextmanager
 async def central_and_driver(
-    mqtt_url: str, uid: str, clock: Clock, **address: Any
+    mqtt_url: str, uid: str, clock: Clock, settings: CentralSettings | None = None, **address: Any
 ) -> AsyncIterator[tuple[CentralSystem, OcppDriver, Seen, dict[str, Any]]]:
     """A central system on a free port and a started driver for charger ``cp-<uid>``; the wiring a
     simulated charger needs to dial in."""
     seen = Seen()
     cp_id = f"cp-{uid}"
     async with (
-        CentralSystem(CentralSettings(port=0, response_timeout_s=2.0), clock) as central,
+        CentralSystem(settings or CentralSettings(port=0, response_timeout_s=2.0), clock) as central,
         MqttSession(mqtt_url, f"ctl-ocpp{uid}") as session,
     ):
         link = DeviceLink(
