@@ -11,6 +11,7 @@
 `python -m bench.soak [--vens 1000] [--minutes 10]` (its own entry; results in bench/RELIABILITY.md)
 `python -m bench vtn_scale [--vens 10000] [--reference-vens 1000] [--database-url URL]`
 `python -m bench vtn_push [--vens 1000]`
+`python -m bench ocpp_latency [--chargers 100] [--events 5]`
 """
 
 from __future__ import annotations
@@ -138,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench import vtn_push
 
         return vtn_push.cli(argv[1:])
+    if argv[:1] == ["ocpp_latency"]:  # parses its own arguments (bench/ocpp_latency.py)
+        from bench import ocpp_latency
+
+        return ocpp_latency.cli(argv[1:])
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     results = None if args.no_results else Path(__file__).with_name("RESULTS.md")
