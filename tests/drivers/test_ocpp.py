@@ -8,11 +8,12 @@ import base64
 import json
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from ocpp.v16 import call
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from homeflex.core import topics
 from homeflex.core.clock import ManualClock, ScaledClock
@@ -31,6 +32,7 @@ from tests.drivers.rigs.ocpp import (
     limit,
     until,
 )
+from tests.pki import Pki
 
 START = datetime(2026, 12, 2, 18, 0, tzinfo=LONDON)
 
@@ -219,3 +221,21 @@ def test_the_address_is_strict() -> None:
         info.parse({"charge_point_id": "a/b", "password": "x"})
     with pytest.raises(ConfigError, match="stack_level"):
         info.parse({"charge_point_id": "CP1", "password": "x", "stack_level": 0})
+
+
+async def test_security_profile_2_is_basic_auth_over_tls(mqtt_url: str, uid: str, tmp_path: Path) -> None:
+    pki = Pki(tmp_path)
+    tls = CentralSettings(
+        port=0, response_timeout_s=2.0, tls_cert=str(pki.vtn_tls.cert), tls_key=str(pki.vtn_tls.key)
+    )
+    clock = ScaledClock(START)
+    async with central_and_driver(mqtt_url, uid, clock, settings=tls) as (central, _driver, seen, wiring):
+        assert central.url.startswith("wss://127.0.0.1:")
+        charger = Charger(ev_household(f"ocpp{uid}"), clock, mqtt_url, {**wiring, "ca": str(pki.ca_file)})
+        endpoint = await charger.start()
+        await until(lambda: base_profile_set(endpoint))
+        assert seen.availability == [(True, "connected")]
+        plain = central.url.replace("wss://", "ws://")
+        with pytest.raises((InvalidMessage, OSError)):  # no TLS, no handshake
+            await handshake(f"{plain}/cp-{uid}", basic(f"cp-{uid}", PASSWORD))
+        await charger.stop()

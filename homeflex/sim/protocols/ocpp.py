@@ -5,7 +5,8 @@ sent (homeflex.sim.protocols.ocpp_profiles) and lets them expire on its own cloc
 backoff when the central system goes.
 
 Wiring options: ``url`` (the central system, e.g. ``ws://127.0.0.1:9000/ocpp``; the charge point id is
-appended), ``charge_point_id``, ``password``, ``connector_id`` (1).
+appended), ``charge_point_id``, ``password``, ``connector_id`` (1), ``ca`` (for a ``wss://`` central
+system: the CA file the charger trusts; OCPP security profile 2).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import ssl
 from collections.abc import Coroutine, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -52,10 +54,11 @@ class Wiring:
     charge_point_id: str
     password: str
     connector_id: int = 1
+    ca: str | None = None
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> Wiring:
-        valid = {"url", "charge_point_id", "password", "connector_id"}
+        valid = {"url", "charge_point_id", "password", "connector_id", "ca"}
         if unknown := sorted(set(options) - valid):
             raise ValueError(f"OCPP charger wiring: unknown {unknown}; valid: {sorted(valid)}")
         return cls(**options)
@@ -63,6 +66,11 @@ class Wiring:
     @property
     def endpoint(self) -> str:
         return f"{self.url.rstrip('/')}/{self.charge_point_id}"
+
+    def tls(self) -> ssl.SSLContext | None:
+        if not self.url.startswith("wss://"):
+            return None
+        return ssl.create_default_context(cafile=self.ca)
 
     @property
     def authorization(self) -> str:
@@ -283,6 +291,7 @@ class OcppCharger:
                     additional_headers={"Authorization": self.wiring.authorization},
                     proxy=None,
                     compression=None,
+                    ssl=self.wiring.tls(),
                     open_timeout=5,
                 ) as connection:
                     wait = BACKOFF_S[0]
