@@ -27,6 +27,7 @@ from ocpp.v16.enums import ChargingProfileStatus, ConfigurationStatus
 from homeflex.core import topics
 from homeflex.core.domain import DeviceKind
 from homeflex.core.tasks import stop_tasks
+from homeflex.core.timeutil import iso
 from homeflex.drivers import (
     DeviceError,
     DeviceLink,
@@ -129,7 +130,7 @@ class OcppDriver:
         self.state: State = {"status": None, "plugged": False, "limit_w": None}
         self._command: tuple[float | None, datetime | None] = (None, None)  # the last accepted
         self._connected = False
-        self._faulted = False
+        self._faulted: set[int] = set()  # connectors (0: the charger) that say Faulted
         self._up: bool | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._confirming: asyncio.Task[None] | None = None
@@ -154,7 +155,10 @@ class OcppDriver:
     def status(self, connector_id: int, status: str, error_code: str) -> None:
         if connector_id not in (0, self.address.connector_id):
             return
-        self._faulted = status == "Faulted"
+        if status == "Faulted":  # the whole charger (connector 0) or our connector
+            self._faulted.add(connector_id)
+        else:
+            self._faulted.discard(connector_id)
         if connector_id == self.address.connector_id:
             self.state.update(status=status, plugged=status in PLUGGED)
             self._report()
@@ -271,7 +275,7 @@ class OcppDriver:
 
     def _report(self) -> None:
         """The agent's view, and the charger's state retained on the household's device topic."""
-        state = {**self.state, "ts": self.link.clock.now().isoformat()}
+        state = {**self.state, "ts": iso(self.link.clock.now())}
         self.link.report(self.link.device_id, state)
         if self.link.mqtt is not None:
             self._spawn(self._publish(state))

@@ -106,6 +106,7 @@ class _Session(OcppChargePoint):  # type: ignore[misc]
 
     def __init__(self, cp_id: str, connection: ServerConnection, central: CentralSystem) -> None:
         super().__init__(cp_id, connection, central.settings.response_timeout_s, logger=FRAMES)
+        self.connection = connection
         self.central = central
         self._transactions = itertools.count(1)
 
@@ -224,7 +225,7 @@ class CentralSystem:
         """No one drives the charger any more: let it go (it is refused when it comes back)."""
         self.registered.pop(cp_id, None)
         if (session := self.sessions.pop(cp_id, None)) is not None:
-            await session._connection.close()
+            await session.connection.close()
 
     def is_connected(self, cp_id: str) -> bool:
         return cp_id in self.sessions
@@ -282,7 +283,7 @@ class CentralSystem:
         old = self.sessions.get(cp_id)
         self.sessions[cp_id] = session  # first: the old connection's end must not count as a loss
         if old is not None:  # the charger reconnected before its old connection timed out
-            await old._connection.close()
+            await old.connection.close()
         log.info("OCPP: charge point %s connected", cp_id)
         registration.listener.connected(True)
         try:
