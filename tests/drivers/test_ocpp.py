@@ -23,6 +23,10 @@ from homeflex.drivers import DRIVERS, DeviceRefused, driver_services
 from homeflex.drivers.ocpp_central import CentralSettings, CentralSystem
 from homeflex.mqtt import MqttSession
 from homeflex.settings import load_settings
+from homeflex.sim.household import SimHousehold
+from homeflex.sim.physics.base_load import BaseLoad
+from homeflex.sim.physics.ev import EvCharger, Session
+from homeflex.sim.physics.weather import LondonWeather
 from tests.drivers.rigs.ocpp import (
     PASSWORD,
     Charger,
@@ -30,6 +34,7 @@ from tests.drivers.rigs.ocpp import (
     central_and_driver,
     ev_household,
     limit,
+    plugged_in,
     until,
 )
 from tests.pki import Pki
@@ -238,4 +243,34 @@ async def test_security_profile_2_is_basic_auth_over_tls(mqtt_url: str, uid: str
         plain = central.url.replace("wss://", "ws://")
         with pytest.raises((InvalidMessage, OSError)):  # no TLS, no handshake
             await handshake(f"{plain}/cp-{uid}", basic(f"cp-{uid}", PASSWORD))
+        await charger.stop()
+
+
+async def test_the_car_coming_and_going_is_a_status_notification(mqtt_url: str, uid: str) -> None:
+    clock = ScaledClock(START)
+    here = {"car": True}
+
+    def sessions(now: datetime) -> Session | None:
+        return plugged_in(now) if here["car"] else None
+
+    household = SimHousehold(
+        f"ocpp{uid}",
+        base_load=BaseLoad(seed=5),
+        weather=LondonWeather(seed=5),
+        devices={"ev": EvCharger(sessions=sessions)},
+    )
+    async with central_and_driver(mqtt_url, uid, clock) as (_central, _driver, seen, wiring):
+        charger = Charger(household, clock, mqtt_url, wiring)
+        endpoint = await charger.start()
+        await until(lambda: seen.states and seen.states[-1]["plugged"])
+        here["car"] = False
+        household.advance_to(clock.now() + timedelta(seconds=1))
+        await endpoint.publish_state()  # the simulator's state tick
+        await until(lambda: seen.states[-1]["status"] == "Available")
+        assert seen.states[-1]["plugged"] is False
+        here["car"] = True
+        household.advance_to(clock.now() + timedelta(seconds=2))
+        await endpoint.publish_state()
+        await until(lambda: seen.states[-1]["plugged"])
+        assert seen.states[-1]["status"] in ("Charging", "SuspendedEV")
         await charger.stop()
