@@ -1,9 +1,10 @@
-"""OCPP 1.6J EV chargers, through homeflex's central system (homeflex.drivers.ocpp_central).
+"""OCPP EV chargers, 1.6J or 2.0.1, through homeflex's central system (homeflex.drivers.ocpp_central).
 
-The charger connects to the central system as ``charge_point_id`` with its password. After every
-BootNotification the driver sets it up again (a charger may forget: go-e firmware 56.2 did [G1]): meter
-values every ``meter_interval_s`` (power, energy register, SoC), and a permanent TxDefaultProfile at
-``base_stack_level`` at the charger's full power: its own behaviour.
+The charger connects to the central system as ``charge_point_id`` with its password, in the version it
+chooses at the websocket handshake; the driver speaks that version (homeflex.drivers.ocpp_dialects).
+After every BootNotification the driver sets it up again (a charger may forget: go-e firmware 56.2 did
+[G1]): meter values every ``meter_interval_s`` (power, energy register, SoC), and a permanent
+TxDefaultProfile at ``base_stack_level`` at the charger's full power: its own behaviour.
 
 A command ``{"max_power_w": W}`` is a TxDefaultProfile at ``stack_level`` (above the permanent one) with
 ``validTo`` = the command's expiry: when it runs out the charger itself falls back to the permanent
@@ -21,9 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ocpp.v16 import call
-from ocpp.v16.enums import ChargingProfileStatus, ConfigurationStatus
-
 from homeflex.core import topics
 from homeflex.core.domain import DeviceKind
 from homeflex.core.tasks import stop_tasks
@@ -32,6 +30,7 @@ from homeflex.drivers import (
     DeviceError,
     DeviceLink,
     DeviceRefused,
+    DeviceUnreachable,
     DriverInfo,
     Expiry,
     Settings,
@@ -39,10 +38,10 @@ from homeflex.drivers import (
     register,
 )
 from homeflex.drivers.ocpp_central import CentralSystem, central_system
+from homeflex.drivers.ocpp_dialects import DIALECTS, Dialect, Setting
 from homeflex.drivers.ocpp_messages import (
     MEASURANDS,
     PLUGGED,
-    PURPOSE,
     Rate,
     charging_profile,
     composite_limit_w,
@@ -65,7 +64,7 @@ class OcppAddress:
     charge_point_id: str
     password: str | None = None  # its Basic auth password (AuthorizationKey), or:
     password_env: str | None = None  # the environment variable that holds it
-    connector_id: int = 1
+    connector_id: int = 1  # the connector (OCPP 1.6) or the EVSE (2.0.1)
     unit: str = "W"  # W: limits in watts; A: amps per phase (some chargers take only A)
     phases: int = 1
     voltage_v: float = 230.0
@@ -188,23 +187,26 @@ class OcppDriver:
             self._confirming = self._spawn(self._confirm(CONFIRM_DELAY_S))
         return 1
 
+    def _dialect(self) -> Dialect:
+        version = self.central.version(self.cp)
+        if version is None:
+            raise DeviceUnreachable(f"charge point {self.cp} is not connected")
+        return DIALECTS[version]
+
     async def _apply(self, watts: float | None, expires_at: datetime | None, now: datetime) -> None:
-        a = self.address
+        a, dialect = self.address, self._dialect()
         if watts is None:
-            await self.central.call(
-                self.cp,
-                call.ClearChargingProfile(
-                    connector_id=a.connector_id, charging_profile_purpose=PURPOSE, stack_level=a.stack_level
-                ),
-            )  # Accepted, or Unknown: there was nothing to clear; either way none is left
+            # Accepted, or Unknown: there was nothing to clear; either way none is left
+            await self.central.call(self.cp, dialect.clear_profile(a.connector_id, a.stack_level))
             return
         profile = charging_profile(
             a.rate, stack_level=a.stack_level, limit=a.rate.limit(watts), now=now, valid_to=expires_at
         )
-        result = await self.central.call(
-            self.cp, call.SetChargingProfile(connector_id=a.connector_id, cs_charging_profiles=profile)
-        )
-        if result.status != ChargingProfileStatus.accepted:
+        await self._set_profile(dialect, profile)
+
+    async def _set_profile(self, dialect: Dialect, profile: dict[str, Any]) -> None:
+        result = await self.central.call(self.cp, dialect.set_profile(self.address.connector_id, profile))
+        if result.status != "Accepted":
             raise DeviceRefused(f"{self.link.name}: charger {self.cp} answered {result.status} to {profile}")
 
     async def _confirm(self, delay_s: float = 0.0) -> None:
@@ -212,16 +214,14 @@ class OcppDriver:
         await asyncio.sleep(delay_s)
         a = self.address
         try:
+            dialect = self._dialect()
             result = await self.central.call(
-                self.cp,
-                call.GetCompositeSchedule(
-                    connector_id=a.connector_id, duration=CONFIRM_HORIZON_S, charging_rate_unit=a.unit
-                ),
+                self.cp, dialect.composite(a.connector_id, CONFIRM_HORIZON_S, a.unit)
             )
         except DeviceError as err:
             log.info("%s: composite schedule not read: %s", self.link.name, err)
             return
-        limit = composite_limit_w(a.rate, getattr(result, "charging_schedule", None))
+        limit = composite_limit_w(a.rate, dialect.composite_schedule(result))
         self.state["limit_w"] = limit
         wanted = self._command[0]
         if wanted is not None and limit is not None and abs(limit - wanted) > a.rate.watts(1.0):
@@ -238,17 +238,19 @@ class OcppDriver:
         """After a boot: meter values, the permanent own-behaviour profile, and the command in force."""
         a = self.address
         try:
-            await self._configure("MeterValueSampleInterval", str(a.meter_interval_s))
-            if not await self._configure("MeterValuesSampledData", ",".join(MEASURANDS)):
-                await self._configure("MeterValuesSampledData", ",".join(MEASURANDS[:2]))  # without SoC
+            dialect = self._dialect()
+            for measurands in (MEASURANDS, MEASURANDS[:2]):  # then without SoC, which some refuse
+                accepted = [
+                    await self._configure(s) for s in dialect.meter_setup(a.meter_interval_s, measurands)
+                ]
+                if all(accepted):
+                    break
             full = a.rate.limit(self.link.max_power_w, round_up=True)
             now = self.link.clock.now()
             base = charging_profile(
                 a.rate, stack_level=a.base_stack_level, limit=full, now=now, valid_to=None
             )
-            await self.central.call(
-                self.cp, call.SetChargingProfile(connector_id=a.connector_id, cs_charging_profiles=base)
-            )
+            await self._set_profile(dialect, base)
             watts, expires_at = self._command
             if watts is not None and (expires_at is None or expires_at > now):
                 await self._apply(watts, expires_at, now)
@@ -258,11 +260,11 @@ class OcppDriver:
         log.info("%s: charger %s set up after its boot", self.link.name, self.cp)
         await self._confirm()
 
-    async def _configure(self, key: str, value: str) -> bool:
-        result = await self.central.call(self.cp, call.ChangeConfiguration(key=key, value=value))
-        if result.status in (ConfigurationStatus.accepted, ConfigurationStatus.reboot_required):
+    async def _configure(self, setting: Setting) -> bool:
+        result = await self.central.call(self.cp, setting.request)
+        if setting.accepted(result):
             return True
-        log.warning("%s: charger %s answered %s to %s=%s", self.link.name, self.cp, result.status, key, value)
+        log.warning("%s: charger %s did not take %s: %s", self.link.name, self.cp, setting.name, result)
         return False
 
     # --- telling the agent ------------------------------------------------------------------------
@@ -297,7 +299,7 @@ class OcppDriver:
 INFO = register(
     DriverInfo(
         protocol="ocpp",
-        title="OCPP 1.6J",
+        title="OCPP 1.6J / 2.0.1",
         kinds=frozenset({DeviceKind.EV_CHARGER}),
         products=(
             # chargers evcc drives over OCPP 1.6J (protocols.md [E3]); see their quirks there

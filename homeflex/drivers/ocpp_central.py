@@ -1,15 +1,15 @@
-"""homeflex's OCPP 1.6J central system: the websocket server that chargers connect to.
+"""homeflex's OCPP central system: the websocket server that chargers connect to.
 
-A charger connects to ``ws(s)://host:port/<anything>/<charge point id>`` with the subprotocol ``ocpp1.6``
-and HTTP Basic auth ``<charge point id>:<password>`` (OCPP security profile 1; profile 2 is the same over
-TLS, when the settings give a certificate and key). Only charge points a driver registered are let in:
-an unknown one is refused at the handshake with 404, a wrong or missing password with 401, each logged
-once (a refused charger retries every few seconds).
+A charger connects to ``ws(s)://host:port/<anything>/<charge point id>`` with the subprotocol
+``ocpp1.6`` or ``ocpp2.0.1`` (homeflex.drivers.ocpp_sessions) and HTTP Basic auth
+``<charge point id>:<password>`` (OCPP security profile 1; profile 2 is the same over TLS, when the
+settings give a certificate and key). Only charge points a driver registered are let in: an unknown one
+is refused at the handshake with 404, a wrong or missing password with 401, each logged once (a refused
+charger retries every few seconds).
 
-The central system answers what the charger sends (BootNotification, Heartbeat, StatusNotification,
-MeterValues, and the transaction messages a charger sends when a car plugs in) and hands it to the
-registered listener (the driver, homeflex.drivers.ocpp); ``call`` sends a CALL to a connected charger.
-It knows nothing of households or limits.
+The central system answers what the charger sends and hands it to the registered listener (the driver,
+homeflex.drivers.ocpp); ``call`` sends a CALL to a connected charger. It knows nothing of households or
+limits.
 """
 
 from __future__ import annotations
@@ -17,51 +17,26 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import itertools
 import logging
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any
 
 from ocpp.exceptions import OCPPError
-from ocpp.messages import unpack
-from ocpp.routing import after, on
-from ocpp.v16 import ChargePoint as OcppChargePoint
-from ocpp.v16 import call_result
-from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from homeflex.core.clock import Clock, WallClock
 from homeflex.drivers import DeviceRefused, DeviceUnreachable
+from homeflex.drivers.ocpp_sessions import SESSIONS, Listener, Session16, Session201
 
 log = logging.getLogger(__name__)
-# The ocpp package logs every frame at INFO: with a hundred chargers that drowns the agent's own log.
-# Set this logger to INFO to see the frames.
-FRAMES = logging.getLogger("homeflex.drivers.ocpp.frames")
-FRAMES.setLevel(logging.WARNING)
 
-SUBPROTOCOL = "ocpp1.6"
 REFUSALS_REMEMBERED = 1024  # refused (charge point, reason) pairs logged once; forgotten beyond this
-
-
-class Listener(Protocol):
-    """What a driver hears from its charger."""
-
-    def connected(self, up: bool) -> None: ...
-
-    def booted(self) -> None:
-        """After every accepted BootNotification: the charger may have forgotten its configuration."""
-        ...
-
-    def status(self, connector_id: int, status: str, error_code: str) -> None: ...
-
-    def meter_values(self, connector_id: int, meter_value: list[dict[str, Any]]) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,76 +76,6 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-class _Session(OcppChargePoint):  # type: ignore[misc]
-    """One connected charger: routes what it sends to its listener."""
-
-    def __init__(self, cp_id: str, connection: ServerConnection, central: CentralSystem) -> None:
-        super().__init__(cp_id, connection, central.settings.response_timeout_s, logger=FRAMES)
-        self.connection = connection
-        self.central = central
-        self._transactions = itertools.count(1)
-
-    def _listener(self) -> Listener | None:
-        registration = self.central.registered.get(self.id)
-        return registration.listener if registration else None
-
-    async def route_message(self, raw_msg: str | bytes) -> None:
-        try:
-            unpack(raw_msg)
-        except OCPPError as err:
-            log.warning("%s: unreadable frame %r: %s", self.id, str(raw_msg)[:80], err)
-            return
-        await super().route_message(raw_msg)
-
-    def _now(self) -> str:
-        return self.central.clock.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-    @on(Action.boot_notification)
-    def on_boot(self, **_: Any) -> call_result.BootNotification:
-        return call_result.BootNotification(
-            current_time=self._now(),
-            interval=self.central.settings.heartbeat_s,
-            status=RegistrationStatus.accepted,
-        )
-
-    @after(Action.boot_notification)
-    def after_boot(self, **_: Any) -> None:
-        if (listener := self._listener()) is not None:
-            listener.booted()
-
-    @on(Action.heartbeat)
-    def on_heartbeat(self) -> call_result.Heartbeat:
-        return call_result.Heartbeat(current_time=self._now())
-
-    @on(Action.status_notification)
-    def on_status(self, connector_id: int, error_code: str, status: str, **_: Any) -> Any:
-        if (listener := self._listener()) is not None:
-            listener.status(connector_id, status, error_code)
-        return call_result.StatusNotification()
-
-    @on(Action.meter_values)
-    def on_meter_values(self, connector_id: int, meter_value: list[dict[str, Any]], **_: Any) -> Any:
-        if (listener := self._listener()) is not None:
-            listener.meter_values(connector_id, meter_value)
-        return call_result.MeterValues()
-
-    # A charger asks before and reports after each charging session; homeflex authorises every car
-    # (it manages power, not access).
-    @on(Action.authorize)
-    def on_authorize(self, **_: Any) -> Any:
-        return call_result.Authorize(id_tag_info={"status": AuthorizationStatus.accepted})
-
-    @on(Action.start_transaction)
-    def on_start_transaction(self, **_: Any) -> Any:
-        return call_result.StartTransaction(
-            transaction_id=next(self._transactions), id_tag_info={"status": AuthorizationStatus.accepted}
-        )
-
-    @on(Action.stop_transaction)
-    def on_stop_transaction(self, **_: Any) -> Any:
-        return call_result.StopTransaction()
-
-
 class CentralSystem:
     """The server; drivers ``register`` their charge points and ``call`` them."""
 
@@ -178,9 +83,26 @@ class CentralSystem:
         self.settings = settings or CentralSettings()
         self.clock: Clock = clock or WallClock()
         self.registered: dict[str, _Registration] = {}
-        self.sessions: dict[str, _Session] = {}
+        self.sessions: dict[str, Session16 | Session201] = {}
         self._refusals: set[tuple[str, HTTPStatus]] = set()
         self._server: Server | None = None
+
+    @property
+    def heartbeat_s(self) -> int:
+        return self.settings.heartbeat_s
+
+    @property
+    def response_timeout_s(self) -> float:
+        return self.settings.response_timeout_s
+
+    def listener(self, cp_id: str) -> Listener | None:
+        registration = self.registered.get(cp_id)
+        return registration.listener if registration else None
+
+    def version(self, cp_id: str) -> str | None:
+        """The OCPP version a connected charger speaks ("1.6", "2.0.1"); None when it is not connected."""
+        session = self.sessions.get(cp_id)
+        return session.version if session else None
 
     @property
     def port(self) -> int:
@@ -202,12 +124,12 @@ class CentralSystem:
             self._handle,
             self.settings.host,
             self.settings.port,
-            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            subprotocols=list(SESSIONS),  # type: ignore[arg-type]
             process_request=self._check,
             compression=None,
             ssl=context,
         )
-        log.info("OCPP 1.6J central system on %s", self.url)
+        log.info("OCPP central system (%s) on %s", ", ".join(SESSIONS), self.url)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -279,12 +201,12 @@ class CentralSystem:
         registration = self.registered.get(cp_id)
         if registration is None:  # unregistered between the handshake and now
             return
-        session = _Session(cp_id, connection, self)
+        session = SESSIONS[str(connection.subprotocol)](cp_id, connection, self)
         old = self.sessions.get(cp_id)
         self.sessions[cp_id] = session  # first: the old connection's end must not count as a loss
         if old is not None:  # the charger reconnected before its old connection timed out
             await old.connection.close()
-        log.info("OCPP: charge point %s connected", cp_id)
+        log.info("OCPP: charge point %s connected (%s)", cp_id, connection.subprotocol)
         registration.listener.connected(True)
         try:
             await session.start()

@@ -18,7 +18,8 @@ from homeflex.core.timeutil import iso
 
 PURPOSE = "TxDefaultProfile"
 MEASURANDS = ("Power.Active.Import", "Energy.Active.Import.Register", "SoC")
-PLUGGED = frozenset({"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"})
+# 1.6 StatusNotification statuses with a car plugged in, and 2.0.1's connector status for it
+PLUGGED = frozenset({"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Occupied"})
 BASE_PROFILE_ID = 100  # + stack level: one profile id per level, so a new command replaces the last
 BACKDATE = timedelta(minutes=1)  # a schedule that starts a little in the past is in force at once [E1]
 
@@ -105,7 +106,9 @@ def read_meter_values(meter_value: list[dict[str, Any]]) -> dict[str, float]:
             if not math.isfinite(value):
                 raise ValueError(f"{measurand} value {value} is not finite")
             default_unit = "Percent" if key == "soc" else ("W" if key == "power_w" else "Wh")
-            value *= _SCALE.get(sample.get("unit", default_unit), 1.0)
+            measure = sample.get("unit_of_measure") or {}  # 2.0.1: {unit, multiplier (a power of 10)}
+            unit = sample.get("unit") or measure.get("unit") or default_unit
+            value *= _SCALE.get(unit, 1.0) * 10.0 ** int(measure.get("multiplier", 0))
             if sample.get("phase") in (None, "N"):
                 totals[key] = value
             else:  # per phase: the power is their sum

@@ -73,7 +73,7 @@ async def test_only_a_registered_charge_point_with_its_password_is_let_in(
         assert (
             await handshake(f"{central.url}/{me}", basic("stranger", PASSWORD)) == 401
         )  # someone else's name
-        assert await handshake(f"{central.url}/{me}", basic(me, PASSWORD), subprotocols=["ocpp2.0.1"]) == 400
+        assert await handshake(f"{central.url}/{me}", basic(me, PASSWORD), subprotocols=["ocpp1.5"]) == 400
         assert await handshake(f"{central.url}/{me}", basic(me, PASSWORD)) == 101
         refusals = [r.getMessage() for r in caplog.records if "refused charge point" in r.getMessage()]
         assert len([m for m in refusals if "stranger" in m]) == 1, refusals
