@@ -140,6 +140,19 @@ class Session16(_Common, ChargePoint16):  # type: ignore[misc]
     def on_stop_transaction(self, **_: Any) -> Any:
         return result16.StopTransaction()
 
+    # What a real charger also sends, answered so that it carries on: homeflex keeps no use for them.
+    @on(Action16.data_transfer)
+    def on_data_transfer(self, **_: Any) -> Any:
+        return result16.DataTransfer(status="UnknownVendorId")
+
+    @on(Action16.firmware_status_notification)
+    def on_firmware_status(self, **_: Any) -> Any:
+        return result16.FirmwareStatusNotification()
+
+    @on(Action16.diagnostics_status_notification)
+    def on_diagnostics_status(self, **_: Any) -> Any:
+        return result16.DiagnosticsStatusNotification()
+
 
 class Session201(_Common, ChargePoint201):  # type: ignore[misc]
     """OCPP 2.0.1: the status is the connector's (Occupied: a car is plugged in); meter values come in
@@ -191,6 +204,22 @@ class Session201(_Common, ChargePoint201):  # type: ignore[misc]
     @on(Action201.notify_report)
     def on_notify_report(self, **_: Any) -> Any:
         return result201.NotifyReport()
+
+    @on(Action201.data_transfer)
+    def on_data_transfer(self, **_: Any) -> Any:
+        return result201.DataTransfer(status="UnknownVendorId")
+
+    @on(Action201.firmware_status_notification)
+    def on_firmware_status(self, **_: Any) -> Any:
+        return result201.FirmwareStatusNotification()
+
+    @on(Action201.notify_event)
+    def on_notify_event(self, **_: Any) -> Any:
+        return result201.NotifyEvent()
+
+    @on(Action201.security_event_notification)
+    def on_security_event(self, **_: Any) -> Any:
+        return result201.SecurityEventNotification()
 
 
 SESSIONS: dict[str, type[Session16] | type[Session201]] = {"ocpp1.6": Session16, "ocpp2.0.1": Session201}

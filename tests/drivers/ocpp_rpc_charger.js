@@ -125,6 +125,10 @@ async function main() {
     say('boot', { response: boot });
     await cli.call('StatusNotification', SPEAK.status(new Date().toISOString()));
     await cli.call('MeterValues', SPEAK.meterValues(new Date().toISOString()));
+    // what real chargers also send (the same payload in both versions)
+    for (const [method, params] of [['DataTransfer', { vendorId: 'ocpp-rpc' }], ['FirmwareStatusNotification', { status: 'Idle' }]]) {
+        say('answered', { method, response: await cli.call(method, params) });
+    }
     say('readings_sent', {});
 
     process.stdin.resume();

@@ -162,6 +162,8 @@ async def test_an_independent_charge_point_takes_the_drivers_commands_and_its_re
         assert lines[1] == {"event": "connected", "protocol": version.protocol}
         (boot,) = [line for line in lines if line["event"] == "boot"]
         assert boot["response"]["status"] == "Accepted"
+        answered = {line["method"]: line["response"] for line in lines if line["event"] == "answered"}
+        assert answered == {"DataTransfer": {"status": "UnknownVendorId"}, "FirmwareStatusNotification": {}}
         # the set-up after its boot: meter values, and the permanent profile at full power
         await until(
             lambda: any(version.profile(p)["stackLevel"] == 0 for p in calls(lines, "SetChargingProfile"))
