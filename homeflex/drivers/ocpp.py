@@ -142,7 +142,7 @@ class OcppDriver:
         await stop_tasks(list(self._tasks))
         await self.central.unregister(self.cp)
 
-    # --- what the charger says (homeflex.drivers.ocpp_central.Listener) ------------------------
+    # --- what the charger says (homeflex.drivers.ocpp_sessions.Listener) -----------------------
 
     def connected(self, up: bool) -> None:
         self._connected = up
