@@ -4,6 +4,7 @@ clock with no central system left, reconnection, faults, and the readings that c
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -19,7 +20,7 @@ from homeflex.core import topics
 from homeflex.core.clock import ManualClock, ScaledClock
 from homeflex.core.strict import ConfigError
 from homeflex.core.timeutil import LONDON
-from homeflex.drivers import DRIVERS, DeviceRefused, driver_services
+from homeflex.drivers import DRIVERS, DeviceRefused, DeviceUnreachable, driver_services
 from homeflex.drivers.ocpp_central import CentralSettings, CentralSystem
 from homeflex.mqtt import MqttSession
 from homeflex.settings import load_settings
@@ -274,3 +275,33 @@ async def test_the_car_coming_and_going_is_a_status_notification(mqtt_url: str, 
         await until(lambda: seen.states[-1]["plugged"])
         assert seen.states[-1]["status"] in ("Charging", "SuspendedEV")
         await charger.stop()
+
+
+async def test_a_charger_that_does_not_answer_is_unreachable_and_a_call_error_is_a_refusal(
+    mqtt_url: str, uid: str
+) -> None:
+    """A bare websocket client as the charger: first silent, then answering every CALL with a CALLERROR."""
+    clock = ScaledClock(START)
+    quick = CentralSettings(port=0, response_timeout_s=0.5)
+    async with central_and_driver(mqtt_url, uid, clock, settings=quick) as (central, driver, _seen, _wiring):
+        me = f"cp-{uid}"
+        async with connect(
+            f"{central.url}/{me}",
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            additional_headers=basic(me, PASSWORD),
+            proxy=None,
+        ) as charger:
+            await until(lambda: central.is_connected(me))
+            with pytest.raises(DeviceUnreachable, match="did not answer"):
+                await driver.send({"max_power_w": 3000}, clock.now() + timedelta(hours=1))
+            [_, _, action, _] = json.loads(await charger.recv())  # it got the CALL, and kept quiet
+            assert action == "SetChargingProfile"
+
+            async def refuse() -> None:
+                _, call_id, _, _ = json.loads(await charger.recv())
+                await charger.send(json.dumps([4, call_id, "NotSupported", "no smart charging here", {}]))
+
+            refusing = asyncio.get_running_loop().create_task(refuse())
+            with pytest.raises(DeviceRefused, match="no smart charging here"):
+                await driver.send({"max_power_w": 3000}, clock.now() + timedelta(hours=1))
+            await refusing
