@@ -12,6 +12,7 @@
 `python -m bench vtn_scale [--vens 10000] [--reference-vens 1000] [--database-url URL]`
 `python -m bench vtn_push [--vens 1000]`
 `python -m bench shelly_latency [--plugs 100] [--rounds 20] [--mqtt-url URL]`
+`python -m bench ocpp_latency [--chargers 100] [--events 5]`
 """
 
 from __future__ import annotations
@@ -143,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench import vtn_push
 
         return vtn_push.cli(argv[1:])
+    if argv[:1] == ["ocpp_latency"]:  # parses its own arguments (bench/ocpp_latency.py)
+        from bench import ocpp_latency
+
+        return ocpp_latency.cli(argv[1:])
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     results = None if args.no_results else Path(__file__).with_name("RESULTS.md")

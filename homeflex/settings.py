@@ -41,6 +41,12 @@ class Settings:
     smtp_host: str | None = None  # the portal's outbox goes out here; none: mail stays queued
     smtp_port: int = 25
     mail_from: str = "portal@homeflex.invalid"  # the From of the portal's mail
+    # The OCPP 1.6J central system EV chargers connect to (homeflex.drivers.ocpp_central); with a
+    # certificate and key it serves TLS (OCPP security profile 2), else plain ws (profile 1)
+    ocpp_host: str = "127.0.0.1"
+    ocpp_port: int = 9000
+    ocpp_tls_cert: str | None = None
+    ocpp_tls_key: str | None = None
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
 

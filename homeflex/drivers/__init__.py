@@ -110,6 +110,7 @@ DRIVERS: Registry[DriverInfo] = Registry(
     "device protocol",
     builtin=(
         "homeflex.drivers.homeflex_mqtt",
+        "homeflex.drivers.ocpp",
         "homeflex.drivers.shelly",
         "homeflex.drivers.tasmota",
         "homeflex.drivers.zigbee2mqtt",

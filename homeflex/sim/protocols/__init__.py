@@ -45,6 +45,7 @@ ENDPOINTS: Registry[EndpointFactory] = Registry(
     "simulated device protocol",
     builtin=(
         "homeflex.sim.protocols.homeflex_mqtt",
+        "homeflex.sim.protocols.ocpp",
         "homeflex.sim.protocols.shelly",
         "homeflex.sim.protocols.tasmota",
         "homeflex.sim.protocols.zigbee2mqtt",
