@@ -165,12 +165,18 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.household.follow import publish_configs
     from homeflex.sim.devices import run_population
+    from homeflex.sim.setup import household_config_for
 
     if not settings.mqtt_url:
         print("homeflex sim needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
         return 2
-    async with run_population(_population(settings), WallClock(), settings.mqtt_url):
+    population = _population(settings)
+    # Each simulated household's configuration, retained as the portal sends a real one's, so that
+    # `homeflex ven --household hh001` runs it as it would run a real home.
+    await publish_configs(settings.mqtt_url, [household_config_for(c) for c in population])
+    async with run_population(population, WallClock(), settings.mqtt_url):
         await _forever()
     return 0
 

@@ -385,7 +385,15 @@ class HouseholdController:
                 log.error("%s", err)
             else:
                 if device_id not in self.unavailable:  # said once, not on every tick
-                    log.error("%s; marked unavailable", err)
+                    # A device never heard from is still coming up (a charger connects after the
+                    # agent starts); one that was there and went is worth an error.
+                    seen = device_id in self.states
+                    log.log(
+                        logging.ERROR if seen else logging.INFO,
+                        "%s; marked unavailable%s",
+                        err,
+                        "" if seen else " until it is heard from",
+                    )
                 self.unavailable.add(device_id)
                 self._back_off(device_id)
             outcome = CommandOutcome(
@@ -402,7 +410,6 @@ class HouseholdController:
             del self.outcomes[:-OUTCOMES_KEPT]
         if self.on_outcome is not None:
             self.on_outcome(outcome)
-
 
     def _back_off(self, device_id: str) -> None:
         """Next try after twice the last wait (a tick's length first, at most an hour)."""

@@ -31,6 +31,10 @@ async def test_demo_runs_end_to_end() -> None:
     assert all(Decimal(t["settlement"]["payment_gbp"]) == 0 for t in targets if t["opt_type"] != "optIn")
     assert status["acks"] >= len(opted_in)  # every opted-in household commanded at least one device
     assert status["ingest"]["rejected"] == 0
+    # The community mixes the protocols real products speak, and the table says which each device used.
+    used = {wire.split(":")[1] for devices in status["devices"].values() for wire in devices.split()}
+    assert {"ocpp", "homeflex"} <= used and used & {"shelly", "tasmota", "zigbee2mqtt"}
     report = format_report(status)
     assert "Totals:" in report
+    assert "ev:ocpp" in report
     assert all(t["household_id"] in report for t in targets)
