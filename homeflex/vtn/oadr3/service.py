@@ -25,7 +25,7 @@ from homeflex.storage import Storage
 from homeflex.vtn.oadr3 import discovery_api, events_api, objects_api
 from homeflex.vtn.oadr3.auth import TokenIssuer
 from homeflex.vtn.oadr3.http import CONTEXT, Context, oadr3_middleware
-from homeflex.vtn.oadr3.model import Topics, event_json
+from homeflex.vtn.oadr3.model import Topics, event_json, given_targets
 from homeflex.vtn.oadr3.notify import Notifier
 from homeflex.vtn.oadr3.spec import openapi
 
@@ -114,7 +114,8 @@ class Oadr3Service:
         if event is None:
             return 0
         targets = [t.household_id for t in await self.storage.event_targets(event_id)]
-        return await self.notifier.notify("EVENT", operation, event_json(event, targets), ven_ids=targets)
+        served = event_json(event, given_targets(event, targets))
+        return await self.notifier.notify("EVENT", operation, served, ven_ids=targets)
 
     async def __aenter__(self) -> Oadr3Service:
         self._http = aiohttp.ClientSession()
