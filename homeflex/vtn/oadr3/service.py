@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import web
@@ -32,6 +33,12 @@ from homeflex.vtn.oadr3.spec import openapi
 log = logging.getLogger(__name__)
 PREFIX = "/openadr3"
 DEFAULT_TOPIC_PREFIX = "OpenADR/3.1/"
+
+
+def _public(url: str) -> str:
+    parts = urlsplit(url)
+    host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 class Oadr3Service:
@@ -56,7 +63,8 @@ class Oadr3Service:
         self._tasks: set[asyncio.Task[Any]] = set()
         endpoint = parse_mqtt_url(mqtt_url) if mqtt_url else None  # each notification opens a connection
         self.notifier = Notifier(storage, Topics(topic_prefix), endpoint, None, qos=mqtt_qos)
-        uris = public_mqtt_uris if public_mqtt_uris is not None else ([mqtt_url] if mqtt_url else [])
+        # The VTN's own broker credentials are never published: /notifiers shows the broker without them.
+        uris = public_mqtt_uris if public_mqtt_uris is not None else ([_public(mqtt_url)] if mqtt_url else [])
         self.context = Context(
             storage=storage,
             clock=clock,

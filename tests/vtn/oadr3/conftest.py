@@ -4,6 +4,7 @@ private MQTT topic prefix; every 3.1 response the tests see is checked against t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,10 +54,10 @@ class Vtn:
             return r.status, await r.json()
 
 
-@pytest.fixture
-async def vtn(storage: SQLiteStorage, mqtt_url: str, uid: str) -> AsyncIterator[Vtn]:
+@asynccontextmanager
+async def running_vtn(storage: SQLiteStorage, mqtt_url: str, topic_prefix: str) -> AsyncIterator[Vtn]:
+    """The VTN on a free loopback port with households hh1-hh3 enrolled and clients provisioned."""
     clock = ManualClock(NOW)
-    topic_prefix = f"test-{uid}/OpenADR/3.1/"
     oadr3 = Oadr3Service(storage, clock, mqtt_url=mqtt_url, topic_prefix=topic_prefix, check_responses=True)
     secrets = {"bl": await provision_client(storage, clock, "bl", "bl")}
     for hh, _ in HOUSEHOLDS:
@@ -71,6 +72,12 @@ async def vtn(storage: SQLiteStorage, mqtt_url: str, uid: str) -> AsyncIterator[
         yield Vtn(service, oadr3, storage, clock, http, secrets, topic_prefix, mqtt_url)
         await oadr3.drain()
     assert oadr3.violations == [], "responses that break the OpenAPI document"
+
+
+@pytest.fixture
+async def vtn(storage: SQLiteStorage, mqtt_url: str, uid: str) -> AsyncIterator[Vtn]:
+    async with running_vtn(storage, mqtt_url, f"test-{uid}/OpenADR/3.1/") as running:
+        yield running
 
 
 async def register_ven(vtn: Vtn, household: str) -> None:
