@@ -262,6 +262,9 @@ async def _save_report(request: web.Request, report_id: str, old: Oadr3Object | 
     household = await _report_household(request, doc)
     values = report_values(doc)
     await c.storage.save_ven_reports(ven_id_for(household), f"oadr3:{report_id}", values, c.clock.now())
+    event = await c.storage.get_event(doc["eventID"])
+    if event is not None:  # kept with the report, so GET /reports?programID= filters on it
+        doc = {**doc, "programID": event.programme_id}
     return await _save(request, "REPORT", report_id, principal(request).client_id, doc, old=old)
 
 
