@@ -81,6 +81,7 @@ class Api:
         headers = {"Authorization": f"Bearer {token or await self.token(who)}"} if who or token else {}
         async with self.http.request(method, PREFIX + path, json=body, headers=headers, params=params) as r:
             raw = await r.read()
+            assert r.status < 500, raw
             answer = Answer(r.status, json.loads(raw) if raw else None, dict(r.headers))
         key = (method, template or path)
         assert key in document().operations, f"{key} is not a documented operation"
