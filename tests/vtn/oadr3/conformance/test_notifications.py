@@ -16,7 +16,7 @@ from tests.vtn.oadr3.conformance.objects import ven_request
 async def test_event_lifecycle_reaches_each_targeted_ven_on_its_topics(api: Api) -> None:
     queues: dict[str, asyncio.Queue[dict[str, Any]]] = {"hh1": asyncio.Queue(), "hh2": asyncio.Queue()}
     session = MqttSession(api.mqtt_url, f"conformance-{api.topic_prefix}")
-    for ven in queues:
+    for ven, queue in queues.items():
         await api.call("POST", "/vens", f"ven-{ven}", ven_request(ven))
         found = await api.call(
             "GET",
@@ -24,9 +24,7 @@ async def test_event_lifecycle_reaches_each_targeted_ven_on_its_topics(api: Api)
             f"ven-{ven}",
             template="/notifiers/mqtt/topics/vens/{venID}/events",
         )
-        session.subscribe(
-            found.body["topics"]["ALL"], lambda t, p, q=queues[ven]: q.put_nowait(json.loads(p))
-        )
+        session.subscribe(found.body["topics"]["ALL"], lambda t, p, q=queue: q.put_nowait(json.loads(p)))
 
     async def next_of(ven: str) -> dict[str, Any]:
         message = await asyncio.wait_for(queues[ven].get(), 10)
