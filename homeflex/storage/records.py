@@ -180,6 +180,9 @@ class EventQuery:
     targets: tuple[str, ...] = ()  # any of them: a household id or a group name; () = no filter
     visible_to: tuple[str, ...] | None = None  # only events targeting one of these households
     ended_after: datetime | None = None  # only events ending after this (3.1 `active`)
+    # Only events starting after this: with `ended_after` less the longest event, it lets the page walk
+    # the start index from there instead of from the first event ever.
+    started_after: datetime | None = None
     skip: int = 0
     limit: int = 50
 

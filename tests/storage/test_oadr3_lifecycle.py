@@ -125,5 +125,6 @@ async def test_event_pages_filter_in_sql(backend: Storage) -> None:
     assert await ids(visible_to=("h1",)) == ["e0", "e1"]
     assert await ids(visible_to=()) == []
     assert await ids(ended_after=NOW) == ["e1", "e2", "e3"]
+    assert await ids(ended_after=NOW, started_after=NOW + timedelta(hours=1.5)) == ["e2", "e3"]
     page = await backend.events_page(EventQuery(targets=("h1",), ended_after=NOW))
     assert [(e.event_id, t) for e, t in page] == [("e1", ["h1"])]

@@ -16,7 +16,7 @@ from aiohttp import web
 from homeflex import metrics
 from homeflex.storage import Storage
 from homeflex.storage.records import EventQuery, EventRecord, Oadr3Program
-from homeflex.vtn.events import EventRequest, new_event, parse_event_request
+from homeflex.vtn.events import MAX_DURATION, EventRequest, new_event, parse_event_request
 from homeflex.vtn.oadr3.http import Problem, body, ctx, flag, page, paging, principal
 from homeflex.vtn.oadr3.model import (
     event_json,
@@ -122,13 +122,15 @@ def served_event(event: EventRecord, households: list[str], own: set[str] | None
 
 
 async def list_events(request: web.Request) -> web.Response:
-    c, own = ctx(request), await own_ven_ids(request)
+    c, own, now = ctx(request), await own_ven_ids(request), ctx(request).clock.now()
     skip, limit = paging(request)
+    active = flag(request, "active")
     query = EventQuery(
         program_ids=tuple(request.query.getall("programID", [])),
         targets=_targets_query(request),
         visible_to=None if own is None else tuple(sorted(own)),
-        ended_after=c.clock.now() if flag(request, "active") else None,
+        ended_after=now if active else None,
+        started_after=now - MAX_DURATION if active else None,  # no event lasts longer
         skip=skip,
         limit=limit,
     )
