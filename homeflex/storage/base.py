@@ -70,6 +70,10 @@ class Storage(Protocol):
     async def list_events(self) -> list[EventRecord]:
         """All events, ordered by start then id."""
 
+    async def live_events(self, now: datetime) -> list[EventRecord]:
+        """Events (cancelled ones too) that have not ended at `now`, ordered by start then id; an index
+        lookup, so the VTN's poll state stays cheap with a long history of events."""
+
     async def cancel_event(self, event_id: str, at: datetime) -> EventRecord | None:
         """Mark cancelled and bump the modification number (once); returns the event as stored."""
 

@@ -242,6 +242,12 @@ class SqlBase(ABC):
     async def list_events(self) -> list[EventRecord]:
         return [self._event(r) for r in await self._fetch("SELECT * FROM events ORDER BY start, event_id")]
 
+    async def live_events(self, now: datetime) -> list[EventRecord]:
+        rows = await self._fetch(
+            "SELECT * FROM events WHERE ends_ms > ? ORDER BY start, event_id", (to_ms(now),)
+        )
+        return [self._event(r) for r in rows]
+
     async def cancel_event(self, event_id: str, at: datetime) -> EventRecord | None:
         """Mark cancelled and bump the modification number, so VENs receive the change."""
         await self._execute(

@@ -128,3 +128,15 @@ async def test_event_pages_filter_in_sql(backend: Storage) -> None:
     assert await ids(ended_after=NOW, started_after=NOW + timedelta(hours=1.5)) == ["e2", "e3"]
     page = await backend.events_page(EventQuery(targets=("h1",), ended_after=NOW))
     assert [(e.event_id, t) for e, t in page] == [("e1", ["h1"])]
+
+
+async def test_live_events_are_those_not_ended_cancelled_or_not(backend: Storage) -> None:
+    await enrol(backend, "h1")
+    await backend.create_event(event("past", -2), ["h1"])
+    await backend.create_event(event("now", -0.25), ["h1"])  # started a quarter of an hour ago, 30 min long
+    await backend.create_event(event("later", 1), ["h1"])
+    await backend.cancel_event("later", NOW)
+    assert [e.event_id for e in await backend.live_events(NOW)] == ["now", "later"]
+    moved = event("past", 3, modified_at=NOW)
+    assert await backend.modify_event(moved, ["h1"]) is not None  # its end moves with it
+    assert [e.event_id for e in await backend.live_events(NOW)] == ["now", "later", "past"]
