@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 
 from homeflex.core.domain import Category
 from homeflex.storage import Storage
@@ -140,3 +141,20 @@ async def test_live_events_are_those_not_ended_cancelled_or_not(backend: Storage
     moved = event("past", 3, modified_at=NOW)
     assert await backend.modify_event(moved, ["h1"]) is not None  # its end moves with it
     assert [e.event_id for e in await backend.live_events(NOW)] == ["now", "later", "past"]
+
+
+async def test_migration_backfills_the_end_of_events_stored_before_it(backend: Storage) -> None:
+    """Events stored before migration 0010 get ends_ms from the migration's own UPDATE, so the poll
+    state (live_events) still sees them after an upgrade."""
+    await enrol(backend, "h1")
+    await backend.create_event(event("old", 1), ["h1"])
+    await backend.execute_raw("UPDATE events SET ends_ms = NULL")
+    assert await backend.live_events(NOW) == []
+    dialect = "postgres" if type(backend).__name__.startswith("Postgres") else "sqlite"
+    sql = (
+        resources.files("homeflex.storage") / "migrations" / dialect / "0010_oadr3_lifecycle.sql"
+    ).read_text()
+    [backfill] = [line for line in sql.splitlines() if line.startswith("UPDATE events SET ends_ms")]
+    await backend.execute_raw(backfill.rstrip(";"))
+    assert [e.event_id for e in await backend.live_events(NOW + timedelta(hours=1, minutes=29))] == ["old"]
+    assert await backend.live_events(NOW + timedelta(hours=1, minutes=30)) == []
