@@ -185,6 +185,7 @@ class SqlBase(ABC):
     # -- events ----------------------------------------------------------------------------------
 
     def _event(self, row: Row) -> EventRecord:
+        document = row["oadr3_document"]
         return EventRecord(
             event_id=row["event_id"],
             modification_number=row["modification_number"],
@@ -195,23 +196,38 @@ class SqlBase(ABC):
             price_gbp_per_mwh=row["price_gbp_per_mwh"],
             created_at=self._read_time(row["created_at"]),
             programme_id=row["programme_id"],
+            name=row["event_name"],
+            modified_at=self._opt_time(row["modified_at"]),
+            document=json.loads(document) if document else None,
+        )
+
+    def _event_columns(self, event: EventRecord) -> tuple[Any, ...]:
+        """start, duration_s, reduction_kw, price_gbp_per_mwh, programme_id, event_name, oadr3_document,
+        modified_at, ends_ms: what creating and modifying an event write."""
+        return (
+            self._time(event.start),
+            int(event.duration.total_seconds()),
+            event.reduction_kw,
+            event.price_gbp_per_mwh,
+            event.programme_id,
+            event.name,
+            None if event.document is None else json.dumps(event.document, separators=(",", ":")),
+            None if event.modified_at is None else self._time(event.modified_at),
+            to_ms(event.end),
         )
 
     async def create_event(self, event: EventRecord, household_ids: Iterable[str]) -> None:
         async with self._transaction() as tx:
             await tx.execute(
-                "INSERT INTO events (event_id, modification_number, status, start, duration_s, reduction_kw,"
-                " price_gbp_per_mwh, created_at, programme_id) VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO events (event_id, modification_number, status, created_at, start, duration_s,"
+                " reduction_kw, price_gbp_per_mwh, programme_id, event_name, oadr3_document, modified_at,"
+                " ends_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     event.event_id,
                     event.modification_number,
                     event.status,
-                    self._time(event.start),
-                    int(event.duration.total_seconds()),
-                    event.reduction_kw,
-                    event.price_gbp_per_mwh,
                     self._time(event.created_at),
-                    event.programme_id,
+                    *self._event_columns(event),
                 ),
             )
             await tx.executemany(
@@ -225,6 +241,12 @@ class SqlBase(ABC):
 
     async def list_events(self) -> list[EventRecord]:
         return [self._event(r) for r in await self._fetch("SELECT * FROM events ORDER BY start, event_id")]
+
+    async def live_events(self, now: datetime) -> list[EventRecord]:
+        rows = await self._fetch(
+            "SELECT * FROM events WHERE ends_ms > ? ORDER BY start, event_id", (to_ms(now),)
+        )
+        return [self._event(r) for r in rows]
 
     async def cancel_event(self, event_id: str, at: datetime) -> EventRecord | None:
         """Mark cancelled and bump the modification number, so VENs receive the change."""

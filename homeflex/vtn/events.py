@@ -202,7 +202,7 @@ def openadr_event(
             market_context=TRIAL_MARKET_CONTEXT if event.programme_id == TRIAL_PROGRAMME else MARKET_CONTEXT,
             event_status=event_status(event, now),
             created_date_time=event.created_at,
-            modification_date_time=event.created_at,
+            modification_date_time=event.last_modified,
         ),
         active_period=objects.ActivePeriod(dtstart=event.start, duration=event.duration),
         event_signals=[
