@@ -78,6 +78,11 @@ class PostgresStorage(SqlStorage):
     With `schema=`, every table lives in that schema (created if missing) and each pooled connection
     searches only it: tests give each case its own schema and `drop_schema()` it afterwards."""
 
+    # Transaction-scoped, so it is released at commit or rollback; per schema, as tests share a server.
+    _EVENT_CREATION_LOCK = (
+        "SELECT pg_advisory_xact_lock(hashtext('homeflex.create_event:' || current_schema()))"
+    )
+
     def __init__(self, pool: asyncpg.Pool, schema: str | None = None) -> None:
         self._pool = pool
         self.schema = schema

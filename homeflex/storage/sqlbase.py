@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeAlias
 
 from homeflex.core.domain import Category, MeterReading
+from homeflex.storage.base import OverlappingEventError
 from homeflex.storage.records import (
     EventRecord,
     HouseholdRecord,
@@ -39,6 +40,16 @@ def from_ms(value: int) -> datetime:
 
 def evidence_json(rows: Iterable[dict[str, Any]]) -> str:
     return json.dumps(list(rows), separators=(",", ":"))
+
+
+# An answer repeated (same answer, same modification) keeps the time it was first given: a VEN that
+# re-sends its opt-in after the event started must not turn an opt-in given in time into a late one.
+# SET expressions read the row as it was, on SQLite and PostgreSQL alike.
+_RECORD_OPT = (
+    "UPDATE event_targets SET acked_modification=?, opt_type=?,"
+    " opt_at=CASE WHEN opt_type=? AND acked_modification=? AND opt_at IS NOT NULL THEN opt_at ELSE ? END"
+    " WHERE event_id=? AND household_id=?"
+)
 
 
 class Transaction(Protocol):
@@ -197,8 +208,16 @@ class SqlBase(ABC):
             programme_id=row["programme_id"],
         )
 
+    # Statement that makes concurrent event creations take turns, so two cannot both pass the overlap
+    # check (None where the backend's write transaction already does: SQLite's BEGIN IMMEDIATE).
+    _EVENT_CREATION_LOCK: str | None = None
+
     async def create_event(self, event: EventRecord, household_ids: Iterable[str]) -> None:
+        households = list(household_ids)
         async with self._transaction() as tx:
+            if self._EVENT_CREATION_LOCK:
+                await tx.execute(self._EVENT_CREATION_LOCK)
+            await self._refuse_overlap(tx, event, households)
             await tx.execute(
                 "INSERT INTO events (event_id, modification_number, status, start, duration_s, reduction_kw,"
                 " price_gbp_per_mwh, created_at, programme_id) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -216,8 +235,31 @@ class SqlBase(ABC):
             )
             await tx.executemany(
                 "INSERT INTO event_targets (event_id, household_id) VALUES (?,?)",
-                [(event.event_id, h) for h in household_ids],
+                [(event.event_id, h) for h in households],
             )
+
+    async def _refuse_overlap(self, tx: Transaction, event: EventRecord, households: list[str]) -> None:
+        """OverlappingEventError if a household is already in a scheduled event overlapping `event`."""
+        longest = (await tx.fetch("SELECT max(duration_s) FROM events WHERE status='scheduled'"))[0][0]
+        if longest is None:
+            return
+        rows = await tx.fetch(
+            "SELECT event_id, start, duration_s FROM events WHERE status='scheduled' AND start < ?"
+            " AND start > ? ORDER BY start",
+            (self._time(event.end), self._time(event.start - timedelta(seconds=longest))),
+        )
+        wanted = set(households)
+        for row in rows:
+            if self._read_time(row["start"]) + timedelta(seconds=row["duration_s"]) <= event.start:
+                continue
+            targets = await tx.fetch("SELECT household_id FROM event_targets WHERE event_id=?", (row[0],))
+            clash = sorted(wanted.intersection(r[0] for r in targets))
+            if clash:
+                named = ", ".join(clash[:5]) + (f" and {len(clash) - 5} more" if len(clash) > 5 else "")
+                raise OverlappingEventError(
+                    f"{named} already in event {row[0]} at that time: a household takes part in one"
+                    " event at a time (cancel that event first, or leave these households out)"
+                )
 
     async def get_event(self, event_id: str) -> EventRecord | None:
         rows = await self._fetch("SELECT * FROM events WHERE event_id=?", (event_id,))
@@ -284,11 +326,13 @@ class SqlBase(ABC):
     ) -> bool:
         """Store a VEN's opt response; False if the event is not targeted at that household."""
         changed = await self._execute(
-            "UPDATE event_targets SET acked_modification=?, opt_type=?, opt_at=?"
-            " WHERE event_id=? AND household_id=?",
-            (modification_number, opt_type, self._time(at), event_id, household_id),
+            _RECORD_OPT, self._opt_params((event_id, household_id, modification_number, opt_type, at))
         )
         return changed == 1
+
+    def _opt_params(self, opt: tuple[str, str, int, str, datetime]) -> tuple[Any, ...]:
+        event_id, household_id, modification, opt_type, at = opt
+        return (modification, opt_type, opt_type, modification, self._time(at), event_id, household_id)
 
     async def mark_sent_many(self, sent: Sequence[tuple[str, str, int]]) -> None:
         """Deliveries at scale in one transaction (homeflex.vtn.poll group-commits them)."""
@@ -301,11 +345,8 @@ class SqlBase(ABC):
     async def record_opts(self, opts: Sequence[tuple[str, str, int, str, datetime]]) -> None:
         """Opt responses at scale in one transaction; a later response for the same pair wins."""
         async with self._transaction() as tx:
-            await tx.executemany(
-                "UPDATE event_targets SET acked_modification=?, opt_type=?, opt_at=?"
-                " WHERE event_id=? AND household_id=?",
-                [(m, o, self._time(at), e, h) for e, h, m, o, at in sorted(opts, key=lambda r: r[:2])],
-            )
+            ordered = sorted(opts, key=lambda r: r[:2])
+            await tx.executemany(_RECORD_OPT, [self._opt_params(r) for r in ordered])
 
     async def claim_deliveries(
         self, event_id: str, modification_number: int, household_ids: Sequence[str]

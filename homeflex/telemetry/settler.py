@@ -48,7 +48,14 @@ def inputs_hash(readings: list[MeterReading], event: EventRecord, rules: Rules, 
 
 
 def settlement_record(
-    result: HouseholdSettlement, *, opted_in: bool, rules: Rules, version: int, at: datetime, digest: str
+    result: HouseholdSettlement,
+    *,
+    opted_in: bool,
+    rules: Rules,
+    version: int,
+    at: datetime,
+    digest: str,
+    late: bool = False,
 ) -> SettlementRecord:
     evidence = [
         {
@@ -66,7 +73,7 @@ def settlement_record(
         event_id=result.event_id,
         household_id=result.household_id,
         version=version,
-        status=result.status if opted_in else "not_opted_in",
+        status=result.status if opted_in else "late_opt_in" if late else "not_opted_in",
         method=rules.method,
         baseline_kw=_finite(result.baseline_kw),
         actual_kw=_finite(result.actual_kw),
@@ -233,7 +240,7 @@ async def settle_event(storage: Storage, event_id: str, now: datetime) -> list[S
     member_of = {m.household_id: a.id for a in await storage.list_aggregators() for m in a.members}
     written = []
     for target in await storage.event_targets(event_id):
-        opted_in = target.opt_type == "optIn"
+        opted_in = target.opted_in_by(event.start)
         days = other_days.get(target.household_id, frozenset())
         result, digest = await settle_one(storage, event, target.household_id, opted_in, rules, days, now)
         previous = latest.get(target.household_id)
@@ -242,6 +249,7 @@ async def settle_event(storage: Storage, event_id: str, now: datetime) -> list[S
             opted_in=opted_in,
             rules=rules,
             digest=digest,
+            late=target.late_opt_in(event.start),
             at=now,
             version=previous.version + 1 if previous else 1,
         )

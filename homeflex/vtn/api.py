@@ -18,7 +18,7 @@ from homeflex import metrics
 from homeflex.core.clock import Clock
 from homeflex.core.domain import Category
 from homeflex.core.timeutil import iso
-from homeflex.storage import CorruptRecordError, Storage
+from homeflex.storage import CorruptRecordError, OverlappingEventError, Storage
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProfileVersion, SettlementRecord
 from homeflex.telemetry.books import household_statement, reconcile_books
 from homeflex.telemetry.profiles import profile_document
@@ -100,7 +100,10 @@ async def create_event(request: web.Request) -> web.Response:
         if not targets:
             raise BadRequest(f"group {req.group!r} has no households")
     event = new_event(req, now)
-    await storage.create_event(event, targets)
+    try:
+        await storage.create_event(event, targets)
+    except OverlappingEventError as err:
+        return error(409, str(err))
     metrics.EVENTS.labels("created").inc()
     return web.json_response(await event_json(storage, event, now), status=201)
 
@@ -270,6 +273,7 @@ async def event_json(storage: Storage, event: EventRecord, now: Any) -> dict[str
                 "opt_type": t.opt_type,
                 "acked_modification": t.acked_modification,
                 "opt_at": iso(t.opt_at) if t.opt_at else None,
+                "late": t.late_opt_in(event.start),  # recorded, never paid
                 "settlement": settlement_json(s) if s else None,
             }
         )
@@ -286,7 +290,8 @@ async def event_json(storage: Storage, event: EventRecord, now: Any) -> dict[str
         "targets": rows,
         "totals": {
             "targeted": len(targets),
-            "opted_in": sum(t.opt_type == "optIn" for t in targets),
+            "opted_in": sum(t.opted_in_by(event.start) for t in targets),
+            "late_opt_in": sum(t.late_opt_in(event.start) for t in targets),
             "opted_out": sum(t.opt_type == "optOut" for t in targets),
             "no_response": sum(t.opt_type is None for t in targets),
             "delivered_kwh": sum(s.delivered_kwh for s in settlements.values()),

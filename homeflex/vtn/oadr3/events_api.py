@@ -9,7 +9,7 @@ import uuid
 from aiohttp import web
 
 from homeflex import metrics
-from homeflex.storage import Storage
+from homeflex.storage import OverlappingEventError, Storage
 from homeflex.storage.records import EventRecord, ProgrammeRecord
 from homeflex.vtn.events import new_event, parse_event_request
 from homeflex.vtn.oadr3.http import Problem, body, ctx, page, principal
@@ -151,7 +151,10 @@ async def create_event(request: web.Request) -> web.Response:
     if await c.storage.get_programme(req.programme) is None:
         raise Problem(400, f"unknown programID {req.programme!r}")
     event = new_event(req, now)
-    await c.storage.create_event(event, households)  # 2.0b VENs get it on their next poll
+    try:
+        await c.storage.create_event(event, households)  # 2.0b VENs get it on their next poll
+    except OverlappingEventError as err:
+        raise Problem(409, str(err)) from err
     metrics.EVENTS.labels("created").inc()
     created = event_json(event, households)
     c.notify(c.notifier.notify("EVENT", "CREATE", created, ven_ids=households))
