@@ -10,13 +10,14 @@ Upsert batches are written in key order, so concurrent writers on a row-locking 
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeAlias
 
-from homeflex.core.domain import Category, MeterReading
+from homeflex.core.domain import READING_SOURCES, Category, MeterReading
 from homeflex.storage.base import OverlappingEventError
 from homeflex.storage.records import (
     EventRecord,
@@ -27,7 +28,28 @@ from homeflex.storage.records import (
 )
 
 Row: TypeAlias = Any  # aiosqlite.Row or asyncpg.Record: both index by column name and by position
-ReadingRow: TypeAlias = tuple[str, int, float, float, float, int]  # the readings table's columns
+ReadingRow: TypeAlias = tuple[str, int, float, float, float, int, str]  # the readings table's columns
+
+# A new reading is stored; one for a time already stored replaces it only if it is the meter's and the
+# stored one an upload's (the first stored wins otherwise). A row changed counts as stored.
+READING_UPSERT = (
+    " ON CONFLICT (household_id, ts_ms) DO UPDATE SET import_wh=excluded.import_wh,"
+    " export_wh=excluded.export_wh, power_w=excluded.power_w, received_ms=excluded.received_ms,"
+    " source=excluded.source WHERE readings.source='upload' AND excluded.source='meter'"
+)
+
+
+def best_per_key(rows: Sequence[ReadingRow]) -> list[ReadingRow]:
+    """One row per (household, ts), in key order: the first of the most trusted source given. A NaN
+    row is dropped (it cannot be stored: NOT NULL). One statement then never meets a key twice."""
+    best: dict[tuple[str, int], ReadingRow] = {}
+    for row in rows:
+        if any(isinstance(v, float) and math.isnan(v) for v in row):
+            continue
+        kept = best.get((row[0], row[1]))
+        if kept is None or READING_SOURCES.index(row[6]) < READING_SOURCES.index(kept[6]):
+            best[(row[0], row[1])] = row
+    return [best[k] for k in sorted(best)]
 
 
 def to_ms(value: datetime) -> int:
@@ -86,7 +108,8 @@ class SqlBase(ABC):
 
     @abstractmethod
     async def _insert_new_readings(self, rows: Sequence[ReadingRow]) -> int:
-        """INSERT OR IGNORE the rows in one transaction, in order; returns how many were new."""
+        """Insert the rows (one per key, in key order) with READING_UPSERT in one transaction;
+        returns how many were stored (new, or a meter's replacing an upload's)."""
 
     @staticmethod
     @abstractmethod
@@ -418,7 +441,8 @@ class SqlBase(ABC):
 
     async def insert_readings(self, readings: Sequence[MeterReading], received_at: datetime) -> int:
         """Insert in one transaction; a reading for an existing (household, ts) is a duplicate and the
-        first one stored wins. Returns how many were new."""
+        first one stored wins, unless it is the meter's and the stored one an upload's. Returns how many
+        were stored."""
         fallback = to_ms(received_at)
         rows = [
             (
@@ -428,11 +452,11 @@ class SqlBase(ABC):
                 r.export_wh,
                 r.power_w,
                 to_ms(r.received_at) if r.received_at else fallback,
+                r.source,
             )
             for r in readings
         ]
-        # Stable sort: duplicates keep their order, so the first given is still the first stored.
-        return await self._insert_new_readings(sorted(rows, key=lambda r: (r[0], r[1])))
+        return await self._insert_new_readings(best_per_key(rows))
 
     async def insert_rejected(self, rejected: Sequence[RejectedReading]) -> None:
         async with self._transaction() as tx:
@@ -458,6 +482,7 @@ class SqlBase(ABC):
                 export_wh=r["export_wh"],
                 power_w=r["power_w"],
                 received_at=from_ms(r["received_ms"]),
+                source=r["source"],
             )
             for r in rows
         ]

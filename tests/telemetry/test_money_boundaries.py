@@ -110,3 +110,39 @@ def test_rules_fetch_what_their_method_reads() -> None:
         adjustment={"kind": "ratio", "window_offset": -7200, "window_length": 7200},
     )
     assert rules_from_record(ratio).lookback == timedelta(days=1, hours=2)
+
+
+async def test_the_meters_reading_wins_over_an_uploaded_one_for_the_same_time(backend: Storage) -> None:
+    await backend.upsert_household(HouseholdRecord(id="hh1", group="g", category=Category.B), EVENT)
+    t0 = EVENT - timedelta(hours=2)
+    upload = [replace(r, source="upload") for r in readings("hh1", lambda t: 9.0, t0, EVENT)]
+    meter = readings("hh1", lambda t: 1.0, t0, EVENT)
+    assert await backend.insert_readings(upload, t0) == 5
+    # Before: the upload was stored first, so the meter's readings were dropped as duplicates.
+    assert await backend.insert_readings(meter, EVENT) == 5
+    stored = await backend.readings("hh1", t0, EVENT)
+    assert stored == meter and {r.source for r in stored} == {"meter"}
+    assert await backend.insert_readings(upload, AFTER) == 0  # an upload never displaces the meter
+    assert await backend.readings("hh1", t0, EVENT) == meter
+    # In one batch, too, the meter's reading is the one kept, whatever the order.
+    later = EVENT + timedelta(hours=1)
+    assert (
+        await backend.insert_readings(
+            [replace(meter[0], ts=later, source="upload"), replace(meter[1], ts=later)], AFTER
+        )
+        == 1
+    )
+    [kept] = await backend.readings("hh1", later, later)
+    assert (kept.source, kept.import_wh) == ("meter", meter[1].import_wh)
+
+
+def test_a_period_the_meter_measured_takes_the_meters_energy_not_an_uploads() -> None:
+    from homeflex.core.timeutil import periods
+    from homeflex.telemetry.energy import period_energy_kwh
+
+    t0 = EVENT - timedelta(hours=2)
+    upload = [replace(r, source="upload") for r in readings("hh1", lambda t: 9.0, t0, EVENT)]
+    meter = readings("hh1", lambda t: 1.0, EVENT - timedelta(hours=1), EVENT)  # registers far apart
+    meter = [replace(r, import_wh=r.import_wh + 123_456.0) for r in meter]
+    energy = period_energy_kwh([*upload, *meter], periods(t0, EVENT))
+    assert list(energy.values()) == pytest.approx([4.5, 4.5, 0.5, 0.5])  # never meter minus upload
