@@ -10,7 +10,7 @@ from typing import Any
 
 from homeflex.storage.records import ProgrammeRecord
 from homeflex.telemetry.adjustment import AdjustmentParams, applies
-from homeflex.telemetry.baseline import METHODS
+from homeflex.telemetry.baseline import HOLIDAY_RULES, METHODS
 from homeflex.telemetry.payments import PaymentCurve
 
 # Bounds on what a programme may say, so no typo can overflow settlement (a £1e300 fee) or make it read
@@ -131,6 +131,9 @@ def rules_from_record(record: ProgrammeRecord) -> Rules:
             f"{list(METHODS.params(record.baseline_method))}"
         )
     _bounded("baseline_params", dict(record.baseline_params), MAX_BASELINE_PARAM)
+    rule = record.baseline_params.get("bank_holidays", "exclude")
+    if rule not in HOLIDAY_RULES:
+        raise ValueError(f"bank_holidays must be one of {', '.join(HOLIDAY_RULES)}, got {rule!r}")
     _bounded("adjustment", dict(record.adjustment), MAX_ADJUSTMENT_SECONDS)
     adj = dict(record.adjustment)
     for key in ("window_offset", "window_length"):
@@ -147,9 +150,7 @@ def rules_from_record(record: ProgrammeRecord) -> Rules:
     if not Decimal(0) <= share < Decimal(1):
         raise ValueError("community_share must be a fraction in [0, 1)")
     if not 0 <= availability <= MAX_AVAILABILITY_GBP_PER_MW_H:
-        raise ValueError(
-            f"availability_gbp_per_mw_h must be between 0 and {MAX_AVAILABILITY_GBP_PER_MW_H:g}"
-        )
+        raise ValueError(f"availability_gbp_per_mw_h must be between 0 and {MAX_AVAILABILITY_GBP_PER_MW_H:g}")
     if any(not 0 <= f <= MAX_PAYMENT_FACTOR for _, f in record.payment_curve):
         raise ValueError(f"payment_curve factors must be between 0 and {MAX_PAYMENT_FACTOR:g}")
     curve = PaymentCurve(points=record.payment_curve) if record.payment_curve else None
