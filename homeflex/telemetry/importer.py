@@ -30,10 +30,10 @@ from zoneinfo import ZoneInfo
 
 from homeflex.core.domain import MeterReading
 from homeflex.storage.records import RejectedReading
+from homeflex.telemetry.limits import FIRST_YEAR, LAST_YEAR
 from homeflex.telemetry.validate import MAX_CLOCK_SKEW, MAX_POWER_W, ReadingRejected
 
 TIMEZONES = ("UTC", "Europe/London")
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # smart-meter data: anything outside is a typo
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Mapping
@@ -24,11 +25,13 @@ from homeflex.storage.records import EventRecord, LedgerEntry, SettlementRecord
 from homeflex.telemetry.adjustment import adjust, adjustment_window, applies, window_means
 from homeflex.telemetry.baseline import EventWindow, compute_baseline
 from homeflex.telemetry.energy import period_energy_kwh
+from homeflex.telemetry.limits import UnsettleableEventError, out_of_range
 from homeflex.telemetry.payments import availability_payment, split
 from homeflex.telemetry.programme import Rules, rules_from_record
 from homeflex.telemetry.reconcile import COMMUNITY, DSO, aggregator_account, household_account
 from homeflex.telemetry.settlement import HouseholdSettlement, round_money, settle_household
 
+log = logging.getLogger(__name__)
 AFTER_EVENT = timedelta(hours=4)  # PJM Same Day looks at the hours after an event
 
 
@@ -231,6 +234,9 @@ async def settle_event(storage: Storage, event_id: str, now: datetime) -> list[S
         raise LookupError(f"no event {event_id!r}")
     if event.status == "cancelled" or now < event.end:
         return []
+    why = out_of_range(event)
+    if why is not None:
+        raise UnsettleableEventError(f"event {event_id} cannot be settled: {why}")
     programme = await storage.get_programme(event.programme_id)
     if programme is None:
         raise LookupError(f"event {event_id} names unknown programme {event.programme_id!r}")
@@ -276,6 +282,9 @@ async def settle_period(
     ]
     written = []
     for event in events:
-        written += await settle_event(storage, event.event_id, now)
+        try:
+            written += await settle_event(storage, event.event_id, now)
+        except UnsettleableEventError as err:  # the rest of the period is still settled
+            log.error("%s", err, extra={"event_id": event.event_id})
     await storage.save_settlement_run(now, start, end, len(events), len(written))
     return written

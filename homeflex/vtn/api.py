@@ -21,6 +21,7 @@ from homeflex.core.timeutil import iso
 from homeflex.storage import CorruptRecordError, OverlappingEventError, Storage
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProfileVersion, SettlementRecord
 from homeflex.telemetry.books import household_statement, reconcile_books
+from homeflex.telemetry.limits import UnsettleableEventError
 from homeflex.telemetry.profiles import profile_document
 from homeflex.telemetry.programme import programme_from_json, programme_json, rules_from_record
 from homeflex.telemetry.statements import statement_json
@@ -152,7 +153,10 @@ async def settle_event(request: web.Request) -> web.Response:
     if now < event.end:
         return error(409, f"event {event.event_id} has not ended yet")
     settle: Settle = request.app[SETTLE]  # type: ignore[assignment]
-    await settle(event.event_id)
+    try:
+        await settle(event.event_id)
+    except UnsettleableEventError as err:
+        return error(409, str(err))
     return web.json_response(await event_json(storage, event, now))
 
 

@@ -13,17 +13,18 @@ from openleadr import objects
 
 from homeflex.core.timeutil import parse_utc
 from homeflex.storage.records import EventRecord
+from homeflex.telemetry.limits import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_DURATION,
+    MAX_PRICE_GBP_PER_MWH,
+    MAX_REDUCTION_KW,
+    MIN_DURATION,
+)
 
 MARKET_CONTEXT = "oadr://homeflex/flex"
 TRIAL_PROGRAMME = "trial"
 TRIAL_MARKET_CONTEXT = "oadr://homeflex/trial"  # households know a trial by it: it pays nothing
-MAX_DURATION = timedelta(hours=24)
-MIN_DURATION = timedelta(minutes=1)  # shorter rounds to nothing in storage (whole seconds) and in settlement
-MAX_REDUCTION_KW = 100.0  # per household: a domestic supply cannot shed more
-# Above any price a DSO pays: the DFS Guaranteed Acceptance Price was £3,000/MWh and competitive DFS
-# cleared at up to £2,500/MWh (settlement.md §5). Bounded so a typo cannot pay (or overflow) absurdly.
-MAX_PRICE_GBP_PER_MWH = 10_000.0
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # event times outside these years are typos, not events
 
 
 class BadRequest(ValueError):

@@ -146,3 +146,22 @@ def test_a_period_the_meter_measured_takes_the_meters_energy_not_an_uploads() ->
     meter = [replace(r, import_wh=r.import_wh + 123_456.0) for r in meter]
     energy = period_energy_kwh([*upload, *meter], periods(t0, EVENT))
     assert list(energy.values()) == pytest.approx([4.5, 4.5, 0.5, 0.5])  # never meter minus upload
+
+
+async def test_an_event_stored_with_an_absurd_price_is_refused_by_settlement_not_crashed_on(
+    backend: Storage,
+) -> None:
+    from homeflex.telemetry.limits import UnsettleableEventError
+    from homeflex.telemetry.settler import settle_period
+
+    await setup(backend)
+    await add_event_readings(backend, kw=0.5)
+    # Written past the API (or before its bounds): before, settling it raised decimal.InvalidOperation,
+    # a 500 from the API and a traceback from `homeflex settle --from/--to`, and nothing else was settled.
+    await backend.create_event(replace(second_event(60, "huge"), price_gbp_per_mwh=1e300), ["hh1"])
+    with pytest.raises(UnsettleableEventError, match=r"event huge cannot be settled: price 1e\+300"):
+        await settle_event(backend, "huge", AFTER)
+    day = EVENT.replace(hour=0, minute=0)
+    written = await settle_period(backend, day, day + timedelta(days=1), AFTER)
+    assert [(w.event_id, w.payment_gbp) for w in written] == [("e1", "1.81")]
+    assert await backend.latest_settlements("huge") == []
