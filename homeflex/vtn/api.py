@@ -294,8 +294,8 @@ async def event_json(storage: Storage, event: EventRecord, now: Any) -> dict[str
         "targets": rows,
         "totals": {
             "targeted": len(targets),
-            "opted_in": sum(t.opted_in_by(event.start) for t in targets),
-            "late_opt_in": sum(t.late_opt_in(event.start) for t in targets),
+            "opted_in": sum(t.opt_type == "optIn" for t in targets),
+            "late_opt_in": sum(t.late_opt_in(event.start) for t in targets),  # of those: never paid
             "opted_out": sum(t.opt_type == "optOut" for t in targets),
             "no_response": sum(t.opt_type is None for t in targets),
             "delivered_kwh": sum(s.delivered_kwh for s in settlements.values()),
