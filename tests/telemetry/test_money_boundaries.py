@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -165,3 +166,26 @@ async def test_an_event_stored_with_an_absurd_price_is_refused_by_settlement_not
     written = await settle_period(backend, day, day + timedelta(days=1), AFTER)
     assert [(w.event_id, w.payment_gbp) for w in written] == [("e1", "1.81")]
     assert await backend.latest_settlements("huge") == []
+
+
+async def test_overlapping_events_stored_before_the_check_pay_the_overlap_once(
+    backend: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await setup(backend)
+    await add_event_readings(backend, kw=0.5)
+
+    async def no_check(*_: object) -> None:  # a database written before storage refused overlaps
+        return None
+
+    monkeypatch.setattr(backend, "_refuse_overlap", no_check)
+    later = replace(second_event(0), created_at=EVENT - timedelta(minutes=55))  # created after e1
+    await backend.create_event(later, ["hh1"])
+    await backend.record_opt("e2", "hh1", 0, "optIn", EVENT - timedelta(minutes=50))
+    [first] = await settle_event(backend, "e1", AFTER)
+    [second] = await settle_event(backend, "e2", AFTER)
+    # Before: each paid £1.81 for the same 1 kWh.
+    assert (first.status, first.payment_gbp) == ("settled", "1.81")
+    assert (second.status, second.payment_gbp) == ("overlaps_event", "0.00")
+    assert sum(Decimal(e.amount_gbp) for e in await backend.ledger() if e.debit_account == "dso") == Decimal(
+        "1.81"
+    )
