@@ -108,6 +108,9 @@ class FlexEvent:
         return self.start + self.duration
 
 
+READING_SOURCES = ("meter", "upload")  # in order of trust: the first wins
+
+
 @dataclass(frozen=True, kw_only=True)
 class MeterReading:
     """One reading of a household meter. Registers are cumulative since installation."""
@@ -118,3 +121,10 @@ class MeterReading:
     export_wh: float
     power_w: float  # instantaneous net power, + import
     received_at: datetime | None = field(default=None, compare=False)  # when the platform got it
+    # Who measured it: "meter" (the household's smart meter, over MQTT) or "upload" (a CSV the customer
+    # or an operator imported). Where both give a time, the meter's reading is the one kept.
+    source: str = "meter"
+
+    def __post_init__(self) -> None:
+        if self.source not in READING_SOURCES:
+            raise ValueError(f"reading source must be one of {', '.join(READING_SOURCES)}: {self.source!r}")

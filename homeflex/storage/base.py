@@ -34,6 +34,11 @@ class CorruptRecordError(ValueError):
     """A stored row cannot be read back (e.g. its JSON is not valid): repair the data, retrying won't help."""
 
 
+class OverlappingEventError(ValueError):
+    """A new event would overlap, for some household, an event it is already in: the same energy would
+    be baselined and paid twice. Nothing was stored; the message names the households and the event."""
+
+
 class Storage(Protocol):
     """Times are aware datetimes (UTC); money is decimal strings; energy kWh, power kW or W as named."""
 
@@ -64,7 +69,9 @@ class Storage(Protocol):
 
     # -- events
     async def create_event(self, event: EventRecord, household_ids: Iterable[str]) -> None:
-        """Store an event and its target households atomically."""
+        """Store an event and its target households atomically. OverlappingEventError, storing nothing,
+        if any of those households is in another scheduled (not cancelled) event whose window overlaps
+        this one's: a household is in one event at a time, so no half-hour is paid twice."""
 
     async def get_event(self, event_id: str) -> EventRecord | None:
         """One event, or None."""

@@ -77,6 +77,15 @@ class TargetRecord:
     opt_type: str | None
     opt_at: datetime | None
 
+    def late_opt_in(self, start: datetime) -> bool:
+        """An opt-in first given at or after the event's `start`: kept as the VEN's answer, never paid,
+        since the DSO could not count on a reduction it learnt of only once the event was under way."""
+        return self.opt_type == "optIn" and (self.opt_at is None or self.opt_at >= start)
+
+    def opted_in_by(self, start: datetime) -> bool:
+        """An opt-in given before the event's `start`: the only answer settlement pays."""
+        return self.opt_type == "optIn" and not self.late_opt_in(start)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RejectedReading:

@@ -145,6 +145,10 @@ class SqlOadr3(SqlBase):
             )
             if not rows:
                 return None
+            if self._EVENT_CREATION_LOCK:
+                await tx.execute(self._EVENT_CREATION_LOCK)
+            # A modified window is held to the same rule as a new one: one event at a time per household.
+            await self._refuse_overlap(tx, event, list(household_ids))
             await tx.execute(
                 "UPDATE events SET start=?, duration_s=?, reduction_kw=?, price_gbp_per_mwh=?,"
                 " programme_id=?, event_name=?, oadr3_document=?, modified_at=?, ends_ms=?,"

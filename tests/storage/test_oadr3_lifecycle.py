@@ -7,8 +7,10 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
+import pytest
+
 from homeflex.core.domain import Category
-from homeflex.storage import Storage
+from homeflex.storage import OverlappingEventError, Storage
 from homeflex.storage.records import EventQuery, EventRecord, HouseholdRecord, ProgrammeRecord
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
@@ -158,3 +160,17 @@ async def test_migration_backfills_the_end_of_events_stored_before_it(backend: S
     await backend.execute_raw(backfill.rstrip(";"))
     assert [e.event_id for e in await backend.live_events(NOW + timedelta(hours=1, minutes=29))] == ["old"]
     assert await backend.live_events(NOW + timedelta(hours=1, minutes=30)) == []
+
+
+async def test_a_modification_onto_another_events_window_is_refused(backend: Storage) -> None:
+    """Moving an event onto another's half-hour for a household in both would pay that energy twice: the
+    modification is refused and nothing of it is stored; moving it within its own window is fine."""
+    await enrol(backend, "h1", "h2")
+    await backend.create_event(event("a", 1), ["h1"])
+    await backend.create_event(event("b", 2), ["h1", "h2"])
+    with pytest.raises(OverlappingEventError, match="h1 already in event a"):
+        await backend.modify_event(event("b", 1), ["h1", "h2"])
+    kept = await backend.get_event("b")
+    assert kept is not None and kept.start == NOW + timedelta(hours=2) and kept.modification_number == 0
+    assert await backend.modify_event(event("b", 1), ["h2"]) is not None  # without h1 it may move
+    assert await backend.modify_event(event("a", 1.25), ["h1"]) is not None  # a moves within itself

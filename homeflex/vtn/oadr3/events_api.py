@@ -14,9 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from homeflex import metrics
-from homeflex.storage import Storage
+from homeflex.storage import OverlappingEventError, Storage
 from homeflex.storage.records import EventQuery, EventRecord, Oadr3Program
-from homeflex.vtn.events import MAX_DURATION, EventRequest, new_event, parse_event_request
+from homeflex.telemetry.limits import MAX_DURATION
+from homeflex.vtn.events import EventRequest, new_event, parse_event_request
 from homeflex.vtn.oadr3.access import own_vens
 from homeflex.vtn.oadr3.http import Problem, body, ctx, flag, page, paging, principal
 from homeflex.vtn.oadr3.model import (
@@ -197,7 +198,10 @@ async def create_event(request: web.Request) -> web.Response:
     c, now = ctx(request), ctx(request).clock.now()
     req, households, document = await _checked(request)
     event = dataclasses.replace(new_event(req, now), name=body(request).get("eventName"), document=document)
-    await c.storage.create_event(event, households)  # 2.0b VENs get it on their next poll
+    try:
+        await c.storage.create_event(event, households)  # 2.0b VENs get it on their next poll
+    except OverlappingEventError as err:
+        raise Problem(409, str(err)) from err
     metrics.EVENTS.labels("created").inc()
     created = served_event(event, households, None)
     c.notify(c.notifier.notify("EVENT", "CREATE", created, ven_ids=households))
@@ -224,7 +228,10 @@ async def update_event(request: web.Request) -> web.Response:
         document=document,
         modified_at=now,
     )
-    stored = await c.storage.modify_event(changed, households)
+    try:
+        stored = await c.storage.modify_event(changed, households)
+    except OverlappingEventError as err:
+        raise Problem(409, str(err)) from err
     if stored is None:
         raise Problem(404, f"no event {old.event_id!r}")  # cancelled meanwhile
     metrics.EVENTS.labels("modified").inc()

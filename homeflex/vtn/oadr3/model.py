@@ -39,7 +39,10 @@ def parse_duration(text: str) -> timedelta:
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise BadRequest(f"duration {text!r}: use ISO 8601 days/hours/minutes/seconds, e.g. PT30M")
     weeks, days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError as err:  # e.g. P99999999999W: far beyond any event, not a server error
+        raise BadRequest(f"duration {text!r} is out of range") from err
 
 
 def metadata(

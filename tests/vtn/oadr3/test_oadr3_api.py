@@ -123,6 +123,9 @@ async def test_operator_api_event_is_a_31_event(vtn: Vtn) -> None:
     ]
 
 
+MINUS_2KW = [{"type": "DISPATCH_SETPOINT_RELATIVE", "values": [-2.0]}]
+
+
 @pytest.mark.parametrize(
     ("changes", "detail"),
     [
@@ -139,6 +142,12 @@ async def test_operator_api_event_is_a_31_event(vtn: Vtn) -> None:
             "must be negative",
         ),
         ({"intervals": [{"id": 0, "payloads": [{"type": "SIMPLE", "values": [1]}]}]}, "unsupported payload"),
+        ({"intervalPeriod": {"start": iso(NOW), "duration": "P99999999999W"}}, "out of range"),
+        ({"intervalPeriod": {"start": "2200-01-01T00:00:00Z", "duration": "PT1H"}}, "years 2000..2100"),
+        (
+            {"intervals": [{"id": 0, "payloads": [*MINUS_2KW, {"type": "PRICE", "values": [1e300]}]}]},
+            "between 0",
+        ),
     ],
 )
 async def test_bad_event_requests_get_400_and_store_nothing(
@@ -148,6 +157,17 @@ async def test_bad_event_requests_get_400_and_store_nothing(
     status, body = await vtn.call("POST", "/events", "bl", doc)
     assert status == 400 and detail in body["detail"], body
     assert await vtn.storage.list_events() == []
+
+
+async def test_an_overlapping_31_event_is_refused_like_an_operator_one(vtn: Vtn) -> None:
+    status, first = await vtn.call("POST", "/events", "bl", event_request(targets=["hh1"]))
+    assert status == 201
+    body = {"targets": ["hh1"], "start": iso(NOW + timedelta(hours=5, minutes=10)), "duration_minutes": 30}
+    async with vtn.http.post("/api/events", json={**body, "reduction_kw": 1, "price_gbp_per_mwh": 0}) as r:
+        assert r.status == 409  # the same storage rule for 2.0b and 3.1 events
+    status, problem = await vtn.call("POST", "/events", "bl", event_request(targets=["north"]))
+    assert status == 409 and f"hh1 already in event {first['id']}" in problem["detail"]
+    assert [e.event_id for e in await vtn.storage.list_events()] == [first["id"]]
 
 
 async def test_pagination_limit_is_checked(vtn: Vtn) -> None:

@@ -22,6 +22,7 @@ import yaml
 from homeflex.storage import SQLiteStorage
 from homeflex.vtn.oadr3 import PREFIX
 from homeflex.vtn.oadr3.spec import OpenApi
+from homeflex.vtn.oadr3.webhooks import WebhookPolicy
 from tests.vtn.oadr3.conftest import NOW, running_vtn
 
 
@@ -98,7 +99,9 @@ class Api:
 
 @pytest.fixture
 async def api(storage: SQLiteStorage, mqtt_url: str, uid: str) -> AsyncIterator[Api]:
-    async with running_vtn(storage, mqtt_url, f"conf-{uid}/OpenADR/3.1/") as vtn:
+    # The operator's explicit choice (oadr3_webhook_allow): the suite's callbacks are on loopback.
+    allow = WebhookPolicy.from_setting("127.0.0.0/8")
+    async with running_vtn(storage, mqtt_url, f"conf-{uid}/OpenADR/3.1/", allow) as vtn:
         client = Api(vtn.http, vtn.secrets, vtn.topic_prefix, vtn.mqtt_url)
         yield client
     assert client.violations == [], "answers that break the document"
