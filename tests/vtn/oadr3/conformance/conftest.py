@@ -112,6 +112,8 @@ def start(hours: float) -> str:
 
 
 def event_body(program_id: str, **changes: Any) -> dict[str, Any]:
+    """An event in five hours for hh1 (a second event for the same households needs another window:
+    a household takes part in one event at a time, e.g. ``intervalPeriod=LATER``)."""
     body: dict[str, Any] = {
         "programID": program_id,
         "eventName": "evening peak",
@@ -129,6 +131,9 @@ def event_body(program_id: str, **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
+
+
+LATER = {"start": start(7), "duration": "PT30M"}
 
 
 def program_body(name: str, **changes: Any) -> dict[str, Any]:

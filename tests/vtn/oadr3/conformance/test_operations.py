@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.vtn.oadr3.conformance.conftest import Api, event_body, operations, program_body, start
+from tests.vtn.oadr3.conformance.conftest import LATER, Api, event_body, operations, program_body, start
 from tests.vtn.oadr3.conformance.objects import (
     report_request,
     resource_request,
@@ -95,7 +95,7 @@ async def test_every_documented_operation_answers_its_success_status(api: Api) -
     for path, template, who, body in puts:
         answer = await api.call("PUT", path, who, body, template=template)
         assert answer.status == 200, (path, answer.body)
-    event2 = await api.call("POST", "/events", "bl", event_body(pid))
+    event2 = await api.call("POST", "/events", "bl", event_body(pid, intervalPeriod=LATER))
     deletes = [
         (f"/subscriptions/{s1}", "/subscriptions/{subscriptionID}", "ven-hh1"),
         (f"/reports/{rep1}", "/reports/{reportID}", "ven-hh1"),
