@@ -338,16 +338,21 @@ async def _profile_show(storage: Storage, household_id: str) -> int:
 async def cmd_mqtt_access(settings: Settings, args: argparse.Namespace) -> int:
     """Per-household MQTT credentials: mosquitto's hashed password file and ACL, and the plain passwords
     (credentials.json, readable by its owner only) to provision each household's devices with."""
+    from homeflex.core.domain import household_id_problem
     from homeflex.storage import open_storage
 
     if args.ids:
-        households = [h.strip() for h in args.ids.split(",") if h.strip()]
+        households = args.ids
     else:
         storage = await open_storage(settings.database_url)
         try:
             households = [h.id for h in await storage.list_households()]
         finally:
             await storage.close()
+        # Ids stored before they were checked at enrolment must not stop everyone else's credentials.
+        for bad in [h for h in households if household_id_problem(h)]:
+            print(f"homeflex mqtt-access: skipped: {household_id_problem(bad)}", file=sys.stderr)
+        households = [h for h in households if not household_id_problem(h)]
     try:
         print(_write_mqtt_access(args.out, households))
     except (ValueError, RuntimeError, OSError) as err:
@@ -422,6 +427,19 @@ COMMANDS = {
 }
 
 
+def household_id(text: str) -> str:
+    """argparse type for a household id: refused where it enters, with the reason."""
+    from homeflex.core.domain import household_id_problem
+
+    if problem := household_id_problem(text):
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def household_ids(text: str) -> list[str]:
+    return [household_id(h.strip()) for h in text.split(",") if h.strip()]
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="homeflex", description=__doc__)
     p.add_argument("--config", help="settings file (TOML); default ./homeflex.toml if present")
@@ -429,7 +447,7 @@ def parser() -> argparse.ArgumentParser:
     for name, (_, help_text) in COMMANDS.items():
         s = sub.add_parser(name, help=help_text)
         if name == "ven":
-            s.add_argument("--household", required=True, help="household id, e.g. hh001")
+            s.add_argument("--household", required=True, type=household_id, help="household id, e.g. hh001")
             s.add_argument("--pki", help="OpenADR over TLS with the files of `homeflex provision-vens`")
             s.add_argument(
                 "--push",
@@ -447,10 +465,10 @@ def parser() -> argparse.ArgumentParser:
             )
             s.add_argument("--to", dest="period_to", help="the UK date after the period")
         if name == "statement":
-            s.add_argument("--household", required=True)
+            s.add_argument("--household", required=True, type=household_id)
             s.add_argument("--month", required=True, help="YYYY-MM")
         if name == "import-readings":
-            s.add_argument("--household", required=True)
+            s.add_argument("--household", required=True, type=household_id)
             s.add_argument(
                 "--timezone",
                 default="UTC",
@@ -462,7 +480,11 @@ def parser() -> argparse.ArgumentParser:
             _profile_parser(s)
         if name == "mqtt-access":
             s.add_argument("--out", required=True, help="folder for passwd, acl and credentials.json")
-            s.add_argument("--ids", help="comma-separated household ids (default: every enrolled household)")
+            s.add_argument(
+                "--ids",
+                type=household_ids,
+                help="comma-separated household ids (default: every enrolled household)",
+            )
         if name == "portal":
             from homeflex.portal.command import add_arguments as portal_arguments
 
@@ -500,17 +522,22 @@ def _profile_parser(s: argparse.ArgumentParser) -> None:
     learn = actions.add_parser(
         "learn", help="learn from stored readings; stores a version if anything changed"
     )
-    learn.add_argument("--household", help="one household (default: every registered household)")
+    learn.add_argument(
+        "--household", type=household_id, help="one household (default: every registered household)"
+    )
     learn.add_argument("--as-of", help="learn from readings before this ISO time with offset (default now)")
     learn.add_argument(
         "--publish", action="store_true", help="send each profile to its control loop (needs mqtt_url)"
     )
     show = actions.add_parser("show", help="the latest profile: readiness with reasons, and a summary")
-    show.add_argument("household_id")
+    show.add_argument("household_id", type=household_id)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as done:  # argparse has printed the usage and the reason (or the help)
+        return done.code if isinstance(done.code, int) else 2
     if args.command == "simulate":  # synchronous: Ctrl-C must reach the pool loop, not an event loop
         from homeflex.scenarios.command import simulate
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from homeflex.core.domain import Category
+from homeflex.core.domain import Category, household_id_problem
 from homeflex.core.timeutil import iso
 from homeflex.portal.actions import ActionError, LoginError
 from homeflex.portal.apidoc import OPENAPI, P
@@ -82,6 +82,8 @@ def customer_json(c: Customer, role: Role) -> dict[str, Any]:
 
 
 async def _own(request: web.Request) -> Customer:
+    if problem := household_id_problem(request.match_info["household_id"]):
+        raise ActionError(problem)
     found = await portal(request).store.customer(request.match_info["household_id"])
     if found is None:
         raise LookupError(f"no household {request.match_info['household_id']!r}")
