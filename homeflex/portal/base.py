@@ -58,7 +58,7 @@ class PortalBase:
     clock: Clock
     vtn: VtnClient
     config: PortalConfig = field(default_factory=PortalConfig)
-    limits: auth.RateLimit = field(default_factory=auth.RateLimit)
+    limits: auth.LoginThrottle = field(default_factory=auth.LoginThrottle)
     # Tells each household's VEN its skips (skipnotice.py); None: skips reach only the VTN's records.
     skip_publisher: SkipPublisher | None = None
     skip_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one household list at a time

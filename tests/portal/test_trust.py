@@ -5,7 +5,10 @@ has an account."""
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
+from homeflex.portal import auth
+from homeflex.portal.base import LoginError
 from tests.portal.conftest import OPERATOR, Stack
 
 
@@ -21,3 +24,50 @@ async def test_the_portal_refuses_a_bad_id_with_the_reason(stack: Stack) -> None
                 assert "household id" in (await r.json())["error"]
         async with http.get("/api/portal/households/hh-unknown", headers=auth) as r:
             assert r.status == 404  # a well-formed id that is not there
+
+
+async def test_wrong_passwords_from_elsewhere_do_not_lock_the_operator_out(stack: Stack) -> None:
+    for _ in range(50):
+        with pytest.raises(LoginError):
+            await stack.portal.login(OPERATOR[0], "guess-guess-guess", "198.51.100.7")
+    with pytest.raises(LoginError, match="too many failed attempts"):
+        await stack.portal.login(OPERATOR[0], OPERATOR[1], "198.51.100.7")  # the guesser stays throttled
+    session = await stack.portal.login(OPERATOR[0], OPERATOR[1], "192.0.2.10")  # the operator's desk
+    assert session.account.email == OPERATOR[0]
+
+
+async def test_one_address_trying_many_accounts_is_throttled(stack: Stack) -> None:
+    for n in range(30):
+        with pytest.raises(LoginError, match="wrong email or password"):
+            await stack.portal.login(f"user{n}@example.org", "guess-guess-guess", "198.51.100.8")
+    with pytest.raises(LoginError, match="too many failed attempts"):
+        await stack.portal.login(OPERATOR[0], OPERATOR[1], "198.51.100.8")
+    await stack.portal.login(OPERATOR[0], OPERATOR[1], "192.0.2.10")
+
+
+async def test_the_same_address_and_account_is_throttled_over_http(stack: Stack) -> None:
+    async with aiohttp.ClientSession(base_url=stack.portal_url) as http:
+        for _ in range(5):
+            async with http.post("/api/portal/login", json={"email": OPERATOR[0], "password": "x"}) as r:
+                assert r.status == 401
+        async with http.post("/api/portal/login", json={"email": OPERATOR[0], "password": OPERATOR[1]}) as r:
+            assert r.status == 401 and "too many" in (await r.json())["error"]
+
+
+async def test_an_unknown_email_costs_the_same_password_hash_check(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing is not asserted here (bench/RELIABILITY.md has the measurement); the work is: an unknown
+    email runs one argon2 verification, as a known one does."""
+    checked: list[str] = []
+    real = auth.verify_password
+
+    def spy(stored_hash: str, password: str) -> bool:
+        checked.append(stored_hash)
+        return real(stored_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", spy)
+    for email in (OPERATOR[0], "nobody@example.org"):
+        with pytest.raises(LoginError, match="wrong email or password"):
+            await stack.portal.login(email, "wrong-password-1", "192.0.2.11")
+    assert len(checked) == 2 and all(h.startswith("$argon2") for h in checked)
