@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from homeflex.core.clock import WallClock
 from homeflex.core.logs import configure_logging
+from homeflex.core.shutdown import serve, until_stopped
 from homeflex.core.timeutil import LONDON, iso
 from homeflex.settings import Settings, load_settings
 
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
     from homeflex.storage import Storage
 
 log = logging.getLogger("homeflex")
-
-
-async def _forever() -> None:
-    await asyncio.Event().wait()
 
 
 async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -71,7 +68,7 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
             tls=tls_from_settings(settings.vtn_tls_cert, settings.vtn_tls_key, settings.vtn_tls_ca),
             api_token=settings.api_token,
         ):
-            await _forever()
+            await until_stopped()
     finally:
         await storage.close()
     return 0
@@ -96,11 +93,13 @@ async def cmd_telemetry(settings: Settings, args: argparse.Namespace) -> int:
     await web.TCPSite(runner, settings.vtn_host, settings.metrics_port).start()
     try:
         # Persistent: readings queue at the broker while this process is down; acked once stored.
-        async with Ingestor(storage, WallClock(), settings.mqtt_url, persistent=True):
-            await _forever()
+        async with Ingestor(storage, WallClock(), settings.mqtt_url, persistent=True) as ingestor:
+            await until_stopped()
     finally:
         await runner.cleanup()
         await storage.close()
+    counted = ingestor.counters
+    log.info("telemetry: %d readings stored, %d rejected in this run", counted.stored, counted.rejected)
     return 0
 
 
@@ -140,7 +139,7 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
         ) as controller,
         VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls, push=push),
     ):
-        await _forever()
+        await until_stopped()
     return 0
 
 
@@ -151,7 +150,7 @@ async def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
         print("homeflex sim needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
         return 2
     async with run_population(_population(settings), WallClock(), settings.mqtt_url):
-        await _forever()
+        await until_stopped()
     return 0
 
 
@@ -409,6 +408,9 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
     return await run(settings, args)
 
 
+# Long-running: SIGTERM and SIGINT stop them in order and they exit 0 (homeflex/core/shutdown.py).
+SERVICES = frozenset({"vtn", "telemetry", "portal", "ven", "sim"})
+
 COMMANDS = {
     "demo": (cmd_demo, "run the community demo: broker, VTN, 20 households, one flex event, settlement"),
     "vtn": (cmd_vtn, "run the VTN (OpenADR 2.0b and 3.1) and the operator API"),
@@ -554,6 +556,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.log_format)
     handler = COMMANDS[args.command][0]
+    main_coroutine = handler(settings, args)
+    if args.command in SERVICES and not _one_shot(args):
+        main_coroutine = serve(args.command, main_coroutine)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(handler(settings, args))
+        return asyncio.run(main_coroutine)
     return 130
+
+
+def _one_shot(args: argparse.Namespace) -> bool:
+    """`homeflex portal --add-operator`: a one-off task, not a service (Ctrl-C interrupts it)."""
+    return bool(getattr(args, "add_operator", None) or getattr(args, "add_installer", None))

@@ -28,6 +28,7 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
 async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here, so that building the CLI's parser stays light for every other command.
     from homeflex.core.clock import WallClock
+    from homeflex.core.shutdown import until_stopped
     from homeflex.portal.actions import ActionError, PortalConfig
     from homeflex.portal.journey import Role
     from homeflex.portal.mailer import SmtpServer
@@ -64,8 +65,8 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"{role.value} account {email} created")
             return 0
         async with service:
-            print(f"portal at {service.url} (VTN {vtn_url})")
-            await asyncio.Event().wait()
+            print(f"portal at {service.url} (VTN {vtn_url})", flush=True)
+            await until_stopped()
     except ActionError as err:
         print(f"homeflex portal: {err}", file=sys.stderr)
         return 2
