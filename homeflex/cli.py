@@ -335,49 +335,9 @@ async def _profile_show(storage: Storage, household_id: str) -> int:
 
 
 async def cmd_mqtt_access(settings: Settings, args: argparse.Namespace) -> int:
-    """Per-household MQTT credentials: mosquitto's hashed password file and ACL, and the plain passwords
-    (credentials.json, readable by its owner only) to provision each household's devices with."""
-    from homeflex.core.domain import household_id_problem
-    from homeflex.storage import open_storage
+    from homeflex.mqtt.command import cmd_mqtt_access as run
 
-    if args.ids:
-        households = args.ids
-    else:
-        storage = await open_storage(settings.database_url)
-        try:
-            households = [h.id for h in await storage.list_households()]
-        finally:
-            await storage.close()
-        # Ids stored before they were checked at enrolment must not stop everyone else's credentials.
-        for bad in [h for h in households if household_id_problem(h)]:
-            print(f"homeflex mqtt-access: skipped: {household_id_problem(bad)}", file=sys.stderr)
-        households = [h for h in households if not household_id_problem(h)]
-    try:
-        print(_write_mqtt_access(args.out, households))
-    except (ValueError, RuntimeError, OSError) as err:
-        print(f"homeflex mqtt-access: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def _write_mqtt_access(folder: str, households: list[str]) -> str:
-    import json
-    from pathlib import Path
-
-    from homeflex.mqtt.access import SERVICES, issue_passwords, write_access_files
-
-    passwords = issue_passwords([*households, *SERVICES])
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    files = write_access_files(out, passwords)
-    secrets_file = out / "credentials.json"
-    secrets_file.touch(mode=0o600)
-    secrets_file.write_text(json.dumps(passwords, indent=1))
-    return (
-        f"{len(households)} households and 2 services: {files.password_file}, {files.acl_file}, "
-        f"{secrets_file}\nmosquitto.conf: allow_anonymous false, password_file {files.password_file}, "
-        f"acl_file {files.acl_file}"
-    )
+    return await run(settings, args)
 
 
 async def cmd_oadr3_client(settings: Settings, args: argparse.Namespace) -> int:
@@ -409,7 +369,7 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
 
 
 # Long-running: SIGTERM and SIGINT stop them in order and they exit 0 (homeflex/core/shutdown.py).
-SERVICES = frozenset({"vtn", "telemetry", "portal", "ven", "sim"})
+SERVICE_COMMANDS = frozenset({"vtn", "telemetry", "portal", "ven", "sim"})
 
 COMMANDS = {
     "demo": (cmd_demo, "run the community demo: broker, VTN, 20 households, one flex event, settlement"),
@@ -422,7 +382,10 @@ COMMANDS = {
     "statement": (cmd_statement, "a household's monthly statement with the evidence per event"),
     "import-readings": (cmd_import, "import a household's interval meter data (CSV: start,value kWh)"),
     "profile": (cmd_profile, "learn households' stage-1 profiles, or show one with its readiness"),
-    "mqtt-access": (cmd_mqtt_access, "write mosquitto credentials and ACL for every household and service"),
+    "mqtt-access": (
+        cmd_mqtt_access,
+        "write the broker's mosquitto.conf, credentials and ACL for every household and service",
+    ),
     "oadr3-client": (cmd_oadr3_client, "provision an OpenADR 3.1 client (a household's VEN or the DSO's BL)"),
     "portal": (cmd_portal, "serve the customer portal and operator console (or add an operator/installer)"),
     "provision-vens": (cmd_provision_vens, "issue the CA, the VTN's and households' VEN certificates (TLS)"),
@@ -481,12 +444,9 @@ def parser() -> argparse.ArgumentParser:
         if name == "profile":
             _profile_parser(s)
         if name == "mqtt-access":
-            s.add_argument("--out", required=True, help="folder for passwd, acl and credentials.json")
-            s.add_argument(
-                "--ids",
-                type=household_ids,
-                help="comma-separated household ids (default: every enrolled household)",
-            )
+            from homeflex.mqtt.command import add_arguments as mqtt_access_arguments
+
+            mqtt_access_arguments(s, household_ids)
         if name == "portal":
             from homeflex.portal.command import add_arguments as portal_arguments
 
@@ -557,7 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     handler = COMMANDS[args.command][0]
     main_coroutine = handler(settings, args)
-    if args.command in SERVICES and not _one_shot(args):
+    if args.command in SERVICE_COMMANDS and not _one_shot(args):
         main_coroutine = serve(args.command, main_coroutine)
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(main_coroutine)

@@ -86,7 +86,7 @@ class HouseholdController:
         self.setup = setup or HouseholdSetup()
         self._forecast = forecast
         self.session = MqttSession(
-            mqtt_url, f"ctl-{household.id}", will=(topics.status(household.id), b"offline")
+            mqtt_url, f"ctl-{household.id}", will=(topics.status(household.id), b"offline"), part="ctl"
         )
         self.session.announce(topics.status(household.id), b"online")
         self.sender = CommandSender(

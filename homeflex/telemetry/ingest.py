@@ -57,7 +57,7 @@ class Ingestor:
         # id keeps two ingestors on one broker from taking each other's connection (and readings).
         if identifier is None:
             identifier = "telemetry-ingest" if persistent else f"telemetry-ingest-{secrets.token_hex(4)}"
-        self._session = MqttSession(mqtt_url, identifier, persistent=persistent)
+        self._session = MqttSession(mqtt_url, identifier, persistent=persistent, part="ingest")
         self._persistent = persistent
         self._ack_window = ack_window
         self._batch_size = batch_size

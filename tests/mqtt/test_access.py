@@ -119,8 +119,8 @@ async def test_telemetry_reads_every_meter_but_commands_nothing(broker: Broker) 
 
 async def test_the_portal_tells_a_household_of_skips_but_commands_nothing(broker: Broker) -> None:
     async with (
-        MqttSession(broker.as_user("hh001"), "hh001-ven") as ven,
-        MqttSession(broker.as_user("hh001"), "hh001-battery") as device,
+        MqttSession(broker.as_user("hh001"), "hh001-ven", part="ctl") as ven,
+        MqttSession(broker.as_user("hh001"), "hh001-battery", part="battery") as device,
         MqttSession(broker.as_user(PORTAL), "portal") as portal,
     ):
         skips = await received(ven, topics.skips("hh001"))
