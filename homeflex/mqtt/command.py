@@ -49,6 +49,16 @@ def add_arguments(s: argparse.ArgumentParser, household_ids: Callable[[str], lis
     s.add_argument("--certfile", help="the broker's certificate (PEM), as mosquitto sees the path")
     s.add_argument("--keyfile", help="its private key (PEM), as mosquitto sees the path")
     s.add_argument("--cafile", help="the CA certificate clients trust (PEM), as mosquitto sees the path")
+    s.add_argument(
+        "--pki",
+        help="the CA folder of `homeflex provision-vens`: issue the broker's certificate from its CA "
+        "(broker.crt, broker.key, ca.crt in --out) instead of giving the three files",
+    )
+    s.add_argument(
+        "--broker-hosts",
+        default="localhost,127.0.0.1",
+        help="names clients reach the broker by, for its certificate (default %(default)s)",
+    )
     s.add_argument("--conf-dir", help="where mosquitto finds passwd and acl (default: --out)")
     s.add_argument(
         "--data-dir", default="/var/lib/mosquitto", help="persistence folder, or 'none' (default %(default)s)"
@@ -90,6 +100,10 @@ def broker_config(args: argparse.Namespace, conf_dir: str, households: int) -> B
     if args.plain != "none":
         bind, port = parse_listen(args.plain)
         listeners.append(Listener(bind=bind, port=port))
+    if args.pki:
+        if any([args.certfile, args.keyfile, args.cafile]):
+            raise ValueError("--pki issues the broker's certificate: leave out the --*file options")
+        args.certfile, args.keyfile, args.cafile = (f"{conf_dir}/{n}" for n in BROKER_TLS_FILES)
     tls_files = [args.certfile, args.keyfile, args.cafile]
     if args.tls:
         if not all(tls_files):
@@ -114,6 +128,8 @@ def write_all(out: Path, households: list[str], args: argparse.Namespace) -> str
     conf_dir = (args.conf_dir or str(out.resolve())).rstrip("/")
     config = broker_config(args, conf_dir, len(households))  # refused before anything is written
     out.mkdir(parents=True, exist_ok=True)
+    if args.pki:
+        issue_broker_certificate(Path(args.pki), out, [h for h in args.broker_hosts.split(",") if h])
     secrets_file = out / "credentials.json"
     passwords = _keep_known(secrets_file, issue_passwords([*households, *SERVICES]))
     files = write_access_files(out, passwords)
@@ -143,3 +159,26 @@ def _keep_known(secrets_file: Path, fresh: Mapping[str, str]) -> dict[str, str]:
     if not isinstance(known, dict):
         raise ValueError(f"{secrets_file} is not the JSON object this command writes")
     return {account: str(known.get(account, pw)) for account, pw in fresh.items()}
+
+
+BROKER_TLS_FILES = ("broker.crt", "broker.key", "ca.crt")
+
+
+def issue_broker_certificate(pki: Path, out: Path, hosts: list[str]) -> None:
+    """broker.crt and broker.key for `hosts`, signed by the community CA in `pki`, and that CA's
+    certificate, in `out`; kept when they are there already. The key is readable by all: mosquitto
+    2.0 reads it after dropping root to its own user, so `out` belongs to the broker alone."""
+    from homeflex.core.clock import WallClock
+    from homeflex.vtn.identity import Credential, issue
+
+    cert, key, ca_copy = (out / n for n in BROKER_TLS_FILES)
+    if cert.exists() and key.exists() and ca_copy.exists():
+        return
+    try:
+        ca = Credential(cert_pem=(pki / "ca.crt").read_bytes(), key_pem=(pki / "ca.key").read_bytes())
+    except FileNotFoundError as err:
+        raise ValueError(f"no community CA in {pki}: run `homeflex provision-vens --pki {pki}`") from err
+    issue(ca, "homeflex MQTT broker", WallClock().now(), hosts=hosts).write(out, "broker")
+    ca_copy.write_bytes(ca.cert_pem)
+    for path in (cert, key, ca_copy):
+        path.chmod(0o644)

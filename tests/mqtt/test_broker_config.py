@@ -28,7 +28,7 @@ from homeflex.mqtt.brokerconf import Listener, queue_limit
 from homeflex.sim.population import KINDS
 from homeflex.storage import SQLiteStorage
 from homeflex.telemetry.ingest import Ingestor
-from homeflex.vtn.identity import issue, new_ca
+from homeflex.vtn.identity import new_ca
 from tests.reliability.helpers import enrol, until
 
 HOUSEHOLDS = [f"hh{n:03d}" for n in range(1, 21)]
@@ -55,14 +55,10 @@ def folder() -> Iterator[Path]:
         yield path
 
 
-def _pki(folder: Path) -> tuple[Path, Path, Path]:
-    now = WallClock().now()
-    ca = new_ca(now, "homeflex MQTT CA")
-    ca_file, _ = ca.write(folder / "pki", "ca")
-    cert, key = issue(ca, "broker", now, hosts=["127.0.0.1", "localhost"]).write(folder / "pki", "broker")
-    (folder / "pki").chmod(0o755)
-    key.chmod(0o644)  # a test key: mosquitto reads it as its own user
-    return cert, key, ca_file
+def _community_ca(folder: Path) -> Path:
+    """The CA `homeflex provision-vens` makes (ca.crt, ca.key in its --pki folder)."""
+    ca_file, _ = new_ca(WallClock().now()).write(folder / "pki", "ca")
+    return ca_file
 
 
 @pytest.fixture
@@ -70,14 +66,14 @@ async def deployment(folder: Path) -> AsyncIterator[Deployment]:
     binary = find_mosquitto()
     if binary is None:
         pytest.skip("needs mosquitto on PATH")
-    cert, key, ca_file = _pki(folder)
+    ca_file = _community_ca(folder)
     data = folder / "data"
     data.mkdir()
     data.chmod(0o777)
     plain_port, tls_port = free_port(), free_port()
     argv = ["mqtt-access", "--out", str(folder / "access"), "--ids", ",".join(HOUSEHOLDS)]
     argv += ["--plain", f"127.0.0.1:{plain_port}", "--tls", f"127.0.0.1:{tls_port}"]
-    argv += ["--certfile", str(cert), "--keyfile", str(key), "--cafile", str(ca_file)]
+    argv += ["--pki", str(folder / "pki"), "--broker-hosts", "127.0.0.1,localhost"]
     argv += ["--data-dir", str(data)]
     assert await asyncio.to_thread(main, argv) == 0
     passwords = json.loads((folder / "access" / "credentials.json").read_text())
