@@ -1,6 +1,9 @@
 # The VTN (OpenADR 2.0b + operator API). State lives in the database at HOMEFLEX_DATABASE_URL:
 # mount a volume at /data to keep it across restarts.
+# The same image runs every homeflex command (deploy/compose.yaml: vtn, telemetry, portal, init).
 FROM python:3.11-slim
+# mosquitto_passwd: `homeflex mqtt-access` hashes the broker's password file with it.
+RUN apt-get update && apt-get install -y --no-install-recommends mosquitto && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 homeflex
 WORKDIR /app
 COPY pyproject.toml README.md ./

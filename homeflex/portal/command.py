@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import ssl
 import sys
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,16 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--base-url", help="the portal's public address, for links in mail")
     s.add_argument("--add-operator", metavar="EMAIL", help="create an operator account and exit")
     s.add_argument("--add-installer", metavar="EMAIL", help="create an installer account and exit")
+
+
+def vtn_client_tls(settings: Settings) -> ssl.SSLContext | None:
+    """A VTN behind mutual TLS (its vtn_tls_* settings) is called with the same community certificate
+    files: its CA to trust, and a certificate that CA issued as the portal's own."""
+    if not (settings.vtn_tls_cert and settings.vtn_tls_key and settings.vtn_tls_ca):
+        return None
+    context = ssl.create_default_context(cafile=settings.vtn_tls_ca)
+    context.load_cert_chain(settings.vtn_tls_cert, settings.vtn_tls_key)
+    return context
 
 
 async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
@@ -53,6 +64,7 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
             config=config,
             vtn_token=settings.api_token,
             mqtt_url=settings.mqtt_url,  # none: skips are recorded but VENs are not told (logged)
+            vtn_ssl=vtn_client_tls(settings) if vtn_url.startswith("https:") else None,
         )
         new = [(args.add_operator, Role.OPERATOR), (args.add_installer, Role.INSTALLER)]
         if any(email for email, _ in new):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import replace
 from types import TracebackType
 
@@ -41,12 +42,14 @@ class PortalService:
         config: PortalConfig | None = None,
         vtn_token: str | None = None,
         mqtt_url: str | None = None,
+        vtn_ssl: ssl.SSLContext | None = None,
     ) -> None:
-        """`mqtt_url`: the broker the households' VENs are on, for their skips (skipnotice.py)."""
+        """`mqtt_url`: the broker the households' VENs are on, for their skips (skipnotice.py);
+        `vtn_ssl`: how to reach a VTN behind mutual TLS (vtnclient.py)."""
         self.portal = Portal(
             store=PortalStore(storage),
             clock=clock,
-            vtn=VtnClient(vtn_url, vtn_token),
+            vtn=VtnClient(vtn_url, vtn_token, vtn_ssl),
             config=config or PortalConfig(),
             skip_publisher=MqttSkipPublisher(mqtt_url) if mqtt_url else None,
         )
