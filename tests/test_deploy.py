@@ -179,3 +179,13 @@ async def test_the_portal_calls_a_vtn_behind_mutual_tls(storage: SQLiteStorage, 
                 await without.portal.vtn.events()
         finally:
             await asyncio.gather(with_tls.portal.vtn.close(), without.portal.vtn.close())
+
+
+def test_the_portal_trusts_exactly_the_https_proxy() -> None:
+    services = compose()["services"]
+    script = services["portal"]["command"][0].replace("\\\n", " ")
+    line = next(x for x in script.splitlines() if "homeflex portal" in x)
+    line = line.replace("exec ", "").replace("${PUBLIC_HOST:-localhost}", ENV["PUBLIC_HOST"])
+    args = parser().parse_args(shlex.split(line)[1:])
+    assert args.trusted_proxy == [services["https"]["networks"]["internal"]["ipv4_address"]]
+    assert args.vtn_url == "https://vtn:8080"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import ipaddress
 import os
 import ssl
 import sys
@@ -22,6 +23,13 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--port", type=int, default=8090, help="port (default 8090)")
     s.add_argument("--vtn-url", help="the VTN's operator API (default http://<vtn_host>:<vtn_port>)")
     s.add_argument("--base-url", help="the portal's public address, for links in mail")
+    s.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (address or network) whose X-Forwarded-For names the client; repeatable",
+    )
     s.add_argument("--add-operator", metavar="EMAIL", help="create an operator account and exit")
     s.add_argument("--add-installer", metavar="EMAIL", help="create an installer account and exit")
 
@@ -52,7 +60,14 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
         if settings.smtp_host
         else None
     )
-    config = PortalConfig(base_url=args.base_url or f"http://{args.host}:{args.port}", smtp=smtp)
+    try:
+        proxies = tuple(str(ipaddress.ip_network(p, strict=False)) for p in args.trusted_proxy)
+    except ValueError as err:
+        print(f"homeflex portal: --trusted-proxy: {err}", file=sys.stderr)
+        return 2
+    config = PortalConfig(
+        base_url=args.base_url or f"http://{args.host}:{args.port}", smtp=smtp, trusted_proxies=proxies
+    )
     storage = await open_storage(settings.database_url)
     try:
         service = PortalService(

@@ -4,6 +4,8 @@ has an account."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import aiohttp
 import pytest
 
@@ -71,3 +73,27 @@ async def test_an_unknown_email_costs_the_same_password_hash_check(
         with pytest.raises(LoginError, match="wrong email or password"):
             await stack.portal.login(email, "wrong-password-1", "192.0.2.11")
     assert len(checked) == 2 and all(h.startswith("$argon2") for h in checked)
+
+
+async def _login(http: aiohttp.ClientSession, password: str, forwarded_for: str) -> int:
+    body = {"email": OPERATOR[0], "password": password}
+    async with http.post("/api/portal/login", json=body, headers={"X-Forwarded-For": forwarded_for}) as r:
+        return r.status
+
+
+async def test_behind_a_trusted_proxy_the_throttle_counts_the_real_clients(stack: Stack) -> None:
+    """Behind the compose file's HTTPS proxy every request comes from the proxy: without its
+    X-Forwarded-For, one guesser would throttle everyone."""
+    stack.portal.config = replace(stack.portal.config, trusted_proxies=("127.0.0.0/8",))
+    async with aiohttp.ClientSession(base_url=stack.portal_url) as http:
+        for _ in range(5):
+            assert await _login(http, "guess-guess-guess", "203.0.113.5") == 401
+        assert await _login(http, OPERATOR[1], "203.0.113.5") == 401  # the guesser is throttled
+        assert await _login(http, OPERATOR[1], "198.51.100.20") == 200  # the operator is not
+
+
+async def test_an_untrusted_peer_cannot_dodge_the_throttle_with_x_forwarded_for(stack: Stack) -> None:
+    async with aiohttp.ClientSession(base_url=stack.portal_url) as http:
+        for n in range(5):
+            assert await _login(http, "guess-guess-guess", f"203.0.113.{n}") == 401
+        assert await _login(http, OPERATOR[1], "203.0.113.99") == 401
