@@ -496,10 +496,7 @@ def _profile_parser(s: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = parser().parse_args(argv)
-    except SystemExit as done:  # argparse has printed the usage and the reason (or the help)
-        return done.code if isinstance(done.code, int) else 2
+    args = parser().parse_args(argv)
     if args.command == "simulate":  # synchronous: Ctrl-C must reach the pool loop, not an event loop
         from homeflex.scenarios.command import simulate
 

@@ -68,11 +68,15 @@ async def test_the_operator_api_refuses_a_bad_id_at_enrolment(
 def test_the_cli_refuses_a_bad_id_with_the_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], ids: str
 ) -> None:
-    assert main(["mqtt-access", "--out", str(tmp_path / "out"), "--ids", ids]) == 2
-    assert "household id" in capsys.readouterr().err
+    for argv in (
+        ["mqtt-access", "--out", str(tmp_path / "out"), "--ids", ids],
+        ["statement", "--household", "hh/x", "--month", "2026-11"],
+    ):
+        with pytest.raises(SystemExit) as refused:  # argparse's usage error
+            main(argv)
+        assert refused.value.code == 2
+        assert "household id" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
-    assert main(["statement", "--household", "hh/x", "--month", "2026-11"]) == 2
-    assert "household id" in capsys.readouterr().err
 
 
 async def test_mqtt_access_skips_a_bad_stored_id_instead_of_failing_for_everyone(
