@@ -12,6 +12,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 
+import tests.hostile  # noqa: F401  (extreme dates and durations for schemathesis)
 from homeflex.vtn.openapi import OPENAPI
 from tests.reliability.live import TOKEN, LiveVtn
 
