@@ -38,3 +38,18 @@ def test_the_openadr_signing_path_still_loads_signxml() -> None:
     )
     assert done.returncode == 0 and "XMLSigner" in done.stdout
     assert "CryptographyDeprecationWarning" not in done.stderr
+
+
+def test_signing_with_a_tls_key_shows_no_dsa_warning(tmp_path: Path) -> None:
+    """openleadr warns once more when it picks the algorithm for the VTN's key (OpenADR over TLS)."""
+    script = (
+        "import homeflex\n"
+        "from homeflex.core.clock import WallClock\n"
+        "from homeflex.vtn.identity import new_ca\n"
+        "from openleadr.messaging import get_signature_algorithm_from_private_key\n"
+        "print(get_signature_algorithm_from_private_key(new_ca(WallClock().now()).key_pem))\n"
+    )
+    command = [sys.executable, "-W", "default", "-c", script]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "sha256" in done.stdout, done.stderr
+    assert "CryptographyDeprecationWarning" not in done.stderr, done.stderr
