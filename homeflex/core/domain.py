@@ -8,9 +8,29 @@ Units are fixed in the names: W, Wh, kW, kWh, s, £ (GBP).
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
+
+# A household id names MQTT topics, usernames and files: short, lowercase, no MQTT wildcard or separator.
+# "svc-" names the platform's own service accounts (mqtt/access.py), so no household may take it.
+HOUSEHOLD_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+SERVICE_PREFIX = "svc-"
+
+
+def household_id_problem(household_id: str) -> str | None:
+    """Why `household_id` cannot name a household, or None when it can. Checked where ids enter
+    (operator API, portal, CLI), so everything behind them may rely on it."""
+    if not HOUSEHOLD_ID.fullmatch(household_id):
+        shown = household_id if len(household_id) <= 40 else household_id[:40] + "..."
+        return (
+            f"household id {shown!r} must be 1-32 characters of a-z, 0-9, '_' and '-', "
+            "starting with a letter or digit"
+        )
+    if household_id.startswith(SERVICE_PREFIX):
+        return f"household id {household_id!r}: {SERVICE_PREFIX!r} is reserved for the platform's services"
+    return None
 
 
 class Category(StrEnum):

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from homeflex import metrics
 from homeflex.core.clock import Clock
-from homeflex.core.domain import Category
+from homeflex.core.domain import Category, household_id_problem
 from homeflex.core.timeutil import iso
 from homeflex.storage import CorruptRecordError, OverlappingEventError, Storage
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProfileVersion, SettlementRecord
@@ -63,6 +63,8 @@ async def put_household(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     household_id = request.match_info["household_id"]
+    if problem := household_id_problem(household_id):
+        raise BadRequest(problem)
     try:
         record = HouseholdRecord(
             id=household_id,

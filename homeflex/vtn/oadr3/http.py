@@ -145,19 +145,27 @@ def drop_nulls(value: Any) -> Any:
 
 async def _read_body(request: web.Request, method: str, path: str) -> Any:
     c = ctx(request)
-    if c.spec.operations[(method, path)].request is None or path == "/auth/token":
-        return None  # the token endpoint's body is a form, which its handler reads
+    if c.spec.operations[(method, path)].request is None or not _takes_json(c, method, path):
+        return None  # no body, or a form (the token endpoint reads its own)
+    # The handler needs the document: a body of another type, none, or null is the client's error.
     if request.content_type != "application/json" or not request.can_read_body:
-        raise Problem(400, "this operation needs a JSON body (Content-Type: application/json)")
+        raise Problem(400, "this operation takes a JSON body, sent as Content-Type: application/json")
     try:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise Problem(400, f"the body is not valid JSON: {err}") from err
+    if data is None:
+        raise Problem(400, "the body is null: this operation takes a JSON document")
     data = drop_nulls(data)
     errors = c.spec.request_errors(method, path, data)
     if errors:
         raise Problem(400, "the request does not match the OpenADR 3.1 schema: " + "; ".join(errors[:5]))
     return data
+
+
+def _takes_json(c: Context, method: str, path: str) -> bool:
+    body = c.spec.document["paths"][path][method.lower()].get("requestBody") or {}
+    return "application/json" in (body.get("content") or {})
 
 
 def _check_response(c: Context, method: str, path: str, response: web.StreamResponse) -> None:
