@@ -56,8 +56,11 @@ async def _finished(mqtt_url: str, *args: str) -> tuple[int, str]:
 
 def test_the_example_file_for_self_installers_parses() -> None:
     config = load_config_file(EXAMPLE)
-    assert config.household_id == "hh-self-1" and [d.id for d in config.devices] == ["ev", "washer"]
-    assert config.device("washer").address.device == "plug-kitchen"
+    assert config.household_id == "hh-self-1" and [d.id for d in config.devices] == ["ev", "washer", "dryer"]
+    assert [d.protocol for d in config.devices] == ["ocpp", "shelly", "homeflex"]
+    assert config.device("ev").address.charge_point_id == "WB-12345"
+    assert config.device("dryer").address.device == "plug-kitchen"
+    assert config.meter.protocol == "shelly_pro3em"
     assert config.setup.preferences.ev_ready_by_h == 7.5 and config.setup.tariff.name == "two_rate"
 
 
