@@ -30,7 +30,13 @@ def refused(port: int) -> bool:
 
 async def test_the_vtn_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    env = {"HOMEFLEX_DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}", "HOMEFLEX_VTN_PORT": str(port)}
+    env = {
+        "HOMEFLEX_DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
+        "HOMEFLEX_VTN_PORT": str(port),
+        # The test's explicit choice: a VTN on loopback without TLS and without an operator token.
+        "HOMEFLEX_ALLOW_INSECURE_OPENADR": "1",
+        "HOMEFLEX_ALLOW_OPEN_API": "1",
+    }
     vtn = Service("vtn", env, tmp_path / "vtn.log")
     try:
         vtn.start()

@@ -7,7 +7,7 @@ carries events with every target, so it is for business logic only.
 
 `acl_rules` returns rules in the shape of `homeflex.mqtt.access.SERVICES` (user -> (access, topic)), so
 `homeflex mqtt-access` writes them with the household and service rules:
-`acl_text({**SERVICES, **acl_rules(prefix, await ven_clients(storage))})`; a VEN client's broker
+`acl_text(households, {**SERVICES, **acl_rules(prefix, await ven_clients(storage))})`; a VEN client's broker
 username is its OAuth2 client id.
 """
 

@@ -148,7 +148,7 @@ async def _read_body(request: web.Request, method: str, path: str) -> Any:
     if c.spec.operations[(method, path)].request is None or not _takes_json(c, method, path):
         return None  # no body, or a form (the token endpoint reads its own)
     # The handler needs the document: a body of another type, none, or null is the client's error.
-    if request.content_type != "application/json" or not request.can_read_body:
+    if request.content_type != "application/json":
         raise Problem(400, "this operation takes a JSON body, sent as Content-Type: application/json")
     try:
         data = await request.json()

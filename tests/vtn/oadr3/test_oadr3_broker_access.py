@@ -17,7 +17,8 @@ import pytest
 
 from homeflex.core.timeutil import iso
 from homeflex.mqtt.access import SERVICES, acl_text, issue_passwords, with_credentials, write_access_files
-from homeflex.mqtt.broker import _write_config, find_mosquitto, free_port, wait_for_port
+from homeflex.mqtt.broker import _write_config, find_mosquitto, free_port, running_mosquitto
+from homeflex.mqtt.brokerconf import BrokerConfig, Listener, config_text, queue_limit
 from homeflex.mqtt.session import MqttSession
 from homeflex.storage import SQLiteStorage
 from homeflex.vtn.oadr3.broker_access import VTN_USER, acl_rules
@@ -38,17 +39,18 @@ async def acl_mosquitto(passwords: dict[str, str]) -> AsyncIterator[str]:
     with tempfile.TemporaryDirectory(prefix="homeflex-oadr3-acl-") as tmp:
         access = write_access_files(Path(tmp), passwords)
         rules = acl_rules(PREFIX, {"ven-hh1": "hh1", "ven-hh2": "hh2"}, bl_clients=["bl"])
-        access.acl_file.write_text(acl_text({**SERVICES, **rules}))
-        conf = _write_config(Path(tmp), port, access)
-        proc = await asyncio.create_subprocess_exec(
-            binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL
+        access.acl_file.write_text(acl_text((), {**SERVICES, **rules}))
+        text = config_text(
+            BrokerConfig(
+                listeners=(Listener(bind="127.0.0.1", port=port),),
+                password_file=str(access.password_file),
+                acl_file=str(access.acl_file),
+                persistence_dir=None,
+                max_queued_messages=queue_limit(len(passwords)),
+            )
         )
-        try:
-            await wait_for_port(port)
+        async with running_mosquitto(binary, _write_config(Path(tmp), text), port):
             yield f"mqtt://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            await asyncio.wait_for(proc.wait(), 5)
 
 
 def test_rules_give_each_ven_client_only_its_own_topics() -> None:
