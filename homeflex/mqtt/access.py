@@ -44,7 +44,22 @@ SERVICES: Mapping[str, tuple[tuple[str, str], ...]] = {
 }
 # The connections of an account, each its own username (and so client id): a household's control loop,
 # meter, meter backfill and one per device of the simulated population (sim/population.py KINDS).
-HOUSEHOLD_PARTS = ("ctl", "meter", "history", "ev", "heat_pump", "battery", "pv", "plug")
+# A real product logs in as one of them too (a Shelly's MQTT user "hh001.plug1"): a household's
+# devices take their ids from these.
+HOUSEHOLD_PARTS = (
+    "ctl",
+    "meter",
+    "history",
+    "ev",
+    "heat_pump",
+    "battery",
+    "pv",
+    "plug",
+    "plug1",
+    "plug2",
+    "plug3",
+    "plug4",
+)
 SERVICE_PARTS: Mapping[str, tuple[str, ...]] = {
     TELEMETRY: ("ingest", "profiles"),
     OPERATOR: ("console",),
