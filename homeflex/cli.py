@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from homeflex.core.clock import WallClock
 from homeflex.core.logs import configure_logging
+from homeflex.core.shutdown import serve, until_stopped
 from homeflex.core.timeutil import LONDON, iso
 from homeflex.settings import Settings, load_settings
 
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
     from homeflex.storage import Storage
 
 log = logging.getLogger("homeflex")
-
-
-async def _forever() -> None:
-    await asyncio.Event().wait()
 
 
 async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -79,7 +76,7 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
             tls=trust.tls,
             api_token=trust.api_token,
         ):
-            await _forever()
+            await until_stopped()
     finally:
         await storage.close()
     return 0
@@ -104,11 +101,13 @@ async def cmd_telemetry(settings: Settings, args: argparse.Namespace) -> int:
     await web.TCPSite(runner, settings.vtn_host, settings.metrics_port).start()
     try:
         # Persistent: readings queue at the broker while this process is down; acked once stored.
-        async with Ingestor(storage, WallClock(), settings.mqtt_url, persistent=True):
-            await _forever()
+        async with Ingestor(storage, WallClock(), settings.mqtt_url, persistent=True) as ingestor:
+            await until_stopped()
     finally:
         await runner.cleanup()
         await storage.close()
+    counted = ingestor.counters
+    log.info("telemetry: %d readings stored, %d rejected in this run", counted.stored, counted.rejected)
     return 0
 
 
@@ -160,7 +159,7 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
         ConfigFollower(controller),
         VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls, push=push),
     ):
-        await _forever()
+        await until_stopped()
     return 0
 
 
@@ -177,7 +176,7 @@ async def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
     # `homeflex ven --household hh001` runs it as it would run a real home.
     await publish_configs(settings.mqtt_url, [household_config_for(c) for c in population])
     async with run_population(population, WallClock(), settings.mqtt_url):
-        await _forever()
+        await until_stopped()
     return 0
 
 
@@ -362,44 +361,9 @@ async def _profile_show(storage: Storage, household_id: str) -> int:
 
 
 async def cmd_mqtt_access(settings: Settings, args: argparse.Namespace) -> int:
-    """Per-household MQTT credentials: mosquitto's hashed password file and ACL, and the plain passwords
-    (credentials.json, readable by its owner only) to provision each household's devices with."""
-    from homeflex.storage import open_storage
+    from homeflex.mqtt.command import cmd_mqtt_access as run
 
-    if args.ids:
-        households = [h.strip() for h in args.ids.split(",") if h.strip()]
-    else:
-        storage = await open_storage(settings.database_url)
-        try:
-            households = [h.id for h in await storage.list_households()]
-        finally:
-            await storage.close()
-    try:
-        print(_write_mqtt_access(args.out, households))
-    except (ValueError, RuntimeError, OSError) as err:
-        print(f"homeflex mqtt-access: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def _write_mqtt_access(folder: str, households: list[str]) -> str:
-    import json
-    from pathlib import Path
-
-    from homeflex.mqtt.access import SERVICES, issue_passwords, write_access_files
-
-    passwords = issue_passwords([*households, *SERVICES])
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    files = write_access_files(out, passwords)
-    secrets_file = out / "credentials.json"
-    secrets_file.touch(mode=0o600)
-    secrets_file.write_text(json.dumps(passwords, indent=1))
-    return (
-        f"{len(households)} households and 2 services: {files.password_file}, {files.acl_file}, "
-        f"{secrets_file}\nmosquitto.conf: allow_anonymous false, password_file {files.password_file}, "
-        f"acl_file {files.acl_file}"
-    )
+    return await run(settings, args)
 
 
 async def cmd_oadr3_client(settings: Settings, args: argparse.Namespace) -> int:
@@ -430,6 +394,9 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
     return await run(settings, args)
 
 
+# Long-running: SIGTERM and SIGINT stop them in order and they exit 0 (homeflex/core/shutdown.py).
+SERVICE_COMMANDS = frozenset({"vtn", "telemetry", "portal", "ven", "sim"})
+
 COMMANDS = {
     "demo": (cmd_demo, "run the community demo: broker, VTN, 20 households, one flex event, settlement"),
     "vtn": (cmd_vtn, "run the VTN (OpenADR 2.0b and 3.1) and the operator API"),
@@ -441,11 +408,27 @@ COMMANDS = {
     "statement": (cmd_statement, "a household's monthly statement with the evidence per event"),
     "import-readings": (cmd_import, "import a household's interval meter data (CSV: start,value kWh)"),
     "profile": (cmd_profile, "learn households' stage-1 profiles, or show one with its readiness"),
-    "mqtt-access": (cmd_mqtt_access, "write mosquitto credentials and ACL for every household and service"),
+    "mqtt-access": (
+        cmd_mqtt_access,
+        "write the broker's mosquitto.conf, credentials and ACL for every household and service",
+    ),
     "oadr3-client": (cmd_oadr3_client, "provision an OpenADR 3.1 client (a household's VEN or the DSO's BL)"),
     "portal": (cmd_portal, "serve the customer portal and operator console (or add an operator/installer)"),
     "provision-vens": (cmd_provision_vens, "issue the CA, the VTN's and households' VEN certificates (TLS)"),
 }
+
+
+def household_id(text: str) -> str:
+    """argparse type for a household id: refused where it enters, with the reason."""
+    from homeflex.core.domain import household_id_problem
+
+    if problem := household_id_problem(text):
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def household_ids(text: str) -> list[str]:
+    return [household_id(h.strip()) for h in text.split(",") if h.strip()]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -456,7 +439,9 @@ def parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=help_text)
         if name == "ven":
             s.add_argument(
-                "--household", help="household id, e.g. hh001: its configuration is read from the broker"
+                "--household",
+                type=household_id,
+                help="household id, e.g. hh001: its configuration is read from the broker",
             )
             s.add_argument(
                 "--config",
@@ -481,10 +466,10 @@ def parser() -> argparse.ArgumentParser:
             )
             s.add_argument("--to", dest="period_to", help="the UK date after the period")
         if name == "statement":
-            s.add_argument("--household", required=True)
+            s.add_argument("--household", required=True, type=household_id)
             s.add_argument("--month", required=True, help="YYYY-MM")
         if name == "import-readings":
-            s.add_argument("--household", required=True)
+            s.add_argument("--household", required=True, type=household_id)
             s.add_argument(
                 "--timezone",
                 default="UTC",
@@ -495,8 +480,9 @@ def parser() -> argparse.ArgumentParser:
         if name == "profile":
             _profile_parser(s)
         if name == "mqtt-access":
-            s.add_argument("--out", required=True, help="folder for passwd, acl and credentials.json")
-            s.add_argument("--ids", help="comma-separated household ids (default: every enrolled household)")
+            from homeflex.mqtt.command import add_arguments as mqtt_access_arguments
+
+            mqtt_access_arguments(s, household_ids)
         if name == "portal":
             from homeflex.portal.command import add_arguments as portal_arguments
 
@@ -534,13 +520,15 @@ def _profile_parser(s: argparse.ArgumentParser) -> None:
     learn = actions.add_parser(
         "learn", help="learn from stored readings; stores a version if anything changed"
     )
-    learn.add_argument("--household", help="one household (default: every registered household)")
+    learn.add_argument(
+        "--household", type=household_id, help="one household (default: every registered household)"
+    )
     learn.add_argument("--as-of", help="learn from readings before this ISO time with offset (default now)")
     learn.add_argument(
         "--publish", action="store_true", help="send each profile to its control loop (needs mqtt_url)"
     )
     show = actions.add_parser("show", help="the latest profile: readiness with reasons, and a summary")
-    show.add_argument("household_id")
+    show.add_argument("household_id", type=household_id)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -561,6 +549,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.log_format)
     handler = COMMANDS[args.command][0]
+    main_coroutine = handler(settings, args)
+    if args.command in SERVICE_COMMANDS and not _one_shot(args):
+        main_coroutine = serve(args.command, main_coroutine)
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(handler(settings, args))
+        return asyncio.run(main_coroutine)
     return 130
+
+
+def _one_shot(args: argparse.Namespace) -> bool:
+    """`homeflex portal --add-operator`: a one-off task, not a service (Ctrl-C interrupts it)."""
+    return bool(getattr(args, "add_operator", None) or getattr(args, "add_installer", None))

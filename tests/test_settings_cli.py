@@ -69,8 +69,9 @@ def test_import_readings_stores_good_rows_and_reports_bad_ones(
     monkeypatch.chdir(tmp_path)
     assert main(["import-readings", "--household", "hh1", str(data)]) == 0
     out = capsys.readouterr().out
-    # 00:30-01:00 is missing, a single interval: 01:00-01:30 has no trustworthy start (importer docs)
-    assert "2 intervals -> 3 new readings; 0 duplicate rows; 1 rejected" in out
+    # 00:30-01:00 is missing, a single interval: 01:00-01:30 still gets its start reading, the register
+    # starting a new run (importer docs), so both intervals are measurable and the gap is not
+    assert "2 intervals -> 4 new readings; 0 duplicate rows; 1 rejected" in out
     assert "line 3: impossible_value" in out
     assert main(["import-readings", "--household", "nobody", str(data)]) == 2
 

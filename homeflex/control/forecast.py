@@ -13,7 +13,8 @@ import numpy as np
 
 from homeflex.control.planner.problem import FloatArray, as_series
 from homeflex.control.profile import HouseholdProfile
-from homeflex.core.timeutil import LONDON, is_weekend
+from homeflex.core.timeutil import LONDON, local_date
+from homeflex.telemetry.calendar_uk import is_non_working
 
 AtTime = Callable[[datetime], float]
 DEFAULT_BASE_LOAD_KW = 0.35  # about 3,100 kWh a year, when there is no profile to go on
@@ -70,10 +71,11 @@ class ProfileForecast:
 @functools.lru_cache(maxsize=512)
 def local_slots(start: datetime, n_steps: int, step_h: float) -> tuple[np.ndarray, np.ndarray]:
     """Each step's local half-hour of the day (0-47, at its midpoint) and whether that is a weekend day
-    (or bank holiday): the same for every household planning from ``start``, so worked out once."""
+    or bank holiday (calendar_uk.day_type, as the profile learnt it): the same for every household
+    planning from ``start``, so worked out once."""
     mids = step_mids(start, n_steps, step_h)
     local = [t.astimezone(LONDON) for t in mids]
     slots = np.array([t.hour * 2 + t.minute // 30 for t in local], dtype=np.intp)
-    weekend = np.array([is_weekend(t) for t in mids], dtype=bool)
+    weekend = np.array([is_non_working(local_date(t)) for t in mids], dtype=bool)
     slots.flags.writeable = weekend.flags.writeable = False
     return slots, weekend

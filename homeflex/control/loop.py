@@ -96,7 +96,7 @@ class HouseholdController:
         self.setup = setup or (config.setup if isinstance(household, HouseholdConfig) else HouseholdSetup())
         self._forecast = forecast
         hh = self.household.id
-        self.session = MqttSession(mqtt_url, f"ctl-{hh}", will=(topics.status(hh), b"offline"))
+        self.session = MqttSession(mqtt_url, f"ctl-{hh}", will=(topics.status(hh), b"offline"), part="ctl")
         self.session.announce(topics.status(hh), b"online")
         self.services = dict(services or {})
         self.drivers: dict[str, Driver] = {d.id: self._driver(d) for d in config.devices}

@@ -8,9 +8,29 @@ Units are fixed in the names: W, Wh, kW, kWh, s, £ (GBP).
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
+
+# A household id names MQTT topics, usernames and files: short, lowercase, no MQTT wildcard or separator.
+# "svc-" names the platform's own service accounts (mqtt/access.py), so no household may take it.
+HOUSEHOLD_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+SERVICE_PREFIX = "svc-"
+
+
+def household_id_problem(household_id: str) -> str | None:
+    """Why `household_id` cannot name a household, or None when it can. Checked where ids enter
+    (operator API, portal, CLI), so everything behind them may rely on it."""
+    if not HOUSEHOLD_ID.fullmatch(household_id):
+        shown = household_id if len(household_id) <= 40 else household_id[:40] + "..."
+        return (
+            f"household id {shown!r} must be 1-32 characters of a-z, 0-9, '_' and '-', "
+            "starting with a letter or digit"
+        )
+    if household_id.startswith(SERVICE_PREFIX):
+        return f"household id {household_id!r}: {SERVICE_PREFIX!r} is reserved for the platform's services"
+    return None
 
 
 class Category(StrEnum):
@@ -108,6 +128,9 @@ class FlexEvent:
         return self.start + self.duration
 
 
+READING_SOURCES = ("meter", "upload")  # in order of trust: the first wins
+
+
 @dataclass(frozen=True, kw_only=True)
 class MeterReading:
     """One reading of a household meter. Registers are cumulative since installation."""
@@ -118,3 +141,10 @@ class MeterReading:
     export_wh: float
     power_w: float  # instantaneous net power, + import
     received_at: datetime | None = field(default=None, compare=False)  # when the platform got it
+    # Who measured it: "meter" (the household's smart meter, over MQTT) or "upload" (a CSV the customer
+    # or an operator imported). Where both give a time, the meter's reading is the one kept.
+    source: str = "meter"
+
+    def __post_init__(self) -> None:
+        if self.source not in READING_SOURCES:
+            raise ValueError(f"reading source must be one of {', '.join(READING_SOURCES)}: {self.source!r}")

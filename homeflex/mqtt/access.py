@@ -1,11 +1,19 @@
-"""Who may use which topics on the broker: per-household credentials and a mosquitto ACL.
+"""Who may use which topics on the broker: per-account credentials, bound client ids and a mosquitto ACL.
 
-Every household has one username, its id, shared by its control loop, its devices and its meter (each with
-its own client id); it may read and write only under ``homeflex/v1/<its id>/``. Services have their own
-users: telemetry reads every meter and sends profiles; the portal sends a household's skipped events and
-its configuration; the operator may read everything. Anonymous clients are refused. Denial on mosquitto
-is silent (a forbidden subscription is granted but nothing arrives; a
-forbidden publish is dropped), so the tests assert that nothing arrives.
+Every household has one account, its id, with one password, shared by its control loop, its devices and
+its meter; it may read and write only under ``homeflex/v1/<its id>/``. Services have their own accounts:
+telemetry reads every meter and sends profiles; the portal sends a household's skipped events and its
+configuration; the operator may read everything. Anonymous clients are refused. Denial on mosquitto is
+silent (a forbidden subscription is granted but nothing arrives; a forbidden publish is dropped), so the
+tests assert that nothing arrives.
+
+Client ids are bound to accounts. A client id names a session at the broker: whoever connects with one
+disconnects its holder, and a clean connection with it drops the holder's queued messages. So the broker
+runs with ``use_username_as_clientid`` (mosquitto 2.0 has no per-user client-id prefix: its
+``clientid_prefixes`` is one global prefix) and every connection logs in as its own username,
+``<account>.<part>`` (``hh001.ctl``, ``hh001.battery``, ``svc-telemetry.ingest``), with the account's
+password: the broker makes that username the client id, which no other account can log in as. The parts
+an account may use are fixed here; the bare account name is one more, for a one-off connection.
 """
 
 from __future__ import annotations
@@ -34,23 +42,63 @@ SERVICES: Mapping[str, tuple[tuple[str, str], ...]] = {
     # Retained, read by the household's agent: its skipped events and its configuration's versions.
     PORTAL: (("write", f"{topics.PREFIX}/+/skips"), ("write", f"{topics.PREFIX}/+/config")),
 }
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# The connections of an account, each its own username (and so client id): a household's control loop,
+# meter, meter backfill and one per device of the simulated population (sim/population.py KINDS).
+# A real product logs in as one of them too (a Shelly's MQTT user "hh001.plug1"): a household's
+# devices take their ids from these.
+HOUSEHOLD_PARTS = (
+    "ctl",
+    "meter",
+    "history",
+    "ev",
+    "heat_pump",
+    "battery",
+    "pv",
+    "plug",
+    "plug1",
+    "plug2",
+    "plug3",
+    "plug4",
+)
+SERVICE_PARTS: Mapping[str, tuple[str, ...]] = {
+    TELEMETRY: ("ingest", "profiles"),
+    OPERATOR: ("console",),
+    PORTAL: ("skips",),
+}
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def acl_text(services: Mapping[str, Iterable[tuple[str, str]]] = SERVICES) -> str:
+def connection_username(account: str, part: str | None) -> str:
+    """The username one connection of `account` logs in as (and, bound by the broker, its client id)."""
+    return account if part is None else f"{account}.{part}"
+
+
+def parts_of(account: str) -> tuple[str, ...]:
+    return SERVICE_PARTS.get(account, () if account in SERVICES else HOUSEHOLD_PARTS)
+
+
+def acl_text(
+    households: Iterable[str] = (), services: Mapping[str, Iterable[tuple[str, str]]] = SERVICES
+) -> str:
     """The mosquitto ACL file: services by name, every other user only under its own subtree."""
     lines = ["# homeflex: generated, do not edit", ""]
     for user, rules in services.items():
-        lines.append(f"user {user}")
-        lines += [f"topic {access} {topic}" for access, topic in rules]
+        for name in (user, *(connection_username(user, p) for p in parts_of(user))):
+            lines.append(f"user {name}")
+            lines += [f"topic {access} {topic}" for access, topic in rules]
+            lines.append("")
+    for household in households:
+        for part in HOUSEHOLD_PARTS:
+            lines.append(f"user {connection_username(household, part)}")
+            lines.append(f"topic readwrite {topics.PREFIX}/{household}/#")
         lines.append("")
-    # %u is the username: a household's own subtree, for every user that is not a service above.
+    # %u is the username: a household's own subtree under its bare account name.
     lines += ["pattern readwrite " + f"{topics.PREFIX}/%u/#", ""]
     return "\n".join(lines)
 
 
 def issue_passwords(usernames: Iterable[str]) -> dict[str, str]:
-    """A fresh random password per user; a name that is not a plain identifier is refused."""
+    """A fresh random password per account; a name that is not a plain identifier is refused."""
     out: dict[str, str] = {}
     for name in usernames:
         if not _NAME.match(name) or name in out:
@@ -66,15 +114,19 @@ class AccessFiles:
 
 
 def write_access_files(folder: Path, passwords: Mapping[str, str], binary: str | None = None) -> AccessFiles:
-    """Write the password file (hashed by ``mosquitto_passwd -U``) and the ACL file into ``folder``,
-    world-readable as mosquitto needs when it drops root."""
+    """Write the password file (every connection username of every account, hashed by
+    ``mosquitto_passwd -U``) and the ACL file into ``folder``, world-readable as mosquitto needs when it
+    drops root."""
     tool = binary or shutil.which("mosquitto_passwd")
     if tool is None:
         raise RuntimeError("mosquitto_passwd not found: install mosquitto to generate MQTT credentials")
     password_file, acl_file = folder / "passwd", folder / "acl"
-    password_file.write_text("".join(f"{user}:{pw}\n" for user, pw in passwords.items()))
+    with password_file.open("w") as out:
+        for account, pw in passwords.items():
+            for part in (None, *parts_of(account)):
+                out.write(f"{connection_username(account, part)}:{pw}\n")
     subprocess.run([tool, "-U", str(password_file)], check=True, capture_output=True)
-    acl_file.write_text(acl_text())
+    acl_file.write_text(acl_text([a for a in passwords if a not in SERVICES]))
     for path in (password_file, acl_file):
         path.chmod(0o644)
     return AccessFiles(password_file=password_file, acl_file=acl_file)

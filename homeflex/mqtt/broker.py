@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from homeflex.core.redact import redact_url
-from homeflex.mqtt.access import AccessFiles, write_access_files
+from homeflex.mqtt.access import write_access_files
+from homeflex.mqtt.brokerconf import BrokerConfig, Listener, config_text, queue_limit
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,10 @@ async def wait_for_port(port: int, timeout: float = 10.0) -> None:
                 await asyncio.sleep(0.05)
 
 
-MOSQUITTO_CONF = """\
+# Anonymous (no passwords given): the developer's and the demo's broker, on loopback only.
+OPEN_CONF = """\
 listener {port} 127.0.0.1
-{access}
+allow_anonymous true
 set_tcp_nodelay true
 persistence false
 max_queued_messages 100000
@@ -53,33 +55,49 @@ log_type warning
 
 @asynccontextmanager
 async def mosquitto(binary: str, passwords: Mapping[str, str] | None = None) -> AsyncIterator[str]:
-    """A private mosquitto on a free loopback port, stopped on exit. With ``passwords`` (user -> password),
-    anonymous clients are refused and every user is held to the platform's ACL (mqtt/access.py)."""
+    """A private mosquitto on a free loopback port, stopped on exit. With ``passwords`` (account ->
+    password), it runs the platform's own configuration (mqtt/brokerconf.py): anonymous clients are
+    refused, every account is held to the ACL and client ids are bound to usernames."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="homeflex-mosquitto-") as tmp:
-        access = write_access_files(Path(tmp), passwords) if passwords is not None else None
-        conf = _write_config(Path(tmp), port, access)
-        # mosquitto logs only errors and warnings (to our stderr), so nothing fills a pipe.
-        proc = await asyncio.create_subprocess_exec(
-            binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL
-        )
-        try:
-            await wait_for_port(port)
+        folder = Path(tmp)
+        if passwords is None:
+            text = OPEN_CONF.format(port=port)
+        else:
+            access = write_access_files(folder, passwords)
+            text = config_text(
+                BrokerConfig(
+                    listeners=(Listener(bind="127.0.0.1", port=port),),
+                    password_file=str(access.password_file),
+                    acl_file=str(access.acl_file),
+                    persistence_dir=None,
+                    max_queued_messages=queue_limit(len(passwords)),
+                )
+            )
+        conf = _write_config(folder, text)
+        async with running_mosquitto(binary, conf, port):
             yield f"mqtt://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except TimeoutError:
-                proc.kill()
 
 
-def _write_config(folder: Path, port: int, access: AccessFiles | None = None) -> Path:
+@asynccontextmanager
+async def running_mosquitto(binary: str, conf: Path, port: int) -> AsyncIterator[None]:
+    """mosquitto with the configuration file `conf`, up once `port` accepts; stopped on exit."""
+    # mosquitto logs only errors, warnings and notices (to our stderr), so nothing fills a pipe.
+    proc = await asyncio.create_subprocess_exec(binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL)
+    try:
+        await wait_for_port(port)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            proc.kill()
+
+
+def _write_config(folder: Path, text: str) -> Path:
     conf = folder / "mosquitto.conf"
-    rules = "allow_anonymous true"
-    if access is not None:
-        rules = f"allow_anonymous false\npassword_file {access.password_file}\nacl_file {access.acl_file}"
-    conf.write_text(MOSQUITTO_CONF.format(port=port, access=rules))
+    conf.write_text(text)
     conf.chmod(0o644)  # mosquitto drops to its own user when started as root
     folder.chmod(0o755)
     return conf

@@ -12,15 +12,17 @@ import json
 import logging
 import random
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
 from homeflex.core.tasks import stop_tasks
+from homeflex.mqtt.access import connection_username
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +40,30 @@ class MqttEndpoint:
     port: int
     username: str | None = None
     password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None  # the CA that signed the broker's certificate; None: the system's
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=self.ca_file) if self.tls else None
 
 
 def parse_mqtt_url(url: str) -> MqttEndpoint:
-    """`mqtt://[user:pass@]host[:port]` -> endpoint; ValueError with the reason otherwise."""
+    """`mqtt://[user:pass@]host[:port]` or `mqtts://[user:pass@]host[:port][?ca=/path/ca.pem]` ->
+    endpoint; ValueError with the reason otherwise."""
     parts = urlsplit(url)
-    if parts.scheme != "mqtt" or not parts.hostname:
-        raise ValueError(f"MQTT URL must look like mqtt://host:port, got {url!r}")
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"MQTT URL must look like mqtt://host:port or mqtts://host:port, got {url!r}")
+    query = parse_qs(parts.query)
+    if set(query) - {"ca"} or (query and parts.scheme != "mqtts"):
+        raise ValueError(f"an MQTT URL takes only ?ca=/path/ca.pem, and only with mqtts://, got {url!r}")
+    tls = parts.scheme == "mqtts"
     return MqttEndpoint(
         host=parts.hostname,
-        port=parts.port or 1883,
+        port=parts.port or (8883 if tls else 1883),
         username=unquote(parts.username) if parts.username is not None else None,
         password=unquote(parts.password) if parts.password is not None else None,
+        tls=tls,
+        ca_file=query["ca"][0] if "ca" in query else None,
     )
 
 
@@ -84,9 +98,16 @@ class MqttSession:
         keepalive: int = 10,
         max_concurrent_outgoing: int = 256,
         persistent: bool = False,
+        part: str | None = None,
     ) -> None:
+        """`part` names this connection within the URL's account (mqtt/access.py): with credentials it
+        logs in as `<account>.<part>`, the username (and, on the platform's broker, client id) that only
+        this account can use."""
         self.endpoint = parse_mqtt_url(url)
         self.identifier = identifier
+        self._username = (
+            connection_username(self.endpoint.username, part) if self.endpoint.username else None
+        )
         self._will = will
         self._keepalive = keepalive
         self._max_outgoing = max_concurrent_outgoing
@@ -193,9 +214,10 @@ class MqttSession:
         client = aiomqtt.Client(
             self.endpoint.host,
             self.endpoint.port,
-            username=self.endpoint.username,
+            username=self._username,
             password=self.endpoint.password,
             identifier=self.identifier,
+            tls_context=self.endpoint.ssl_context(),
             keepalive=self._keepalive,
             will=will,
             socket_options=NODELAY,

@@ -60,16 +60,14 @@ class AccountActions(PortalBase):
 
     async def login(self, email: str, password: str, client: str) -> Session:
         email, now = email.strip().lower(), self.clock.now()
-        keys = (f"email:{email}", f"client:{client}")
-        if any(self.limits.blocked(k, now) for k in keys):
+        if self.limits.blocked(email, client, now):
             raise LoginError("too many failed attempts: wait 15 minutes and try again")
         account = await self.store.account(email)
-        if account is None or not auth.verify_password(account.password_hash, password):
-            for k in keys:
-                self.limits.failed(k, now)
+        if not auth.verify_login(account.password_hash if account else None, password):
+            self.limits.failed(email, client, now)
             raise LoginError("wrong email or password")
-        for k in keys:
-            self.limits.succeeded(k)
+        assert account is not None
+        self.limits.succeeded(email, client)
         return await self._session(account)
 
     async def logout(self, token: str) -> None:

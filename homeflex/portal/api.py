@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from homeflex.core.domain import Category
+from homeflex.core.domain import Category, household_id_problem
 from homeflex.core.timeutil import iso
 from homeflex.portal.actions import ActionError, LoginError
 from homeflex.portal.apidoc import OPENAPI, P
@@ -21,7 +21,7 @@ from homeflex.portal.funnel import funnel
 from homeflex.portal.journey import JourneyError, Role, Step, allowed_next
 from homeflex.portal.store import Customer, TokenError
 from homeflex.portal.vtnclient import VtnError
-from homeflex.portal.web import PUBLIC, Handler, actor, allow, portal
+from homeflex.portal.web import PUBLIC, Handler, actor, allow, client_address, portal
 from homeflex.telemetry.books import household_statement
 from homeflex.telemetry.statements import statement_json
 
@@ -82,6 +82,8 @@ def customer_json(c: Customer, role: Role) -> dict[str, Any]:
 
 
 async def _own(request: web.Request) -> Customer:
+    if problem := household_id_problem(request.match_info["household_id"]):
+        raise ActionError(problem)
     found = await portal(request).store.customer(request.match_info["household_id"])
     if found is None:
         raise LookupError(f"no household {request.match_info['household_id']!r}")
@@ -92,7 +94,7 @@ async def _own(request: web.Request) -> Customer:
 async def login(request: web.Request) -> web.Response:
     b = await body(request)
     s = await portal(request).login(
-        str(b.get("email", "")), str(b.get("password", "")), request.remote or "?"
+        str(b.get("email", "")), str(b.get("password", "")), client_address(request)
     )
     return web.json_response(
         {"token": s.token, "role": s.account.role.value, "household_id": s.account.household_id}

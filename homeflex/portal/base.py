@@ -43,6 +43,9 @@ class PortalConfig:
     reset_ttl: timedelta = timedelta(hours=1)
     session_ttl: timedelta = timedelta(hours=12)
     smtp: SmtpServer | None = None  # None: mail stays queued in the outbox (the console says so)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client: behind one, every
+    # request comes from the proxy, and the login throttle must count the real client addresses.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +61,7 @@ class PortalBase:
     clock: Clock
     vtn: VtnClient
     config: PortalConfig = field(default_factory=PortalConfig)
-    limits: auth.RateLimit = field(default_factory=auth.RateLimit)
+    limits: auth.LoginThrottle = field(default_factory=auth.LoginThrottle)
     # Tells each household's agent its skips and configuration (skipnotice.py); None: no broker, they
     # reach only the platform's records.
     publisher: RetainedPublisher | None = None

@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import ipaddress
 import os
+import ssl
 import sys
 from typing import TYPE_CHECKING
 
@@ -21,13 +23,31 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--port", type=int, default=8090, help="port (default 8090)")
     s.add_argument("--vtn-url", help="the VTN's operator API (default http://<vtn_host>:<vtn_port>)")
     s.add_argument("--base-url", help="the portal's public address, for links in mail")
+    s.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (address or network) whose X-Forwarded-For names the client; repeatable",
+    )
     s.add_argument("--add-operator", metavar="EMAIL", help="create an operator account and exit")
     s.add_argument("--add-installer", metavar="EMAIL", help="create an installer account and exit")
+
+
+def vtn_client_tls(settings: Settings) -> ssl.SSLContext | None:
+    """A VTN behind mutual TLS (its vtn_tls_* settings) is called with the same community certificate
+    files: its CA to trust, and a certificate that CA issued as the portal's own."""
+    if not (settings.vtn_tls_cert and settings.vtn_tls_key and settings.vtn_tls_ca):
+        return None
+    context = ssl.create_default_context(cafile=settings.vtn_tls_ca)
+    context.load_cert_chain(settings.vtn_tls_cert, settings.vtn_tls_key)
+    return context
 
 
 async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
     # Imported here, so that building the CLI's parser stays light for every other command.
     from homeflex.core.clock import WallClock
+    from homeflex.core.shutdown import until_stopped
     from homeflex.portal.actions import ActionError, PortalConfig
     from homeflex.portal.journey import Role
     from homeflex.portal.mailer import SmtpServer
@@ -40,7 +60,14 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
         if settings.smtp_host
         else None
     )
-    config = PortalConfig(base_url=args.base_url or f"http://{args.host}:{args.port}", smtp=smtp)
+    try:
+        proxies = tuple(str(ipaddress.ip_network(p, strict=False)) for p in args.trusted_proxy)
+    except ValueError as err:
+        print(f"homeflex portal: --trusted-proxy: {err}", file=sys.stderr)
+        return 2
+    config = PortalConfig(
+        base_url=args.base_url or f"http://{args.host}:{args.port}", smtp=smtp, trusted_proxies=proxies
+    )
     storage = await open_storage(settings.database_url)
     try:
         service = PortalService(
@@ -52,6 +79,7 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
             config=config,
             vtn_token=settings.api_token,
             mqtt_url=settings.mqtt_url,  # none: skips are recorded but VENs are not told (logged)
+            vtn_ssl=vtn_client_tls(settings) if vtn_url.startswith("https:") else None,
         )
         new = [(args.add_operator, Role.OPERATOR), (args.add_installer, Role.INSTALLER)]
         if any(email for email, _ in new):
@@ -64,8 +92,8 @@ async def cmd_portal(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"{role.value} account {email} created")
             return 0
         async with service:
-            print(f"portal at {service.url} (VTN {vtn_url})")
-            await asyncio.Event().wait()
+            print(f"portal at {service.url} (VTN {vtn_url})", flush=True)
+            await until_stopped()
     except ActionError as err:
         print(f"homeflex portal: {err}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from homeflex.portal.web import (
     SESSION_TOKEN,
     account,
     allow,
+    client_address,
     message,
     page,
     portal,
@@ -181,7 +182,7 @@ async def login(request: web.Request) -> web.Response:
     p, form = portal(request), await request.post()
     try:
         session = await p.login(
-            str(form.get("email", "")), str(form.get("password", "")), request.remote or "unknown"
+            str(form.get("email", "")), str(form.get("password", "")), client_address(request)
         )
     except LoginError as err:
         return page(request, "login.html", status=401, title="Log in", error=str(err))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import replace
 from types import TracebackType
 
@@ -41,12 +42,14 @@ class PortalService:
         config: PortalConfig | None = None,
         vtn_token: str | None = None,
         mqtt_url: str | None = None,
+        vtn_ssl: ssl.SSLContext | None = None,
     ) -> None:
-        """`mqtt_url`: the broker the households' agents are on, for their skips and configurations."""
+        """`mqtt_url`: the broker the households' agents are on, for their skips and configurations
+        (skipnotice.py); `vtn_ssl`: how to reach a VTN behind mutual TLS (vtnclient.py)."""
         self.portal = Portal(
             store=PortalStore(storage),
             clock=clock,
-            vtn=VtnClient(vtn_url, vtn_token),
+            vtn=VtnClient(vtn_url, vtn_token, vtn_ssl),
             config=config or PortalConfig(),
             publisher=MqttRetainedPublisher(mqtt_url) if mqtt_url else None,
         )

@@ -9,6 +9,7 @@ The whole list is sent each time, so the latest message is the household's full 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -55,8 +56,11 @@ class MqttRetainedPublisher:
     def __init__(self, mqtt_url: str, timeout_s: float = 10.0) -> None:
         self.mqtt_url = mqtt_url
         self.timeout_s = timeout_s
+        # One session at a time: on the platform's broker they all log in as svc-portal.skips, whose
+        # username is the client id (mqtt/access.py), so two at once would disconnect each other.
+        self._one_at_a_time = asyncio.Lock()
 
     async def publish(self, topic: str, payload: bytes) -> None:
-        session = MqttSession(self.mqtt_url, f"portal-{uuid.uuid4().hex[:12]}")
-        async with session:
+        session = MqttSession(self.mqtt_url, f"portal-{uuid.uuid4().hex[:12]}", part="skips")
+        async with self._one_at_a_time, session:
             await session.publish(topic, payload, qos=1, retain=True, timeout=self.timeout_s)

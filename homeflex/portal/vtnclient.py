@@ -3,6 +3,7 @@ cancelled, watched and settled there, never written by the portal itself."""
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 from urllib.parse import quote
 
@@ -18,8 +19,12 @@ class VtnError(Exception):
 
 
 class VtnClient:
-    def __init__(self, base_url: str, token: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        """`ssl_context`: for a VTN behind mutual TLS (its certificate's CA and a client certificate)."""
         self.base_url = base_url.rstrip("/")
+        self._ssl = ssl_context
         # The VTN's operator API token (its `api_token` setting), when it asks for one.
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session: aiohttp.ClientSession | None = None
@@ -31,7 +36,9 @@ class VtnClient:
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=30), connector=aiohttp.TCPConnector(ssl=self._ssl or True)
+            )
         try:
             url = f"{self.base_url}{path}"
             async with self._session.request(method, url, json=body, headers=self._headers) as r:

@@ -5,6 +5,7 @@ paths with a token are not logged by the portal."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from homeflex.jsonguard import json_depth_guard
 from homeflex.portal import auth
 from homeflex.portal.actions import Portal
 from homeflex.portal.journey import Role
@@ -49,6 +51,24 @@ def portal(request: web.Request) -> Portal:
 
 def account(request: web.Request) -> Account | None:
     return request.get(ACCOUNT)
+
+
+def client_address(request: web.Request) -> str:
+    """Who is asking, for the login throttle: the peer, or, when the peer is a trusted reverse proxy
+    (PortalConfig.trusted_proxies), the last address it appended to X-Forwarded-For."""
+    peer = request.remote or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if not forwarded or not _trusted(peer, portal(request).config.trusted_proxies):
+        return peer
+    return forwarded.split(",")[-1].strip()[:64] or peer
+
+
+def _trusted(peer: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(p, strict=False) for p in proxies)
 
 
 def actor(request: web.Request) -> tuple[str, Role]:
@@ -166,7 +186,7 @@ async def stylesheet(request: web.Request) -> web.Response:
 
 
 def build_app(p: Portal, routes: list[web.RouteDef]) -> web.Application:
-    app = web.Application(middlewares=[security], client_max_size=6 * 1024 * 1024)
+    app = web.Application(middlewares=[security, json_depth_guard], client_max_size=6 * 1024 * 1024)
     app[PORTAL] = p
     app[JINJA] = environment()
     app.add_routes([web.get("/static/portal.css", stylesheet), *routes])

@@ -2,7 +2,7 @@
 
 The metered energy is the simulated meter's, per UTC half-hour: the observed (stage 1) days give the
 baseline history, the managed run the event days. Each event's day is excluded from the baselines of
-the others, as ``settler.event_days`` does for stored events.
+the others, as ``settler.other_events`` does for stored events.
 """
 
 from __future__ import annotations

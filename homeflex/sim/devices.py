@@ -64,7 +64,9 @@ class HouseholdSimulator:
         self._started = clock.now()  # loops tick on a grid from here; reset on entry
         hh = self.household.id
         self._meter_availability = availability_topic(hh, topics.METER)
-        self.meter = MqttSession(mqtt_url, f"sim-{hh}-meter", will=(self._meter_availability, b"offline"))
+        self.meter = MqttSession(
+            mqtt_url, f"sim-{hh}-meter", will=(self._meter_availability, b"offline"), part="meter"
+        )
         self.meter.announce(self._meter_availability, b"online")
         # Readings measured while the broker is unreachable, oldest first; sent as history on reconnect,
         # so telemetry stores them with the time they were measured. The oldest go when it is full.
@@ -176,7 +178,7 @@ async def publish_history(
     if chunk < 1:
         raise ValueError("chunk must be at least 1")
     if isinstance(target, str):
-        async with MqttSession(target, f"sim-{household_id}-history") as session:
+        async with MqttSession(target, f"sim-{household_id}-history", part="history") as session:
             await publish_history(session, household_id, readings, chunk)
         return
     for i in range(0, len(readings), chunk):

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from homeflex.core.redact import redact_url
-from homeflex.storage.base import CorruptRecordError, Storage
+from homeflex.storage.base import CorruptRecordError, OverlappingEventError, Storage
 from homeflex.storage.postgres import PostgresStorage
 from homeflex.storage.sqlite import SQLiteStorage
 
-__all__ = ["CorruptRecordError", "PostgresStorage", "SQLiteStorage", "Storage", "open_storage"]
+__all__ = [
+    "CorruptRecordError",
+    "OverlappingEventError",
+    "PostgresStorage",
+    "SQLiteStorage",
+    "Storage",
+    "open_storage",
+]
 
 URL_FORMS = ("sqlite:///path/to/file.db", "sqlite://:memory:", "postgresql://user@host:port/db")
 

@@ -13,11 +13,13 @@ from homeflex.storage.records import (
     AggregatorRecord,
     ConfigRecord,
     ConfigVersion,
+    EventQuery,
     EventRecord,
     HouseholdRecord,
     LedgerEntry,
     Oadr3Client,
     Oadr3Object,
+    Oadr3Program,
     ProfileRecord,
     ProfileVersion,
     ProgrammeRecord,
@@ -30,6 +32,11 @@ from homeflex.storage.records import (
 
 class CorruptRecordError(ValueError):
     """A stored row cannot be read back (e.g. its JSON is not valid): repair the data, retrying won't help."""
+
+
+class OverlappingEventError(ValueError):
+    """A new event would overlap, for some household, an event it is already in: the same energy would
+    be baselined and paid twice. Nothing was stored; the message names the households and the event."""
 
 
 class Storage(Protocol):
@@ -62,13 +69,19 @@ class Storage(Protocol):
 
     # -- events
     async def create_event(self, event: EventRecord, household_ids: Iterable[str]) -> None:
-        """Store an event and its target households atomically."""
+        """Store an event and its target households atomically. OverlappingEventError, storing nothing,
+        if any of those households is in another scheduled (not cancelled) event whose window overlaps
+        this one's: a household is in one event at a time, so no half-hour is paid twice."""
 
     async def get_event(self, event_id: str) -> EventRecord | None:
         """One event, or None."""
 
     async def list_events(self) -> list[EventRecord]:
         """All events, ordered by start then id."""
+
+    async def live_events(self, now: datetime) -> list[EventRecord]:
+        """Events (cancelled ones too) that have not ended at `now`, ordered by start then id; an index
+        lookup, so the VTN's poll state stays cheap with a long history of events."""
 
     async def cancel_event(self, event_id: str, at: datetime) -> EventRecord | None:
         """Mark cancelled and bump the modification number (once); returns the event as stored."""
@@ -242,6 +255,28 @@ class Storage(Protocol):
 
     async def delete_oadr3_object(self, object_type: str, object_id: str) -> bool:
         """Delete a 3.1 object; False if there was none."""
+
+    async def put_oadr3_program(
+        self, program_id: str, name: str, document: dict[str, Any], at: datetime
+    ) -> None:
+        """Create a programme (paid like the default) or replace an existing one's name and 3.1 document,
+        keeping its settlement terms; `at` is its creation or modification time."""
+
+    async def get_oadr3_program(self, program_id: str) -> Oadr3Program | None:
+        """A programme as a 3.1 program (its document {} if 3.1 never wrote one), or None."""
+
+    async def list_oadr3_programs(self) -> list[Oadr3Program]:
+        """Every programme as a 3.1 program, oldest first."""
+
+    async def delete_programme(self, program_id: str) -> bool | None:
+        """Delete a programme: True; False if there was none; None (nothing deleted) if events refer to it."""
+
+    async def modify_event(self, event: EventRecord, household_ids: Sequence[str]) -> EventRecord | None:
+        """Replace a scheduled event's window, payload, programme, name, document and targets atomically
+        and bump its modification number; returns it as stored, or None if it is cancelled or unknown."""
+
+    async def events_page(self, query: EventQuery) -> list[tuple[EventRecord, list[str]]]:
+        """A page of scheduled events with their targeted households (ordered), by start then id."""
 
     # -- aggregators (one VEN for a portfolio of households)
     async def save_aggregator(self, aggregator: AggregatorRecord, at: datetime) -> None:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from homeflex.storage.migrate import load_migrations
-from homeflex.storage.sqlbase import ReadingRow
+from homeflex.storage.sqlbase import READING_UPSERT, ReadingRow
 from homeflex.storage.sqlsettle import SqlStorage
 
 if TYPE_CHECKING:
@@ -77,6 +77,11 @@ class PostgresStorage(SqlStorage):
 
     With `schema=`, every table lives in that schema (created if missing) and each pooled connection
     searches only it: tests give each case its own schema and `drop_schema()` it afterwards."""
+
+    # Transaction-scoped, so it is released at commit or rollback; per schema, as tests share a server.
+    _EVENT_CREATION_LOCK = (
+        "SELECT pg_advisory_xact_lock(hashtext('homeflex.create_event:' || current_schema()))"
+    )
 
     def __init__(self, pool: asyncpg.Pool, schema: str | None = None) -> None:
         self._pool = pool
@@ -168,18 +173,16 @@ class PostgresStorage(SqlStorage):
             yield _PostgresTransaction(conn)
 
     async def _insert_new_readings(self, rows: Sequence[ReadingRow]) -> int:
-        # SQLite's INSERT OR IGNORE skips a row whose NaN became NULL in a NOT NULL column; skip it here too.
-        kept = [r for r in rows if not any(isinstance(v, float) and math.isnan(v) for v in r)]
-        if not kept:
+        if not rows:
             return 0
         # One statement, so one transaction; rows go in the order given (the caller sorted them by key,
         # so concurrent batches lock rows in the same order and cannot deadlock).
         status = await self._pool.execute(
-            "INSERT INTO readings (household_id, ts_ms, import_wh, export_wh, power_w, received_ms)"
-            " SELECT h, t, i, e, p, r FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[],"
-            " $5::float8[], $6::bigint[]) WITH ORDINALITY AS u (h, t, i, e, p, r, n)"
-            " ORDER BY n ON CONFLICT DO NOTHING",
-            *(list(column) for column in zip(*kept, strict=True)),
+            "INSERT INTO readings (household_id, ts_ms, import_wh, export_wh, power_w, received_ms, source)"
+            " SELECT h, t, i, e, p, r, s FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[],"
+            " $5::float8[], $6::bigint[], $7::text[]) WITH ORDINALITY AS u (h, t, i, e, p, r, s, n)"
+            " ORDER BY n" + READING_UPSERT,
+            *(list(column) for column in zip(*rows, strict=True)),
         )
         return rowcount(status)
 

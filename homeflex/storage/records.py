@@ -39,10 +39,19 @@ class EventRecord:
     price_gbp_per_mwh: float
     created_at: datetime
     programme_id: str = "default"
+    name: str | None = None  # OpenADR 3.1 eventName
+    modified_at: datetime | None = None  # None: never modified since created_at
+    # What an OpenADR 3.1 client gave beyond the columns above (priority, descriptors, intervals, targets
+    # as given ...), served back as given; None for an event made by the operator API.
+    document: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def end(self) -> datetime:
         return self.start + self.duration
+
+    @property
+    def last_modified(self) -> datetime:
+        return self.modified_at or self.created_at
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +76,15 @@ class TargetRecord:
     acked_modification: int | None
     opt_type: str | None
     opt_at: datetime | None
+
+    def late_opt_in(self, start: datetime) -> bool:
+        """An opt-in first given at or after the event's `start`: kept as the VEN's answer, never paid,
+        since the DSO could not count on a reduction it learnt of only once the event was under way."""
+        return self.opt_type == "optIn" and (self.opt_at is None or self.opt_at >= start)
+
+    def opted_in_by(self, start: datetime) -> bool:
+        """An opt-in given before the event's `start`: the only answer settlement pays."""
+        return self.opt_type == "optIn" and not self.late_opt_in(start)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,6 +184,33 @@ class Oadr3Object:
     document: dict[str, Any]
     created_at: datetime
     modified_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Oadr3Program:
+    """An OpenADR 3.1 program: a programmes row (same id; its settlement terms stay there) with the 3.1
+    document as given (descriptions, interval period, payload descriptors, targets, ...)."""
+
+    id: str
+    name: str
+    document: dict[str, Any]
+    created_at: datetime
+    modified_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventQuery:
+    """A page of events as OpenADR 3.1 GET /events asks for it, answered in SQL (start, id order)."""
+
+    program_ids: tuple[str, ...] = ()  # any of them; () = every program
+    targets: tuple[str, ...] = ()  # any of them: a household id or a group name; () = no filter
+    visible_to: tuple[str, ...] | None = None  # only events targeting one of these households
+    ended_after: datetime | None = None  # only events ending after this (3.1 `active`)
+    # Only events starting after this: with `ended_after` less the longest event, it lets the page walk
+    # the start index from there instead of from the first event ever.
+    started_after: datetime | None = None
+    skip: int = 0
+    limit: int = 50
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,13 +10,15 @@ Upsert batches are written in key order, so concurrent writers on a row-locking 
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeAlias
 
-from homeflex.core.domain import Category, MeterReading
+from homeflex.core.domain import READING_SOURCES, Category, MeterReading
+from homeflex.storage.base import OverlappingEventError
 from homeflex.storage.records import (
     EventRecord,
     HouseholdRecord,
@@ -26,7 +28,28 @@ from homeflex.storage.records import (
 )
 
 Row: TypeAlias = Any  # aiosqlite.Row or asyncpg.Record: both index by column name and by position
-ReadingRow: TypeAlias = tuple[str, int, float, float, float, int]  # the readings table's columns
+ReadingRow: TypeAlias = tuple[str, int, float, float, float, int, str]  # the readings table's columns
+
+# A new reading is stored; one for a time already stored replaces it only if it is the meter's and the
+# stored one an upload's (the first stored wins otherwise). A row changed counts as stored.
+READING_UPSERT = (
+    " ON CONFLICT (household_id, ts_ms) DO UPDATE SET import_wh=excluded.import_wh,"
+    " export_wh=excluded.export_wh, power_w=excluded.power_w, received_ms=excluded.received_ms,"
+    " source=excluded.source WHERE readings.source='upload' AND excluded.source='meter'"
+)
+
+
+def best_per_key(rows: Sequence[ReadingRow]) -> list[ReadingRow]:
+    """One row per (household, ts), in key order: the first of the most trusted source given. A NaN
+    row is dropped (it cannot be stored: NOT NULL). One statement then never meets a key twice."""
+    best: dict[tuple[str, int], ReadingRow] = {}
+    for row in rows:
+        if any(isinstance(v, float) and math.isnan(v) for v in row):
+            continue
+        kept = best.get((row[0], row[1]))
+        if kept is None or READING_SOURCES.index(row[6]) < READING_SOURCES.index(kept[6]):
+            best[(row[0], row[1])] = row
+    return [best[k] for k in sorted(best)]
 
 
 def to_ms(value: datetime) -> int:
@@ -39,6 +62,16 @@ def from_ms(value: int) -> datetime:
 
 def evidence_json(rows: Iterable[dict[str, Any]]) -> str:
     return json.dumps(list(rows), separators=(",", ":"))
+
+
+# An answer repeated (same answer, same modification) keeps the time it was first given: a VEN that
+# re-sends its opt-in after the event started must not turn an opt-in given in time into a late one.
+# SET expressions read the row as it was, on SQLite and PostgreSQL alike.
+_RECORD_OPT = (
+    "UPDATE event_targets SET acked_modification=?, opt_type=?,"
+    " opt_at=CASE WHEN opt_type=? AND acked_modification=? AND opt_at IS NOT NULL THEN opt_at ELSE ? END"
+    " WHERE event_id=? AND household_id=?"
+)
 
 
 class Transaction(Protocol):
@@ -75,7 +108,8 @@ class SqlBase(ABC):
 
     @abstractmethod
     async def _insert_new_readings(self, rows: Sequence[ReadingRow]) -> int:
-        """INSERT OR IGNORE the rows in one transaction, in order; returns how many were new."""
+        """Insert the rows (one per key, in key order) with READING_UPSERT in one transaction;
+        returns how many were stored (new, or a meter's replacing an upload's)."""
 
     @staticmethod
     @abstractmethod
@@ -185,6 +219,7 @@ class SqlBase(ABC):
     # -- events ----------------------------------------------------------------------------------
 
     def _event(self, row: Row) -> EventRecord:
+        document = row["oadr3_document"]
         return EventRecord(
             event_id=row["event_id"],
             modification_number=row["modification_number"],
@@ -195,29 +230,78 @@ class SqlBase(ABC):
             price_gbp_per_mwh=row["price_gbp_per_mwh"],
             created_at=self._read_time(row["created_at"]),
             programme_id=row["programme_id"],
+            name=row["event_name"],
+            modified_at=self._opt_time(row["modified_at"]),
+            document=json.loads(document) if document else None,
         )
 
+    def _event_columns(self, event: EventRecord) -> tuple[Any, ...]:
+        """start, duration_s, reduction_kw, price_gbp_per_mwh, programme_id, event_name, oadr3_document,
+        modified_at, ends_ms: what creating and modifying an event write."""
+        return (
+            self._time(event.start),
+            int(event.duration.total_seconds()),
+            event.reduction_kw,
+            event.price_gbp_per_mwh,
+            event.programme_id,
+            event.name,
+            None if event.document is None else json.dumps(event.document, separators=(",", ":")),
+            None if event.modified_at is None else self._time(event.modified_at),
+            to_ms(event.end),
+        )
+
+    # Statement that makes concurrent event creations take turns, so two cannot both pass the overlap
+    # check (None where the backend's write transaction already does: SQLite's BEGIN IMMEDIATE).
+    _EVENT_CREATION_LOCK: str | None = None
+
     async def create_event(self, event: EventRecord, household_ids: Iterable[str]) -> None:
+        households = list(household_ids)
         async with self._transaction() as tx:
+            if self._EVENT_CREATION_LOCK:
+                await tx.execute(self._EVENT_CREATION_LOCK)
+            await self._refuse_overlap(tx, event, households)
             await tx.execute(
-                "INSERT INTO events (event_id, modification_number, status, start, duration_s, reduction_kw,"
-                " price_gbp_per_mwh, created_at, programme_id) VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO events (event_id, modification_number, status, created_at, start, duration_s,"
+                " reduction_kw, price_gbp_per_mwh, programme_id, event_name, oadr3_document, modified_at,"
+                " ends_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     event.event_id,
                     event.modification_number,
                     event.status,
-                    self._time(event.start),
-                    int(event.duration.total_seconds()),
-                    event.reduction_kw,
-                    event.price_gbp_per_mwh,
                     self._time(event.created_at),
-                    event.programme_id,
+                    *self._event_columns(event),
                 ),
             )
             await tx.executemany(
                 "INSERT INTO event_targets (event_id, household_id) VALUES (?,?)",
-                [(event.event_id, h) for h in household_ids],
+                [(event.event_id, h) for h in households],
             )
+
+    async def _refuse_overlap(self, tx: Transaction, event: EventRecord, households: list[str]) -> None:
+        """OverlappingEventError if a household is already in a scheduled event overlapping `event`
+        (other than `event` itself, when it is being modified)."""
+        longest = (await tx.fetch("SELECT max(duration_s) FROM events WHERE status='scheduled'"))[0][0]
+        if longest is None:
+            return
+        rows = await tx.fetch(
+            "SELECT event_id, start, duration_s FROM events WHERE status='scheduled' AND start < ?"
+            " AND start > ? ORDER BY start",
+            (self._time(event.end), self._time(event.start - timedelta(seconds=longest))),
+        )
+        wanted = set(households)
+        for row in rows:
+            if row[0] == event.event_id:
+                continue
+            if self._read_time(row["start"]) + timedelta(seconds=row["duration_s"]) <= event.start:
+                continue
+            targets = await tx.fetch("SELECT household_id FROM event_targets WHERE event_id=?", (row[0],))
+            clash = sorted(wanted.intersection(r[0] for r in targets))
+            if clash:
+                named = ", ".join(clash[:5]) + (f" and {len(clash) - 5} more" if len(clash) > 5 else "")
+                raise OverlappingEventError(
+                    f"{named} already in event {row[0]} at that time: a household takes part in one"
+                    " event at a time (cancel that event first, or leave these households out)"
+                )
 
     async def get_event(self, event_id: str) -> EventRecord | None:
         rows = await self._fetch("SELECT * FROM events WHERE event_id=?", (event_id,))
@@ -225,6 +309,12 @@ class SqlBase(ABC):
 
     async def list_events(self) -> list[EventRecord]:
         return [self._event(r) for r in await self._fetch("SELECT * FROM events ORDER BY start, event_id")]
+
+    async def live_events(self, now: datetime) -> list[EventRecord]:
+        rows = await self._fetch(
+            "SELECT * FROM events WHERE ends_ms > ? ORDER BY start, event_id", (to_ms(now),)
+        )
+        return [self._event(r) for r in rows]
 
     async def cancel_event(self, event_id: str, at: datetime) -> EventRecord | None:
         """Mark cancelled and bump the modification number, so VENs receive the change."""
@@ -284,11 +374,13 @@ class SqlBase(ABC):
     ) -> bool:
         """Store a VEN's opt response; False if the event is not targeted at that household."""
         changed = await self._execute(
-            "UPDATE event_targets SET acked_modification=?, opt_type=?, opt_at=?"
-            " WHERE event_id=? AND household_id=?",
-            (modification_number, opt_type, self._time(at), event_id, household_id),
+            _RECORD_OPT, self._opt_params((event_id, household_id, modification_number, opt_type, at))
         )
         return changed == 1
+
+    def _opt_params(self, opt: tuple[str, str, int, str, datetime]) -> tuple[Any, ...]:
+        event_id, household_id, modification, opt_type, at = opt
+        return (modification, opt_type, opt_type, modification, self._time(at), event_id, household_id)
 
     async def mark_sent_many(self, sent: Sequence[tuple[str, str, int]]) -> None:
         """Deliveries at scale in one transaction (homeflex.vtn.poll group-commits them)."""
@@ -301,11 +393,8 @@ class SqlBase(ABC):
     async def record_opts(self, opts: Sequence[tuple[str, str, int, str, datetime]]) -> None:
         """Opt responses at scale in one transaction; a later response for the same pair wins."""
         async with self._transaction() as tx:
-            await tx.executemany(
-                "UPDATE event_targets SET acked_modification=?, opt_type=?, opt_at=?"
-                " WHERE event_id=? AND household_id=?",
-                [(m, o, self._time(at), e, h) for e, h, m, o, at in sorted(opts, key=lambda r: r[:2])],
-            )
+            ordered = sorted(opts, key=lambda r: r[:2])
+            await tx.executemany(_RECORD_OPT, [self._opt_params(r) for r in ordered])
 
     async def claim_deliveries(
         self, event_id: str, modification_number: int, household_ids: Sequence[str]
@@ -377,7 +466,8 @@ class SqlBase(ABC):
 
     async def insert_readings(self, readings: Sequence[MeterReading], received_at: datetime) -> int:
         """Insert in one transaction; a reading for an existing (household, ts) is a duplicate and the
-        first one stored wins. Returns how many were new."""
+        first one stored wins, unless it is the meter's and the stored one an upload's. Returns how many
+        were stored."""
         fallback = to_ms(received_at)
         rows = [
             (
@@ -387,11 +477,11 @@ class SqlBase(ABC):
                 r.export_wh,
                 r.power_w,
                 to_ms(r.received_at) if r.received_at else fallback,
+                r.source,
             )
             for r in readings
         ]
-        # Stable sort: duplicates keep their order, so the first given is still the first stored.
-        return await self._insert_new_readings(sorted(rows, key=lambda r: (r[0], r[1])))
+        return await self._insert_new_readings(best_per_key(rows))
 
     async def insert_rejected(self, rejected: Sequence[RejectedReading]) -> None:
         async with self._transaction() as tx:
@@ -417,6 +507,7 @@ class SqlBase(ABC):
                 export_wh=r["export_wh"],
                 power_w=r["power_w"],
                 received_at=from_ms(r["received_ms"]),
+                source=r["source"],
             )
             for r in rows
         ]

@@ -14,7 +14,7 @@ import aiosqlite
 
 from homeflex.core.timeutil import parse_utc
 from homeflex.storage.migrate import load_migrations
-from homeflex.storage.sqlbase import ReadingRow, evidence_json, from_ms, to_ms
+from homeflex.storage.sqlbase import READING_UPSERT, ReadingRow, evidence_json, from_ms, to_ms
 from homeflex.storage.sqlsettle import SqlStorage
 
 __all__ = ["SQLiteStorage", "evidence_json", "from_ms", "to_ms"]  # the helpers moved to sqlbase
@@ -132,7 +132,11 @@ class SQLiteStorage(SqlStorage):
     async def _insert_new_readings(self, rows: Sequence[ReadingRow]) -> int:
         async with self._transaction():
             before = self._db.total_changes
-            await self._db.executemany("INSERT OR IGNORE INTO readings VALUES (?,?,?,?,?,?)", rows)
+            await self._db.executemany(
+                "INSERT INTO readings (household_id, ts_ms, import_wh, export_wh, power_w, received_ms,"
+                " source) VALUES (?,?,?,?,?,?,?)" + READING_UPSERT,
+                rows,
+            )
             return self._db.total_changes - before
 
     async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:

@@ -1,13 +1,24 @@
-"""The OpenADR 3.1 part of the storage interface in shared SQL: OAuth2 clients and the 3.1 objects that
-have no 2.0b table (VENs, resources, subscriptions, reports), kept as JSON documents."""
+"""The OpenADR 3.1 part of the storage interface in shared SQL: OAuth2 clients, the 3.1 objects that
+have no 2.0b table (VENs, resources, subscriptions, reports), kept as JSON documents, the 3.1 side of
+programmes, and the event operations only 3.1 has (modification, filtered pages)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from homeflex.storage.records import Oadr3Client, Oadr3Object
-from homeflex.storage.sqlbase import Row, SqlBase
+from homeflex.storage.records import EventQuery, EventRecord, Oadr3Client, Oadr3Object, Oadr3Program
+from homeflex.storage.sqlbase import Row, SqlBase, to_ms
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"))
 
 
 class SqlOadr3(SqlBase):
@@ -73,3 +84,153 @@ class SqlOadr3(SqlBase):
             "DELETE FROM oadr3_objects WHERE object_type=? AND id=?", (object_type, object_id)
         )
         return changed == 1
+
+    # -- programs ------------------------------------------------------------------------------------
+
+    async def put_oadr3_program(
+        self, program_id: str, name: str, document: dict[str, Any], at: datetime
+    ) -> None:
+        # A new programme is paid like the default one (utilisation, same-day-type baseline); an existing
+        # one keeps its settlement terms: 3.1 changes only its name and document.
+        await self._execute(
+            "INSERT INTO programmes (id, name, baseline_method, created_at, oadr3_document, modified_at)"
+            " VALUES (?,?,'same_day_type',?,?,?) ON CONFLICT (id) DO UPDATE SET name=excluded.name,"
+            " oadr3_document=excluded.oadr3_document, modified_at=excluded.modified_at",
+            (program_id, name, self._time(at), _dumps(document), self._time(at)),
+        )
+
+    def _oadr3_program(self, r: Row) -> Oadr3Program:
+        created = self._read_time(r["created_at"])
+        return Oadr3Program(
+            id=r["id"],
+            name=r["name"],
+            document=json.loads(r["oadr3_document"]) if r["oadr3_document"] else {},
+            created_at=created,
+            modified_at=self._opt_time(r["modified_at"]) or created,
+        )
+
+    async def get_oadr3_program(self, program_id: str) -> Oadr3Program | None:
+        rows = await self._fetch(
+            "SELECT id, name, oadr3_document, created_at, modified_at FROM programmes WHERE id=?",
+            (program_id,),
+        )
+        return self._oadr3_program(rows[0]) if rows else None
+
+    async def list_oadr3_programs(self) -> list[Oadr3Program]:
+        rows = await self._fetch(
+            "SELECT id, name, oadr3_document, created_at, modified_at FROM programmes ORDER BY created_at, id"
+        )
+        return [self._oadr3_program(r) for r in rows]
+
+    async def delete_programme(self, program_id: str) -> bool | None:
+        """True if deleted, False if there was none, None if events refer to it (kept)."""
+        async with self._transaction() as tx:
+            if await tx.fetch("SELECT 1 FROM events WHERE programme_id=? LIMIT 1", (program_id,)):
+                return None
+            found = await tx.fetch("SELECT 1 FROM programmes WHERE id=?", (program_id,))
+            await tx.execute("DELETE FROM programmes WHERE id=?", (program_id,))
+        return bool(found)
+
+    # -- events --------------------------------------------------------------------------------------
+
+    async def modify_event(self, event: EventRecord, household_ids: Sequence[str]) -> EventRecord | None:
+        """Replace a scheduled event's window, payload, program, name and document and its targets, and
+        bump its modification number, so every VEN (2.0b and 3.1) receives the modification; a target that
+        stays keeps its answer row (with an older modification it is asked again). None if the event is
+        cancelled or unknown."""
+        async with self._transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT modification_number FROM events WHERE event_id=? AND status='scheduled'",
+                (event.event_id,),
+            )
+            if not rows:
+                return None
+            if self._EVENT_CREATION_LOCK:
+                await tx.execute(self._EVENT_CREATION_LOCK)
+            # A modified window is held to the same rule as a new one: one event at a time per household.
+            await self._refuse_overlap(tx, event, list(household_ids))
+            await tx.execute(
+                "UPDATE events SET start=?, duration_s=?, reduction_kw=?, price_gbp_per_mwh=?,"
+                " programme_id=?, event_name=?, oadr3_document=?, modified_at=?, ends_ms=?,"
+                " modification_number=modification_number+1 WHERE event_id=?",
+                (*self._event_columns(event), event.event_id),
+            )
+            old = {
+                r["household_id"]
+                for r in await tx.fetch(
+                    "SELECT household_id FROM event_targets WHERE event_id=?", (event.event_id,)
+                )
+            }
+            gone = sorted(old - set(household_ids))
+            if gone:
+                await tx.execute(
+                    f"DELETE FROM event_targets WHERE event_id=? AND household_id IN ({_marks(gone)})",
+                    (event.event_id, *gone),
+                )
+            await tx.executemany(
+                "INSERT INTO event_targets (event_id, household_id) VALUES (?,?)",
+                [(event.event_id, h) for h in sorted(set(household_ids) - old)],
+            )
+        return await self.get_event(event.event_id)
+
+    async def _targets_clause(self, targets: Sequence[str]) -> str:
+        """The any-of targets filter (households or groups), with `targets` twice as its parameters.
+
+        A few households' events are best found from the household index and looked up by key (IN); a
+        group's are many, and walking the events in start order until the page is full (EXISTS) beats
+        sorting them all. Which one is told by whether any target is a group."""
+        marks = _marks(targets)
+        group = await self._fetch(f"SELECT 1 FROM households WHERE group_name IN ({marks}) LIMIT 1", targets)
+        if group:
+            return (
+                "EXISTS (SELECT 1 FROM event_targets t JOIN households h ON h.id=t.household_id"
+                f" WHERE t.event_id=e.event_id"
+                f" AND (t.household_id IN ({marks}) OR h.group_name IN ({marks})))"
+            )
+        return (
+            "e.event_id IN (SELECT t.event_id FROM event_targets t"
+            f" WHERE t.household_id IN ({marks}) OR t.household_id IN ({marks}))"  # (same parameters)
+        )
+
+    async def events_page(self, query: EventQuery) -> list[tuple[EventRecord, list[str]]]:
+        """A page of scheduled (not cancelled) events with their targeted households, in (start, id)
+        order; every filter is in the WHERE clause, so the page costs the same with 100,000 events."""
+        where: list[str] = ["e.status='scheduled'"]
+        params: list[Any] = []
+        if query.program_ids:
+            where.append(f"e.programme_id IN ({_marks(query.program_ids)})")
+            params += list(query.program_ids)
+        if query.ended_after is not None:
+            where.append("e.ends_ms > ?")
+            params.append(to_ms(query.ended_after))
+        if query.started_after is not None:
+            where.append("e.start > ?")
+            params.append(self._time(query.started_after))
+        if query.targets:
+            where.append(await self._targets_clause(query.targets))
+            params += [*query.targets, *query.targets]
+        if query.visible_to is not None:
+            if not query.visible_to:
+                return []
+            where.append(
+                "e.event_id IN (SELECT v.event_id FROM event_targets v"
+                f" WHERE v.household_id IN ({_marks(query.visible_to)}))"
+            )
+            params += list(query.visible_to)
+        rows = await self._fetch(
+            f"SELECT e.* FROM events e WHERE {' AND '.join(where)} ORDER BY e.start, e.event_id"
+            " LIMIT ? OFFSET ?",
+            (*params, query.limit, query.skip),
+        )
+        events = [self._event(r) for r in rows]
+        if not events:
+            return []
+        ids = [e.event_id for e in events]
+        targets: dict[str, list[str]] = {i: [] for i in ids}
+        for r in await self._fetch(
+            f"SELECT event_id, household_id FROM event_targets WHERE event_id IN ({_marks(ids)})"
+            " ORDER BY household_id",
+            ids,
+        ):
+            targets[r["event_id"]].append(r["household_id"])
+        return [(e, targets[e.event_id]) for e in events]

@@ -10,6 +10,10 @@ for the contract:
 from __future__ import annotations
 
 from homeflex.telemetry.baselines.days import (
+    HOLIDAY_RULES,
+    HolidayRule,
+    baseline_day_type,
+    calendar_days,
     day_values,
     eligible_days,
     is_weekend_day,
@@ -42,13 +46,17 @@ from homeflex.telemetry.baselines.sufficiency import (
 )
 
 __all__ = [
+    "HOLIDAY_RULES",
     "METHODS",
     "BaselineMethod",
     "DataSufficiency",
     "EventWindow",
+    "HolidayRule",
     "Registry",
     "Sufficiency",
     "XofYKind",
+    "baseline_day_type",
+    "calendar_days",
     "check_sufficiency",
     "compute_baseline",
     "day_coverage",

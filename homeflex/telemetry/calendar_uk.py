@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -89,6 +90,30 @@ def bank_holidays_between(first: date, last: date) -> frozenset[date]:
 
 def is_bank_holiday(day: date) -> bool:
     return day in bank_holiday_names(day.year)
+
+
+class DayType(StrEnum):
+    WORKING = "working"  # Monday to Friday, not a bank holiday
+    WEEKEND = "weekend"  # Saturday or Sunday (a holiday on one is still a weekend day)
+    BANK_HOLIDAY = "bank_holiday"  # a bank holiday on a weekday
+
+
+def day_type(day: date, holidays: frozenset[date] | None = None) -> DayType:
+    """The one day-type rule of a UK local date, for the profile, the forecast and settlement alike.
+
+    `holidays` None means the England & Wales bank holidays (none are known before FIRST_YEAR). What a
+    bank holiday counts as is each user's choice: the household's profile and forecast take it as a
+    non-working day (`is_non_working`); a programme's baseline decides by its own setting.
+    """
+    if day.weekday() >= SATURDAY:
+        return DayType.WEEKEND
+    holiday = day in holidays if holidays is not None else day.year >= FIRST_YEAR and is_bank_holiday(day)
+    return DayType.BANK_HOLIDAY if holiday else DayType.WORKING
+
+
+def is_non_working(day: date) -> bool:
+    """A weekend day or a bank holiday: the household's weekend load shape (profile and forecast)."""
+    return day_type(day) is not DayType.WORKING
 
 
 def _nth_monday(year: int, month: int, n: int) -> date:

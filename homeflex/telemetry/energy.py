@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from homeflex.core.domain import MeterReading
+from homeflex.core.domain import READING_SOURCES, MeterReading
 from homeflex.core.timeutil import PERIOD, period_start
 
 FloatArray = npt.NDArray[np.float64]
@@ -64,11 +64,24 @@ def period_energy_kwh(
 
     Readings may come in any order and for one household only. Where several readings share a ts, the
     one received last wins (a correction supersedes the original); without received_at, the later one
-    in `readings`.
+    in `readings`. Each source (meter, upload) is its own register series, never differenced against
+    another's; a period the meter measured takes the meter's energy, else an upload's.
     """
     if len({r.household_id for r in readings}) > 1:
         raise ValueError("readings from more than one household")
     starts = [_aligned(p) for p in period_starts]
+    merged = dict.fromkeys(starts, np.nan)
+    for source in reversed(READING_SOURCES):  # the most trusted last, so it overwrites
+        own = [r for r in readings if r.source == source]
+        if own:
+            energy = _series_energy(own, starts, max_gap_s)
+            merged.update({p: v for p, v in energy.items() if not np.isnan(v)})
+    return {p: float(v) for p, v in merged.items()}
+
+
+def _series_energy(
+    readings: Sequence[MeterReading], starts: list[datetime], max_gap_s: float | None
+) -> dict[datetime, float]:
     latest: dict[datetime, MeterReading] = {}
     for r in sorted(readings, key=_received_order):
         if r.ts.tzinfo is None:

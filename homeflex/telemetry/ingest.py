@@ -57,7 +57,7 @@ class Ingestor:
         # id keeps two ingestors on one broker from taking each other's connection (and readings).
         if identifier is None:
             identifier = "telemetry-ingest" if persistent else f"telemetry-ingest-{secrets.token_hex(4)}"
-        self._session = MqttSession(mqtt_url, identifier, persistent=persistent)
+        self._session = MqttSession(mqtt_url, identifier, persistent=persistent, part="ingest")
         self._persistent = persistent
         self._ack_window = ack_window
         self._batch_size = batch_size
@@ -78,9 +78,12 @@ class Ingestor:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._session.__aexit__(exc_type, exc, tb)
         if self._task:
             self._task.cancel()
+        # Store and acknowledge what is in hand while still connected, so the broker forgets it; what
+        # arrives while disconnecting is stored after, or (persistent) comes again to the next run.
+        await self.flush()
+        await self._session.__aexit__(exc_type, exc, tb)
         await self.flush()
 
     async def _known_household(self, household_id: str) -> bool:

@@ -211,6 +211,6 @@ def profile_message(record: ProfileRecord) -> dict[str, Any]:
 async def publish_profiles(mqtt_url: str, records: Sequence[ProfileRecord]) -> None:
     """Send each household its latest profile and readiness, retained, so a control loop that starts
     later still gets it."""
-    async with MqttSession(mqtt_url, f"profiles-{uuid.uuid4().hex[:8]}") as session:
+    async with MqttSession(mqtt_url, f"profiles-{uuid.uuid4().hex[:8]}", part="profiles") as session:
         for record in records:
             await session.publish(topics.profile(record.household_id), profile_message(record), retain=True)

@@ -9,9 +9,23 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from homeflex.storage.records import ProgrammeRecord
-from homeflex.telemetry.adjustment import AdjustmentParams
-from homeflex.telemetry.baseline import METHODS
+from homeflex.telemetry.adjustment import AdjustmentParams, applies
+from homeflex.telemetry.baseline import HOLIDAY_RULES, METHODS
 from homeflex.telemetry.payments import PaymentCurve
+
+# Bounds on what a programme may say, so no typo can overflow settlement (a £1e300 fee) or make it read
+# years of history. Each is far beyond any real programme (NGED pays about £21/MW/h, settlement.md §8).
+MAX_AVAILABILITY_GBP_PER_MW_H = 10_000.0
+MAX_PAYMENT_FACTOR = 2.0  # a curve may pay a bonus, not a multiple
+MAX_BASELINE_PARAM = 366  # days, weeks, counts of days or half-hours: a year at most
+MAX_ADJUSTMENT_SECONDS = 7 * 24 * 3600.0
+
+
+def _bounded(where: str, values: dict[str, Any], limit: float) -> None:
+    """Every number in `values` finite and within [-limit, limit]; ValueError naming the key otherwise."""
+    for key, value in values.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and not -limit <= value <= limit:
+            raise ValueError(f"{where} {key!r} = {value} is out of range: at most {limit:g} in size")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,9 +60,12 @@ class Rules:
 
     @property
     def lookback(self) -> timedelta:
-        """History a baseline may reach back over (plus the event day)."""
-        days = int(self.params.get("lookback_days", 21))
-        return timedelta(days=max(days, 7 * int(self.params.get("weeks", 3))) + 1)
+        """History settlement must fetch before the event: what the method reads under its parameters
+        (its own defaults included), or the day-of adjustment window if that reaches further, plus a
+        day, since the method counts local days and a clock change shifts them against UTC."""
+        method_days = timedelta(days=METHODS.history_days(self.method, self.params))
+        adjustment = -self.adjustment.window_offset if applies(self.adjustment) else timedelta(0)
+        return max(method_days, adjustment) + timedelta(days=1)
 
 
 PROGRAMME_FIELDS = (
@@ -113,6 +130,11 @@ def rules_from_record(record: ProgrammeRecord) -> Rules:
             f"{record.baseline_method}: unknown parameters {sorted(unknown)}; accepted: "
             f"{list(METHODS.params(record.baseline_method))}"
         )
+    _bounded("baseline_params", dict(record.baseline_params), MAX_BASELINE_PARAM)
+    rule = record.baseline_params.get("bank_holidays", "exclude")
+    if rule not in HOLIDAY_RULES:
+        raise ValueError(f"bank_holidays must be one of {', '.join(HOLIDAY_RULES)}, got {rule!r}")
+    _bounded("adjustment", dict(record.adjustment), MAX_ADJUSTMENT_SECONDS)
     adj = dict(record.adjustment)
     for key in ("window_offset", "window_length"):
         if key in adj:
@@ -127,8 +149,10 @@ def rules_from_record(record: ProgrammeRecord) -> Rules:
         raise ValueError(f"programme {record.id}: {err}") from err
     if not Decimal(0) <= share < Decimal(1):
         raise ValueError("community_share must be a fraction in [0, 1)")
-    if not availability >= 0:
-        raise ValueError("availability_gbp_per_mw_h must not be negative")
+    if not 0 <= availability <= MAX_AVAILABILITY_GBP_PER_MW_H:
+        raise ValueError(f"availability_gbp_per_mw_h must be between 0 and {MAX_AVAILABILITY_GBP_PER_MW_H:g}")
+    if any(not 0 <= f <= MAX_PAYMENT_FACTOR for _, f in record.payment_curve):
+        raise ValueError(f"payment_curve factors must be between 0 and {MAX_PAYMENT_FACTOR:g}")
     curve = PaymentCurve(points=record.payment_curve) if record.payment_curve else None
     return Rules(
         programme_id=record.id,

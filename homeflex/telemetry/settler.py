@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -20,15 +21,17 @@ from homeflex import metrics
 from homeflex.core.domain import MeterReading
 from homeflex.core.timeutil import local_date, period_start, periods
 from homeflex.storage import Storage
-from homeflex.storage.records import EventRecord, LedgerEntry, SettlementRecord
+from homeflex.storage.records import EventRecord, LedgerEntry, SettlementRecord, TargetRecord
 from homeflex.telemetry.adjustment import adjust, adjustment_window, applies, window_means
 from homeflex.telemetry.baseline import EventWindow, compute_baseline
 from homeflex.telemetry.energy import period_energy_kwh
+from homeflex.telemetry.limits import UnsettleableEventError, out_of_range
 from homeflex.telemetry.payments import availability_payment, split
 from homeflex.telemetry.programme import Rules, rules_from_record
 from homeflex.telemetry.reconcile import COMMUNITY, DSO, aggregator_account, household_account
 from homeflex.telemetry.settlement import HouseholdSettlement, round_money, settle_household
 
+log = logging.getLogger(__name__)
 AFTER_EVENT = timedelta(hours=4)  # PJM Same Day looks at the hours after an event
 
 
@@ -48,7 +51,14 @@ def inputs_hash(readings: list[MeterReading], event: EventRecord, rules: Rules, 
 
 
 def settlement_record(
-    result: HouseholdSettlement, *, opted_in: bool, rules: Rules, version: int, at: datetime, digest: str
+    result: HouseholdSettlement,
+    *,
+    opted_in: bool,
+    rules: Rules,
+    version: int,
+    at: datetime,
+    digest: str,
+    unpaid: str = "not_opted_in",
 ) -> SettlementRecord:
     evidence = [
         {
@@ -66,7 +76,7 @@ def settlement_record(
         event_id=result.event_id,
         household_id=result.household_id,
         version=version,
-        status=result.status if opted_in else "not_opted_in",
+        status=result.status if opted_in else unpaid,
         method=rules.method,
         baseline_kw=_finite(result.baseline_kw),
         actual_kw=_finite(result.actual_kw),
@@ -133,16 +143,39 @@ def ledger_entries(
     ]
 
 
-async def event_days(storage: Storage, exclude: str) -> dict[str, frozenset[date]]:
-    """Per household, the local dates of its other (not cancelled) events: not normal days for a
-    baseline. Read once per settlement run, not once per household."""
+@dataclass(frozen=True, kw_only=True)
+class OtherEvents:
+    """What a household's other (not cancelled) events mean for settling one event."""
+
+    days: dict[str, frozenset[date]]  # their local dates: not normal days for a baseline
+    # The household's earlier event overlapping this one that it opted in to in time: it pays for those
+    # half-hours, so this one does not. Storage refuses an overlap now; this covers events stored before.
+    paid_by: dict[str, str]
+
+
+async def other_events(storage: Storage, event: EventRecord) -> OtherEvents:
+    """Read once per settlement of an event, not once per household."""
     days: dict[str, set[date]] = defaultdict(set)
-    for event in await storage.list_events():
-        if event.event_id == exclude or event.status == "cancelled":
+    paid_by: dict[str, str] = {}
+    for other in await storage.list_events():
+        if other.event_id == event.event_id or other.status == "cancelled":
             continue
-        for target in await storage.event_targets(event.event_id):
-            days[target.household_id].add(local_date(event.start))
-    return {household: frozenset(d) for household, d in days.items()}
+        first = (other.created_at, other.event_id) < (event.created_at, event.event_id)
+        pays = first and other.start < event.end and event.start < other.end
+        for target in await storage.event_targets(other.event_id):
+            days[target.household_id].add(local_date(other.start))
+            if pays and target.opted_in_by(other.start):
+                paid_by.setdefault(target.household_id, other.event_id)
+    return OtherEvents(days={h: frozenset(d) for h, d in days.items()}, paid_by=paid_by)
+
+
+def unpaid_status(target: TargetRecord, event: EventRecord, others: OtherEvents) -> str | None:
+    """Why the household is not paid for `event`, or None when it is."""
+    if target.household_id in others.paid_by:
+        return "overlaps_event"
+    if target.late_opt_in(event.start):
+        return "late_opt_in"
+    return None if target.opted_in_by(event.start) else "not_opted_in"
 
 
 def baseline_for(
@@ -224,17 +257,21 @@ async def settle_event(storage: Storage, event_id: str, now: datetime) -> list[S
         raise LookupError(f"no event {event_id!r}")
     if event.status == "cancelled" or now < event.end:
         return []
+    why = out_of_range(event)
+    if why is not None:
+        raise UnsettleableEventError(f"event {event_id} cannot be settled: {why}")
     programme = await storage.get_programme(event.programme_id)
     if programme is None:
         raise LookupError(f"event {event_id} names unknown programme {event.programme_id!r}")
     rules = rules_from_record(programme)
-    other_days = await event_days(storage, event_id)
+    others = await other_events(storage, event)
     latest = {s.household_id: s for s in await storage.latest_settlements(event_id)}
     member_of = {m.household_id: a.id for a in await storage.list_aggregators() for m in a.members}
     written = []
     for target in await storage.event_targets(event_id):
-        opted_in = target.opt_type == "optIn"
-        days = other_days.get(target.household_id, frozenset())
+        unpaid = unpaid_status(target, event, others)
+        opted_in = unpaid is None
+        days = others.days.get(target.household_id, frozenset())
         result, digest = await settle_one(storage, event, target.household_id, opted_in, rules, days, now)
         previous = latest.get(target.household_id)
         record = settlement_record(
@@ -242,6 +279,7 @@ async def settle_event(storage: Storage, event_id: str, now: datetime) -> list[S
             opted_in=opted_in,
             rules=rules,
             digest=digest,
+            unpaid=unpaid or "not_opted_in",
             at=now,
             version=previous.version + 1 if previous else 1,
         )
@@ -268,6 +306,9 @@ async def settle_period(
     ]
     written = []
     for event in events:
-        written += await settle_event(storage, event.event_id, now)
+        try:
+            written += await settle_event(storage, event.event_id, now)
+        except UnsettleableEventError as err:  # the rest of the period is still settled
+            log.error("%s", err, extra={"event_id": event.event_id})
     await storage.save_settlement_run(now, start, end, len(events), len(written))
     return written

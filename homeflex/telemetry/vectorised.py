@@ -24,9 +24,10 @@ import numpy.typing as npt
 from homeflex.core.timeutil import PERIOD, period_start
 from homeflex.telemetry.baseline import (
     EventWindow,
+    HolidayRule,
     XofYKind,
+    calendar_days,
     compute_baseline,
-    eligible_days,
     same_local_period,
     x_of_y_slice,
 )
@@ -82,13 +83,14 @@ def same_day_type_v(
     *,
     excluded_days: frozenset[date] = frozenset(),
     holidays: frozenset[date] | None = None,
+    bank_holidays: HolidayRule = "exclude",
     weeks: int = 3,
     min_days: int | None = None,
 ) -> FloatArray:
     """baseline.same_day_type for every row at once."""
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
-    days = eligible_days(period, lookback_days=7 * weeks, excluded_days=excluded_days, holidays=holidays)
+    days = calendar_days(period, 7 * weeks, excluded_days, holidays, bank_holidays)
     values = _gather(kwh, grid.columns(period, days))
     count = np.sum(~np.isnan(values), axis=1)
     needed = max(1, math.ceil(len(days) / 2)) if min_days is None else min_days
@@ -104,6 +106,7 @@ def x_of_y_v(
     *,
     excluded_days: frozenset[date] = frozenset(),
     holidays: frozenset[date] | None = None,
+    bank_holidays: HolidayRule = "exclude",
     x: int = 10,
     y: int = 10,
     kind: XofYKind = "high",
@@ -111,7 +114,7 @@ def x_of_y_v(
 ) -> FloatArray:
     """baseline.x_of_y for every row at once: the first Y days with data, newest first, then X of them."""
     lo, hi = x_of_y_slice(x=x, y=y, kind=kind)
-    days = eligible_days(period, lookback_days=lookback_days, excluded_days=excluded_days, holidays=holidays)
+    days = calendar_days(period, lookback_days, excluded_days, holidays, bank_holidays)
     values = _gather(kwh, grid.columns(period, days))
     known = ~np.isnan(values)
     keep = known & (np.cumsum(known, axis=1) <= y)

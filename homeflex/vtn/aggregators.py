@@ -18,8 +18,9 @@ from homeflex.core.clock import Clock
 from homeflex.core.domain import Category
 from homeflex.storage import Storage
 from homeflex.storage.records import AggregatorRecord, HouseholdRecord, PortfolioMember
+from homeflex.telemetry.limits import MAX_REDUCTION_KW
 from homeflex.telemetry.portfolio import portfolio_statement, portfolio_statement_json
-from homeflex.vtn.events import MAX_REDUCTION_KW, BadRequest
+from homeflex.vtn.events import BadRequest
 
 AGGREGATOR_GROUP = "aggregators"
 

@@ -16,11 +16,12 @@ from aiohttp import web
 
 from homeflex import metrics
 from homeflex.core.clock import Clock
-from homeflex.core.domain import Category
+from homeflex.core.domain import Category, household_id_problem
 from homeflex.core.timeutil import iso
-from homeflex.storage import CorruptRecordError, Storage
+from homeflex.storage import CorruptRecordError, OverlappingEventError, Storage
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProfileVersion, SettlementRecord
 from homeflex.telemetry.books import household_statement, reconcile_books
+from homeflex.telemetry.limits import UnsettleableEventError
 from homeflex.telemetry.profiles import profile_document
 from homeflex.telemetry.programme import programme_from_json, programme_json, rules_from_record
 from homeflex.telemetry.statements import statement_json
@@ -62,6 +63,8 @@ async def put_household(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     household_id = request.match_info["household_id"]
+    if problem := household_id_problem(household_id):
+        raise BadRequest(problem)
     try:
         record = HouseholdRecord(
             id=household_id,
@@ -100,7 +103,10 @@ async def create_event(request: web.Request) -> web.Response:
         if not targets:
             raise BadRequest(f"group {req.group!r} has no households")
     event = new_event(req, now)
-    await storage.create_event(event, targets)
+    try:
+        await storage.create_event(event, targets)
+    except OverlappingEventError as err:
+        return error(409, str(err))
     metrics.EVENTS.labels("created").inc()
     return web.json_response(await event_json(storage, event, now), status=201)
 
@@ -149,7 +155,10 @@ async def settle_event(request: web.Request) -> web.Response:
     if now < event.end:
         return error(409, f"event {event.event_id} has not ended yet")
     settle: Settle = request.app[SETTLE]  # type: ignore[assignment]
-    await settle(event.event_id)
+    try:
+        await settle(event.event_id)
+    except UnsettleableEventError as err:
+        return error(409, str(err))
     return web.json_response(await event_json(storage, event, now))
 
 
@@ -270,6 +279,7 @@ async def event_json(storage: Storage, event: EventRecord, now: Any) -> dict[str
                 "opt_type": t.opt_type,
                 "acked_modification": t.acked_modification,
                 "opt_at": iso(t.opt_at) if t.opt_at else None,
+                "late": t.late_opt_in(event.start),  # recorded, never paid
                 "settlement": settlement_json(s) if s else None,
             }
         )
@@ -287,6 +297,7 @@ async def event_json(storage: Storage, event: EventRecord, now: Any) -> dict[str
         "totals": {
             "targeted": len(targets),
             "opted_in": sum(t.opt_type == "optIn" for t in targets),
+            "late_opt_in": sum(t.late_opt_in(event.start) for t in targets),  # of those: never paid
             "opted_out": sum(t.opt_type == "optOut" for t in targets),
             "no_response": sum(t.opt_type is None for t in targets),
             "delivered_kwh": sum(s.delivered_kwh for s in settlements.values()),

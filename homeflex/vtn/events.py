@@ -13,12 +13,18 @@ from openleadr import objects
 
 from homeflex.core.timeutil import parse_utc
 from homeflex.storage.records import EventRecord
+from homeflex.telemetry.limits import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_DURATION,
+    MAX_PRICE_GBP_PER_MWH,
+    MAX_REDUCTION_KW,
+    MIN_DURATION,
+)
 
 MARKET_CONTEXT = "oadr://homeflex/flex"
 TRIAL_PROGRAMME = "trial"
 TRIAL_MARKET_CONTEXT = "oadr://homeflex/trial"  # households know a trial by it: it pays nothing
-MAX_DURATION = timedelta(hours=24)
-MAX_REDUCTION_KW = 100.0  # per household: a domestic supply cannot shed more
 
 
 class BadRequest(ValueError):
@@ -50,9 +56,12 @@ def _time(body: dict[str, Any], key: str) -> datetime:
     if not isinstance(value, str):
         raise BadRequest(f"'{key}' must be an ISO 8601 time with a UTC offset, e.g. 2026-11-24T17:30:00Z")
     try:
-        return parse_utc(value)
-    except ValueError as err:
+        parsed = parse_utc(value)
+    except (ValueError, OverflowError) as err:
         raise BadRequest(f"'{key}': {err}") from err
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise BadRequest(f"'{key}' must fall in the years {FIRST_YEAR}..{LAST_YEAR}, not {parsed.year}")
+    return parsed
 
 
 def _targets(body: dict[str, Any]) -> tuple[tuple[str, ...] | None, str | None]:
@@ -80,13 +89,13 @@ def _duration(body: dict[str, Any], start: datetime) -> timedelta:
         duration = end - start
     else:
         minutes = _number(body, "duration_minutes")
-        if minutes <= 0:
-            raise BadRequest("'duration_minutes' must be positive")
+        if minutes < MIN_DURATION.total_seconds() / 60:
+            raise BadRequest(f"'duration_minutes' must be at least {MIN_DURATION.total_seconds() / 60:g}")
         if minutes > MAX_DURATION.total_seconds() / 60:  # checked before timedelta, which overflows
             raise BadRequest(f"an event lasts at most {MAX_DURATION}")
         duration = timedelta(minutes=minutes)
-    if duration > MAX_DURATION:
-        raise BadRequest(f"an event lasts at most {MAX_DURATION}")
+    if not MIN_DURATION <= duration <= MAX_DURATION:
+        raise BadRequest(f"an event lasts at least {MIN_DURATION} and at most {MAX_DURATION}")
     return duration
 
 
@@ -99,8 +108,8 @@ def _price_and_programme(body: dict[str, Any]) -> tuple[float, str]:
             raise BadRequest("a trial event pays nothing: leave out 'price_gbp_per_mwh' and 'programme'")
         body = {**body, "price_gbp_per_mwh": 0.0, "programme": TRIAL_PROGRAMME}
     price = _number(body, "price_gbp_per_mwh")
-    if price < 0:
-        raise BadRequest("'price_gbp_per_mwh' must not be negative")
+    if not 0 <= price <= MAX_PRICE_GBP_PER_MWH:
+        raise BadRequest(f"'price_gbp_per_mwh' must be between 0 and {MAX_PRICE_GBP_PER_MWH:g} (£/MWh)")
     return price, _programme(body)
 
 
@@ -202,7 +211,7 @@ def openadr_event(
             market_context=TRIAL_MARKET_CONTEXT if event.programme_id == TRIAL_PROGRAMME else MARKET_CONTEXT,
             event_status=event_status(event, now),
             created_date_time=event.created_at,
-            modification_date_time=event.created_at,
+            modification_date_time=event.last_modified,
         ),
         active_period=objects.ActivePeriod(dtstart=event.start, duration=event.duration),
         event_signals=[

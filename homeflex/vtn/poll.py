@@ -129,7 +129,7 @@ class PollState:
         started = perf_seconds()
         resync = started - self._synced_at >= self.resync_s
         now = self.clock.now()
-        live = {e.event_id: e for e in await self.storage.list_events() if e.end > now}
+        live = {e.event_id: e for e in await self.storage.live_events(now)}
         portfolios = {
             a.id: frozenset(m.household_id for m in a.members) for a in await self.storage.list_aggregators()
         }

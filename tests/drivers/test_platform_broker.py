@@ -27,10 +27,10 @@ from tests.mqtt.test_access import Broker, broker  # noqa: F401 (the fixture: mo
 START = datetime(2026, 12, 2, 18, 0, tzinfo=LONDON)
 HH = "hh001"
 TREE = f"{topics.PREFIX}/{HH}"
-ADDRESSES = {
-    "shelly": ("shelly", {"topic_prefix": f"{TREE}/shellyplusplugs-a8032ab12345"}),
-    "tasmota": ("tasmota", {"topic": "pow1", "full_topic": f"{TREE}/%prefix%/%topic%/"}),
-    "z2m": ("zigbee2mqtt", {"friendly_name": "kitchen", "base_topic": f"{TREE}/zigbee2mqtt"}),
+ADDRESSES = {  # device ids are login parts of the household's account (homeflex.mqtt.access)
+    "plug1": ("shelly", {"topic_prefix": f"{TREE}/shellyplusplugs-a8032ab12345"}),
+    "plug2": ("tasmota", {"topic": "pow1", "full_topic": f"{TREE}/%prefix%/%topic%/"}),
+    "plug3": ("zigbee2mqtt", {"friendly_name": "kitchen", "base_topic": f"{TREE}/zigbee2mqtt"}),
     "meter": ("shelly_pro3em", {"topic_prefix": f"{TREE}/shellypro3em-a8032ab12345"}),
 }
 
@@ -50,14 +50,14 @@ def config() -> HouseholdConfig:
     meter = DRIVERS.get("shelly_pro3em").parse(ADDRESSES["meter"][1])
     return HouseholdConfig(
         household_id=HH,
-        devices=tuple(device(n) for n in ("shelly", "tasmota", "z2m")),
+        devices=tuple(device(n) for n in ("plug1", "plug2", "plug3")),
         meter=MeterConfig(protocol="shelly_pro3em", address=meter),
     )
 
 
 async def test_product_topics_under_the_household_subtree(broker: Broker) -> None:  # noqa: F811
     clock = ScaledClock(START, 60.0)
-    plugs = {n: SmartPlug(seed=i) for i, n in enumerate(("shelly", "tasmota", "z2m"))}
+    plugs = {n: SmartPlug(seed=i) for i, n in enumerate(("plug1", "plug2", "plug3"))}
     household = SimHousehold(HH, base_load=BaseLoad(seed=1), weather=LondonWeather(seed=1), devices=plugs)
     wiring = {name: {"protocol": protocol, **address} for name, (protocol, address) in ADDRESSES.items()}
     url = broker.as_user(HH)

@@ -119,8 +119,8 @@ async def test_telemetry_reads_every_meter_but_commands_nothing(broker: Broker) 
 
 async def test_the_portal_tells_a_household_of_skips_but_commands_nothing(broker: Broker) -> None:
     async with (
-        MqttSession(broker.as_user("hh001"), "hh001-ven") as ven,
-        MqttSession(broker.as_user("hh001"), "hh001-battery") as device,
+        MqttSession(broker.as_user("hh001"), "hh001-ven", part="ctl") as ven,
+        MqttSession(broker.as_user("hh001"), "hh001-battery", part="battery") as device,
         MqttSession(broker.as_user(PORTAL), "portal") as portal,
     ):
         skips = await received(ven, topics.skips("hh001"))
@@ -184,4 +184,6 @@ def test_the_command_writes_hashed_credentials_and_refuses_bad_ids(tmp_path: Pat
     hashed = (out / "passwd").read_text()
     assert all(pw not in hashed for pw in passwords.values())  # only hashes on the broker's side
     assert (out / "credentials.json").stat().st_mode & 0o077 == 0  # the plain passwords: owner only
-    assert main(["mqtt-access", "--out", str(tmp_path / "bad"), "--ids", "hh 1"]) == 2
+    with pytest.raises(SystemExit) as refused:  # the household id, refused where it enters
+        main(["mqtt-access", "--out", str(tmp_path / "bad"), "--ids", "hh 1"])
+    assert refused.value.code == 2

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+import tests.hostile  # noqa: F401  (extreme dates and durations for schemathesis)
 from homeflex.portal.apidoc import OPENAPI
 from homeflex.portal.journey import Role, Step
 from homeflex.portal.service import PortalService

@@ -42,8 +42,9 @@ async def enrol(storage: Storage, *ids: str, at: datetime = START) -> None:
 class Service:
     """A `homeflex <command>` subprocess with its own settings (environment) and log file."""
 
-    def __init__(self, command: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, command: str, env: dict[str, str], log: Path, args: tuple[str, ...] = ()) -> None:
         self.command = command
+        self.args = args
         self.env = {**os.environ, **env, "HOMEFLEX_LOG_LEVEL": "INFO"}
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
@@ -51,7 +52,7 @@ class Service:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "homeflex", self.command],
+                [sys.executable, "-m", "homeflex", self.command, *self.args],
                 env=self.env,
                 cwd=self.log.parent,
                 stdout=out,
@@ -64,6 +65,14 @@ class Service:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(5)
             self.proc = None
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM, as `docker stop` sends it: the exit code of an orderly stop."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout)
+        self.proc = None
+        return code
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -98,7 +98,7 @@ def test_compare_makes_two_variants_of_the_base() -> None:
         ("baseline=a,b,c", "expected baseline=A,B"),
         ("price=1,2", "can compare baseline, curve, adjustment or availability"),
         ("availability=0,lots", "availability rates are £/MW/h numbers"),
-        ("availability=0,-5", "availability_gbp_per_mw_h must not be negative"),
+        ("availability=0,-5", "availability_gbp_per_mw_h must be between 0 and 10000"),
         ("adjustment=none,sideways", "kind must be none, additive or ratio"),
         ("baseline=same_day_type,nope", "unknown baseline method 'nope'"),
         ("curve=delivered,steep", "unknown payment curve 'steep'"),

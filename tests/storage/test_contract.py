@@ -444,7 +444,9 @@ async def test_concurrent_writers_are_safe(backend: Storage) -> None:
     assert await backend.readings("hh0", START, START + timedelta(seconds=1)) == batch("hh0", range(2))
 
     await backend.upsert_household(household("hh1"), NOW)
-    await asyncio.gather(*(backend.create_event(event(f"e{n}"), ["hh1"]) for n in range(20)))
+    # One household, one event at a time: 20 disjoint windows all stored, however the writers interleave.
+    at = [START + timedelta(hours=n) for n in range(20)]
+    await asyncio.gather(*(backend.create_event(event(f"e{n}", at[n]), ["hh1"]) for n in range(20)))
     assert len(await backend.list_events()) == 20
     reports = [("p", START + timedelta(seconds=s), float(s)) for s in range(50)]
     await asyncio.gather(

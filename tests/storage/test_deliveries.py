@@ -16,13 +16,13 @@ async def setup(storage: Storage, households: int) -> list[str]:
     ids = [f"h{i:03d}" for i in range(households)]
     for hid in ids:
         await storage.upsert_household(HouseholdRecord(id=hid, group="g", category=Category.A), NOW)
-    for event_id in ("e1", "e2"):
+    for n, event_id in enumerate(("e1", "e2")):  # one after the other: a household is in one at a time
         await storage.create_event(
             EventRecord(
                 event_id=event_id,
                 modification_number=0,
                 status="scheduled",
-                start=NOW + timedelta(hours=1),
+                start=NOW + timedelta(hours=1 + n),
                 duration=timedelta(minutes=30),
                 reduction_kw=1.0,
                 price_gbp_per_mwh=100.0,

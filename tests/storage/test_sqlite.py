@@ -42,7 +42,8 @@ async def event_and_settlement(storage: SQLiteStorage, computed_at: datetime) ->
     await storage.upsert_household(HouseholdRecord(id="hh1", group="g", category=Category.B), NOW)
     await storage.execute_raw(
         "INSERT INTO events VALUES"
-        " ('e1', 0, 'scheduled', '2026-11-25T17:30:00.000000Z', 1800, 2, 1812, ?, NULL, 'default')",
+        " ('e1', 0, 'scheduled', '2026-11-25T17:30:00.000000Z', 1800, 2, 1812, ?, NULL, 'default',"
+        " NULL, NULL, NULL, NULL)",
         (storage._time(NOW),),
     )
     return SettlementRecord(

@@ -43,11 +43,17 @@ def test_sample_2_naive_stamps_are_utc_periods_and_the_clock_change_days_have_48
         assert sum(energy.values()) == pytest.approx(expected[day], abs=1e-9)
 
 
-def test_reading_the_sample_as_local_time_rejects_the_hour_skipped_in_spring() -> None:
+def test_reading_the_sample_as_local_time_rejects_the_skipped_and_the_unresolved_repeated_hour() -> None:
     result = import_intervals("hh-s2", uk_sample(2), received_at=RECEIVED, timezone="Europe/London")
     skipped = [(line, err.reason) for line, err in result.rejected]
-    assert [reason for _, reason in skipped] == ["nonexistent_local_time"] * 4  # 01:00, 01:30 in 2012, 2013
-    assert all("clocks went forward" in str(err) for _, err in result.rejected)
+    # 01:00 and 01:30 skipped each spring (2012, 2013); and each autumn the file (on UTC periods) gives
+    # the repeated 01:00 and 01:30 once, so which hour they were is unknown: before, they were silently
+    # taken as BST and the GMT hour silently vanished.
+    assert [reason for _, reason in skipped] == (
+        ["nonexistent_local_time"] * 2 + ["ambiguous_local_time"] * 2
+    ) * 2
+    assert [line for line, _ in skipped] == [2475, 2476, 12225, 12226, 19429, 19430, 29515, 29516]
+    assert all("clocks went" in str(err) for _, err in result.rejected)
 
 
 def test_gaps_stay_gaps_and_total_energy_is_kept() -> None:
@@ -59,11 +65,16 @@ def test_gaps_stay_gaps_and_total_energy_is_kept() -> None:
     measured = {p: v for p, v in energy.items() if math.isfinite(v)}
     # No energy is invented: every measurable period is exactly an imported interval's value...
     assert all(p in csv_kwh and v == pytest.approx(csv_kwh[p], abs=1e-9) for p, v in measured.items())
-    # ...and only the interval after a one-interval gap is lost (it has no trustworthy start).
-    single_gaps = sum(
-        1 for p in csv_kwh if p - timedelta(minutes=30) not in csv_kwh and p - timedelta(hours=1) in csv_kwh
-    )
-    assert len(measured) == result.intervals - single_gaps
+    # ...and every imported interval is measurable, the one after a one-interval gap too (before, the
+    # three after this sample's one-interval gaps were lost), while the gap itself stays not measurable.
+    single_gaps = [
+        p - timedelta(minutes=30)
+        for p in csv_kwh
+        if p - timedelta(minutes=30) not in csv_kwh and p - timedelta(hours=1) in csv_kwh
+    ]
+    assert len(single_gaps) == 3
+    assert len(measured) == result.intervals
+    assert all(math.isnan(energy[g]) for g in single_gaps)
     assert sum(1 for v in energy.values() if not math.isfinite(v)) > 29 * 48  # the largest gap: 29 days
 
 
@@ -132,3 +143,43 @@ def test_autumn_repeated_hour_in_local_time_is_bst_then_gmt() -> None:
 def test_file_without_the_columns_is_refused() -> None:
     with pytest.raises(ValueError, match="'start' and 'value'"):
         import_intervals("hh", "time,kwh\n2026-01-01,1\n", received_at=RECEIVED)
+
+
+def test_the_repeated_hour_given_three_times_is_rejected_with_its_row() -> None:
+    stamps = ["2026-10-25 01:00:00", "2026-10-25 01:00:00", "2026-10-25 01:00:00", "2026-10-25 02:00:00"]
+    result = import_intervals(
+        "hh", as_csv([(s, "0.1") for s in stamps]), received_at=RECEIVED, timezone="Europe/London"
+    )
+    assert [(line, err.reason) for line, err in result.rejected] == [
+        (2, "ambiguous_local_time"),
+        (3, "ambiguous_local_time"),
+        (4, "ambiguous_local_time"),
+    ]
+    assert result.intervals == 1  # 02:00 GMT
+    offsets = as_csv([("2026-10-25T01:00:00+01:00", "0.1"), ("2026-10-25T01:00:00+00:00", "0.2")])
+    assert import_intervals("hh", offsets, received_at=RECEIVED, timezone="Europe/London").intervals == 2
+
+
+def test_one_interval_gap_keeps_the_reading_after_it_and_the_gap_stays_unmeasurable() -> None:
+    text = as_csv(
+        [("2026-01-05 00:00:00", "0.1"), ("2026-01-05 01:00:00", "0.3"), ("2026-01-05 01:30:00", "0.2")]
+    )
+    result = import_intervals("hh", text, received_at=RECEIVED)
+    day = datetime(2026, 1, 5, tzinfo=UTC)
+    energy = period_energy_kwh(result.readings, periods(day, day + timedelta(hours=2)))
+    first, gap, *after = energy.values()
+    assert first == pytest.approx(0.1)
+    assert math.isnan(gap)  # the gap: not a zero
+    assert after == [pytest.approx(0.3), pytest.approx(0.2)]  # before: 0.3 was lost
+
+
+def test_rows_for_the_future_or_absurd_years_are_rejected_with_their_row() -> None:
+    text = as_csv(
+        [("2026-11-23 23:00:00", "0.1"), ("2026-11-24 00:00:00", "0.2"), ("1900-01-01 00:00:00", "0.1")]
+    )
+    result = import_intervals("hh", text, received_at=RECEIVED)
+    assert [(line, err.reason) for line, err in result.rejected] == [
+        (3, "future_timestamp"),
+        (4, "bad_timestamp"),
+    ]
+    assert result.intervals == 1 and {r.source for r in result.readings} == {"upload"}

@@ -40,7 +40,12 @@ def in_event(t: datetime) -> bool:
     return EVENT <= t < EVENT + timedelta(minutes=30)
 
 
-async def setup(storage: Storage, programme: str = "default", event_kw: float = 0.5) -> None:
+async def setup(
+    storage: Storage,
+    programme: str = "default",
+    event_kw: float = 0.5,
+    opt_at: datetime = EVENT - timedelta(minutes=50),
+) -> None:
     await storage.upsert_household(HouseholdRecord(id="hh1", group="g", category=Category.B), EVENT)
     history = readings("hh1", lambda t: 0.5 if in_event(t) else 2.5, EVENT - timedelta(days=22), EVENT)
     await storage.insert_readings(history, EVENT)
@@ -58,7 +63,7 @@ async def setup(storage: Storage, programme: str = "default", event_kw: float = 
         ),
         ["hh1"],
     )
-    await storage.record_opt("e1", "hh1", 0, "optIn", EVENT - timedelta(minutes=50))
+    await storage.record_opt("e1", "hh1", 0, "optIn", opt_at)
 
 
 async def add_event_readings(storage: Storage, kw: float) -> None:

@@ -100,9 +100,12 @@ def test_powershaper_window_weekday_and_weekend() -> None:
 def test_excluded_days_and_holidays() -> None:
     monday = date(2026, 11, 23)
     assert monday not in eligible_days(WED, lookback_days=21, excluded_days=frozenset({monday}))
-    # a holiday is a weekend-type day: gone from the weekday set, added to the weekend set
-    assert monday not in eligible_days(WED, lookback_days=21, holidays=frozenset({monday}))
-    assert monday in eligible_days(SAT, lookback_days=21, holidays=frozenset({monday}))
+    # a holiday is gone from the weekday set; by default from the weekend set too, unless the
+    # programme counts holidays as weekend days
+    holiday = frozenset({monday})
+    assert monday not in eligible_days(WED, lookback_days=21, holidays=holiday)
+    assert monday not in eligible_days(SAT, lookback_days=21, holidays=holiday)
+    assert monday in eligible_days(SAT, lookback_days=21, holidays=holiday, bank_holidays="weekend")
 
 
 def test_day_type_uses_the_uk_local_date() -> None:
@@ -142,12 +145,15 @@ def test_spring_clock_change_matches_local_time_not_utc() -> None:
 
 def test_wall_clock_time_missing_on_spring_forward_day_is_skipped() -> None:
     # Saturday 4 Apr 2026 01:30 BST. Sunday 29 Mar has no 01:30 (01:00 -> 02:00), so only 5 of the 6
-    # weekend days can contribute, plus Good Friday 3 Apr: a bank holiday counts as a weekend day.
+    # weekend days can contribute, plus Good Friday 3 Apr where the programme counts bank holidays as
+    # weekend days (by default a bank holiday is in no baseline's days).
     event = local_period(date(2026, 4, 4), 1, 30)
     assert same_local_period(event, date(2026, 3, 29)) is None
     history = flat_history(date(2026, 3, 1), date(2026, 4, 3), lambda p: float(p.day))
     # 01:30 GMT on 14, 15, 21, 22, 28 Mar is 01:30 UTC on those dates; 01:30 BST on 3 Apr is 00:30 UTC
-    assert same_day_type(event, history) == pytest.approx((14 + 15 + 21 + 22 + 28 + 3) / 6)
+    as_weekend = same_day_type(event, history, bank_holidays="weekend")
+    assert as_weekend == pytest.approx((14 + 15 + 21 + 22 + 28 + 3) / 6)
+    assert same_day_type(event, history) == pytest.approx((14 + 15 + 21 + 22 + 28) / 5)
     no_holidays = same_day_type(event, history, holidays=frozenset())
     assert no_holidays == pytest.approx((14 + 15 + 21 + 22 + 28) / 5)
 

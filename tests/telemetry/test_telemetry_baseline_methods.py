@@ -64,7 +64,7 @@ def test_every_method_follows_the_contract(name: str) -> None:
 
 
 def test_params_lists_only_the_method_own_keywords() -> None:
-    assert METHODS.params("n_in_n") == ("holidays", "n", "lookback_days", "min_days")
+    assert METHODS.params("n_in_n") == ("holidays", "bank_holidays", "n", "lookback_days", "min_days")
     assert METHODS.params("pjm_same_day") == ("before", "skip_before", "after", "skip_after", "min_periods")
 
 
@@ -111,7 +111,56 @@ def test_a_bank_holiday_event_compares_with_weekends_and_holidays() -> None:
     assert all(d.weekday() >= 5 for d in days)
     assert len(days) == 6
     easter_monday = at(date(2026, 4, 6), 12)
-    assert date(2026, 4, 3) in eligible_days(easter_monday, lookback_days=7)  # Good Friday, a non-working day
+    # Good Friday: by default in no baseline's days; a weekend day where the programme says so.
+    assert date(2026, 4, 3) not in eligible_days(easter_monday, lookback_days=7)
+    assert date(2026, 4, 3) in eligible_days(easter_monday, lookback_days=7, bank_holidays="weekend")
+
+
+SAT_AFTER_EASTER = at(date(2026, 4, 11), 17, 30)
+
+
+@pytest.mark.parametrize(
+    ("rule", "tuesday", "saturday"),
+    [
+        # default: bank holidays in no baseline's days (NESO DFS working days, PJM, CAISO 10-in-10)
+        ("exclude", [date(2026, 4, 2), date(2026, 4, 1)], [date(2026, 4, 5), date(2026, 4, 4)]),
+        # before this setting, always: a bank holiday joined the weekend days
+        (
+            "weekend",
+            [date(2026, 4, 2), date(2026, 4, 1)],
+            [date(2026, 4, 6), date(2026, 4, 5), date(2026, 4, 4)],
+        ),
+        # the weekday it falls on
+        (
+            "working",
+            [date(2026, 4, 6), date(2026, 4, 3), date(2026, 4, 2), date(2026, 4, 1)],
+            [date(2026, 4, 5)],
+        ),
+    ],
+)
+def test_the_bank_holiday_rule_is_a_programme_setting(
+    rule: str, tuesday: list[date], saturday: list[date]
+) -> None:
+    tue_days = eligible_days(TUE_AFTER_EASTER, lookback_days=6, bank_holidays=rule)  # type: ignore[arg-type]
+    sat_days = eligible_days(SAT_AFTER_EASTER, lookback_days=7, bank_holidays=rule)  # type: ignore[arg-type]
+    assert tue_days == tuesday and sat_days[: len(saturday)] == saturday
+    values = history(
+        date(2026, 2, 1), date(2026, 4, 10), lambda p: 50.0 if p.date() == date(2026, 4, 6) else 1.0
+    )
+    expected = 1.0 if rule != "working" else pytest.approx((50 + 9) / 10)
+    assert compute_baseline("n_in_n", TUE_AFTER_EASTER, values, bank_holidays=rule) == expected
+
+
+def test_a_programme_names_its_bank_holiday_rule_or_is_refused() -> None:
+    from homeflex.storage.records import ProgrammeRecord
+    from homeflex.telemetry.programme import rules_from_record
+
+    def record(**params: object) -> ProgrammeRecord:
+        return ProgrammeRecord(id="p", name="p", baseline_method="n_in_n", baseline_params=params)
+
+    assert rules_from_record(record(bank_holidays="weekend")).params == {"bank_holidays": "weekend"}
+    with pytest.raises(ValueError, match="bank_holidays must be one of exclude, weekend, working"):
+        rules_from_record(record(bank_holidays="sometimes"))
 
 
 def test_explicit_holidays_replace_the_uk_calendar() -> None:

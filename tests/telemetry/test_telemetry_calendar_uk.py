@@ -113,3 +113,14 @@ def check_rules(year: int) -> None:
     if year not in (1995, 2020):
         assert by_name["Early May bank holiday"].day <= 7
         assert by_name["Early May bank holiday"].weekday() == 0
+
+
+def test_one_day_type_rule_for_profile_forecast_and_settlement() -> None:
+    from homeflex.telemetry.calendar_uk import DayType, day_type, is_non_working
+
+    assert day_type(date(2026, 5, 25)) is DayType.BANK_HOLIDAY  # Spring bank holiday, a Monday
+    assert day_type(date(2026, 5, 26)) is DayType.WORKING
+    assert day_type(date(2026, 5, 23)) is DayType.WEEKEND
+    assert day_type(date(1970, 12, 25)) is DayType.WORKING  # no calendar before 1978: not a holiday
+    assert day_type(date(2026, 5, 26), frozenset({date(2026, 5, 26)})) is DayType.BANK_HOLIDAY
+    assert [is_non_working(date(2026, 5, d)) for d in (23, 25, 26)] == [True, True, False]

@@ -117,7 +117,8 @@ async def test_events_target_the_resources_or_a_group_never_the_aggregator(
     async with api.post("/api/events", json={**event, "targets": ["hh1", "hh3"]}) as r:
         assert r.status == 201
         assert [t["household_id"] for t in (await r.json())["targets"]] == ["hh1", "hh3"]
-    async with api.post("/api/events", json={**event, "group": "north"}) as r:
+    later = {**event, "start": iso(NOW + timedelta(hours=2))}  # hh1 and hh3 are in the first one till then
+    async with api.post("/api/events", json={**later, "group": "north"}) as r:
         assert r.status == 201
         assert [t["household_id"] for t in (await r.json())["targets"]] == ["hh1", "hh2", "hh3"]
     async with api.post("/api/events", json={**event, "group": "aggregators"}) as r:

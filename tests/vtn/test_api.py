@@ -81,6 +81,12 @@ async def test_group_targets_every_household_in_it(api: aiohttp.ClientSession) -
         ({"targets": []}, "non-empty list"),
         ({"duration_minutes": 24 * 60 + 1}, "an event lasts at most 1 day"),
         ({"duration_minutes": 9.0e14}, "an event lasts at most 1 day"),  # found by schemathesis: overflowed
+        # Trust boundaries, money: each was accepted before, and 1e300 then crashed settlement with a 500.
+        ({"price_gbp_per_mwh": 1e300}, "'price_gbp_per_mwh' must be between 0 and 10000"),
+        ({"start": "9999-11-25T18:00:00Z"}, "'start' must fall in the years 2000..2100"),
+        ({"start": "1900-11-25T18:00:00Z", "duration_minutes": None, "end": iso(NOW)}, "years 2000..2100"),
+        ({"duration_minutes": 1e-9}, "'duration_minutes' must be at least 1"),
+        ({"duration_minutes": None, "end": iso(NOW + timedelta(hours=1, seconds=1))}, "at least 0:01:00"),
     ],
 )
 async def test_bad_event_gets_400_and_stores_nothing(
@@ -124,9 +130,23 @@ async def test_metrics_endpoint_counts_events(api: aiohttp.ClientSession) -> Non
     async with api.post("/api/events", json=event_body()) as r:
         assert r.status == 201
     before = await created()
-    async with api.post("/api/events", json=event_body()) as r:
+    async with api.post("/api/events", json=event_body(start=iso(NOW + timedelta(hours=2)))) as r:
         assert r.status == 201
     assert await created() == before + 1
+
+
+async def test_an_overlapping_event_gets_409_and_a_later_one_is_created(api: aiohttp.ClientSession) -> None:
+    async with api.post("/api/events", json=event_body()) as r:
+        assert r.status == 201
+        first = (await r.json())["event_id"]
+    later = iso(NOW + timedelta(hours=1, minutes=15))
+    async with api.post("/api/events", json=event_body(targets=["hh3", "hh2"], start=later)) as r:
+        assert r.status == 409
+        assert f"hh2 already in event {first}" in (await r.json())["error"]
+    async with api.get("/api/events") as r:
+        assert [e["event_id"] for e in await r.json()] == [first]
+    async with api.post("/api/events", json=event_body(targets=["hh3"], start=later)) as r:
+        assert r.status == 201
 
 
 async def test_programmes_are_validated_and_events_name_them(api: aiohttp.ClientSession) -> None:
@@ -148,6 +168,9 @@ async def test_programmes_are_validated_and_events_name_them(api: aiohttp.Client
         ({**body, "baseline_params": {"n": 10, "m": 2}}, "unknown parameters"),
         ({**body, "community_share": "1.5"}, "community_share"),
         ({**body, "payment_curve": [[1, 1], [0.5, 0]]}, "non-decreasing"),
+        ({**body, "payment_curve": [[0.5, 0], [1, 1e300]]}, "factors must be between 0 and 2"),
+        ({**body, "availability_gbp_per_mw_h": "1e300"}, "availability_gbp_per_mw_h must be between"),
+        ({**body, "baseline_params": {"n": 10, "lookback_days": 1e9}}, "'lookback_days' = 1000000000.0"),
         ({"name": ""}, "'name' is required"),
     ]:
         async with api.put("/api/programmes/bad", json=bad) as r:

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from homeflex.core.timeutil import LONDON, local_date
-from homeflex.telemetry.calendar_uk import is_bank_holiday
+from homeflex.telemetry.calendar_uk import is_non_working
 
 FloatArray = npt.NDArray[np.float64]
 Series = Mapping[datetime, float]
@@ -29,8 +29,9 @@ def local_slot(value: datetime) -> int:
 
 
 def is_weekend_day(day: date) -> bool:
-    """Weekend-type day: Saturday, Sunday or an England & Wales bank holiday."""
-    return day.weekday() >= 5 or is_bank_holiday(day)
+    """Weekend-type day: Saturday, Sunday or an England & Wales bank holiday (calendar_uk.day_type, the
+    rule the forecast uses too)."""
+    return is_non_working(day)
 
 
 def before(series: Series | None, as_of: datetime) -> dict[datetime, float]:

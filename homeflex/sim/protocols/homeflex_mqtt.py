@@ -54,7 +54,9 @@ class DeviceEndpoint:
         self._state_task: asyncio.Task[None] | None = None
         hh = household.id
         self._availability = availability_topic(hh, device_id)
-        self.session = MqttSession(mqtt_url, f"sim-{hh}-{device_id}", will=(self._availability, b"offline"))
+        self.session = MqttSession(
+            mqtt_url, f"sim-{hh}-{device_id}", will=(self._availability, b"offline"), part=device_id
+        )
         self.session.announce(self._availability, b"online")
         self.session.subscribe(topics.cmd(hh, device_id), self._on_command)
 

@@ -35,12 +35,13 @@ class SimMqttDevice:
         client_id: str,
         presence: tuple[str, bytes, bytes],  # topic, online payload, offline payload
         step_s: float,
+        part: str | None = None,  # its own login within the household's account (mqtt/access.py)
     ) -> None:
         self.household = household
         self.clock = clock
         self.step_s = step_s
         self._presence = presence
-        self.session = MqttSession(mqtt_url, client_id, will=(presence[0], presence[2]))
+        self.session = MqttSession(mqtt_url, client_id, will=(presence[0], presence[2]), part=part)
         self.session.announce(presence[0], presence[1])
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -85,6 +86,7 @@ class SimPlug(SimMqttDevice):
         self, household: SimHousehold, device_id: str, clock: Clock, mqtt_url: str, **kw: Any
     ) -> None:
         household.device(device_id)  # fail early on an unknown device
+        kw.setdefault("part", device_id)  # each device logs in as <household>.<device id>
         super().__init__(household, clock, mqtt_url, **kw)
         self.device_id = device_id
         self.energy_wh = 0.0

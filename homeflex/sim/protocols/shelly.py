@@ -176,7 +176,9 @@ class ShellyPro3EmSim(ShellyRpcServer):
         *,
         step_s: float = 10.0,
     ) -> None:
-        super().__init__(_prefix(options), household=household, clock=clock, mqtt_url=mqtt_url, step_s=step_s)
+        super().__init__(
+            _prefix(options), household=household, clock=clock, mqtt_url=mqtt_url, step_s=step_s, part="meter"
+        )
         self.methods = {
             "Shelly.GetStatus": lambda _: self.status(),
             "EM.GetStatus": lambda p: self._em(p, "em:0"),

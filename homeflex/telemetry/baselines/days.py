@@ -1,8 +1,9 @@
 """Day types and wall-clock matching for baselines, judged on UK local dates.
 
 "Same time of day" means the same local wall-clock time, so a 17:30 event compares with 17:30 on earlier
-days whatever the clock changes did in between. Holidays count as weekend (non-working) days
-(settlement.md §3); `holidays=None` means the computed England & Wales bank holidays.
+days whatever the clock changes did in between. The day type is calendar_uk.day_type; what a bank
+holiday counts as is the programme's `bank_holidays` setting (HolidayRule); `holidays=None` means the
+computed England & Wales bank holidays.
 """
 
 from __future__ import annotations
@@ -10,9 +11,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, get_args
 
 from homeflex.core.timeutil import LONDON, PERIOD, period_start
-from homeflex.telemetry.calendar_uk import bank_holidays_between
+from homeflex.telemetry.calendar_uk import DayType, bank_holidays_between, day_type
+
+# What a bank holiday counts as in a baseline's days (settlement.md §3):
+# - "exclude" (default): in no baseline's days, as NESO's DFS "working days", PJM and CAISO 10-in-10
+#   build a weekday baseline; an event on a bank holiday is baselined on weekend days;
+# - "weekend": a weekend day, so it also joins a weekend event's days (PJM's "weekends and holidays");
+# - "working": the weekday it falls on (a programme that does not treat holidays apart).
+HolidayRule = Literal["exclude", "weekend", "working"]
+HOLIDAY_RULES: tuple[str, ...] = get_args(HolidayRule)
 
 
 def local(period: datetime) -> datetime:
@@ -29,9 +39,19 @@ def uk_holidays(holidays: frozenset[date] | None, day: date, lookback_days: int)
     return bank_holidays_between(day - timedelta(days=lookback_days), day)
 
 
-def is_weekend_day(day: date, holidays: frozenset[date] = frozenset()) -> bool:
-    """Day type of a UK local date; holidays count as weekend days (settlement.md §3)."""
-    return day.weekday() >= 5 or day in holidays
+def baseline_day_type(day: date, holidays: frozenset[date], rule: HolidayRule = "exclude") -> DayType | None:
+    """The day type whose baseline `day` may be one of the days of; None: of no baseline's."""
+    kind = day_type(day, holidays)
+    if kind is not DayType.BANK_HOLIDAY:
+        return kind
+    if rule not in HOLIDAY_RULES:
+        raise ValueError(f"bank_holidays must be one of {', '.join(HOLIDAY_RULES)}, got {rule!r}")
+    return {"exclude": None, "weekend": DayType.WEEKEND, "working": DayType.WORKING}[rule]
+
+
+def is_weekend_day(day: date, holidays: frozenset[date] = frozenset(), rule: HolidayRule = "weekend") -> bool:
+    """Whether a UK local date is baselined with weekend days (a holiday too, unless rule "working")."""
+    return (baseline_day_type(day, holidays, rule) or DayType.WEEKEND) is DayType.WEEKEND
 
 
 def eligible_days(
@@ -40,15 +60,34 @@ def eligible_days(
     lookback_days: int,
     excluded_days: frozenset[date] = frozenset(),
     holidays: frozenset[date] | None = None,
+    bank_holidays: HolidayRule = "exclude",
 ) -> list[date]:
-    """Local dates of the period's day type in the `lookback_days` before its local date, newest first."""
+    """Local dates of the period's day type in the `lookback_days` before its local date, newest first.
+    An event on a day of no baseline's type (a bank holiday under "exclude") takes weekend days."""
     if lookback_days < 1:
         raise ValueError(f"lookback_days must be at least 1, got {lookback_days}")
     today = local(period).date()
     hols = uk_holidays(holidays, today, lookback_days)
-    weekend = is_weekend_day(today, hols)
+    kind = baseline_day_type(today, hols, bank_holidays) or DayType.WEEKEND
     days = (today - timedelta(days=n) for n in range(1, lookback_days + 1))
-    return [d for d in days if d not in excluded_days and is_weekend_day(d, hols) == weekend]
+    return [d for d in days if d not in excluded_days and baseline_day_type(d, hols, bank_holidays) is kind]
+
+
+def calendar_days(
+    period: datetime,
+    lookback_days: int,
+    excluded_days: frozenset[date],
+    holidays: frozenset[date] | None,
+    bank_holidays: HolidayRule,
+) -> list[date]:
+    """eligible_days with the calendar parameters every day-based method takes, in their order."""
+    return eligible_days(
+        period,
+        lookback_days=lookback_days,
+        excluded_days=excluded_days,
+        holidays=holidays,
+        bank_holidays=bank_holidays,
+    )
 
 
 def same_local_period(period: datetime, day: date) -> datetime | None:

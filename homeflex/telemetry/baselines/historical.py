@@ -1,7 +1,7 @@
 """Historical-day baselines: the same local half-hour on earlier days of the same day type (settlement.md §1).
 
-All of them skip excluded (event) days and, by default, UK bank holidays, which count as weekend days:
-gone from a weekday event's days, added to a weekend event's. Pass `holidays=frozenset()` for none.
+All of them skip excluded (event) days; UK bank holidays count as the programme's `bank_holidays` says
+(days.HolidayRule; by default in no baseline's days). Pass `holidays=frozenset()` for none.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Literal
 
-from homeflex.telemetry.baselines.days import day_values, eligible_days
+from homeflex.telemetry.baselines.days import HolidayRule, calendar_days, day_values
 from homeflex.telemetry.baselines.registry import EventWindow, register
 
 XofYKind = Literal["high", "mid", "low"]
@@ -26,6 +26,7 @@ def same_day_type(
     excluded_days: frozenset[date] = frozenset(),
     event: EventWindow | None = None,
     holidays: frozenset[date] | None = None,
+    bank_holidays: HolidayRule = "exclude",
     weeks: int = 3,
     min_days: int | None = None,
 ) -> float:
@@ -36,7 +37,7 @@ def same_day_type(
     """
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
-    days = eligible_days(period, lookback_days=7 * weeks, excluded_days=excluded_days, holidays=holidays)
+    days = calendar_days(period, 7 * weeks, excluded_days, holidays, bank_holidays)
     values = day_values(period, days, history)
     needed = max(1, math.ceil(len(days) / 2)) if min_days is None else min_days
     if not values or len(values) < needed:
@@ -80,6 +81,7 @@ def x_of_y(
     excluded_days: frozenset[date] = frozenset(),
     event: EventWindow | None = None,
     holidays: frozenset[date] | None = None,
+    bank_holidays: HolidayRule = "exclude",
     x: int = 10,
     y: int = 10,
     kind: XofYKind = "high",
@@ -91,7 +93,7 @@ def x_of_y(
     such days are found. Defaults are "10 of 10"; the 45-day window follows PJM [U].
     """
     x_of_y_slice(x=x, y=y, kind=kind)  # bad parameters fail even when data is short
-    days = eligible_days(period, lookback_days=lookback_days, excluded_days=excluded_days, holidays=holidays)
+    days = calendar_days(period, lookback_days, excluded_days, holidays, bank_holidays)
     values = day_values(period, days, history)
     if len(values) < y:
         return math.nan
@@ -107,6 +109,7 @@ def n_in_n(
     excluded_days: frozenset[date] = frozenset(),
     event: EventWindow | None = None,
     holidays: frozenset[date] | None = None,
+    bank_holidays: HolidayRule = "exclude",
     n: int = 10,
     lookback_days: int = 45,
     min_days: int | None = None,
@@ -118,7 +121,7 @@ def n_in_n(
     needed = n if min_days is None else min_days
     if not 1 <= needed <= n:
         raise ValueError(f"need 1 <= min_days <= n, got min_days={min_days}, n={n}")
-    days = eligible_days(period, lookback_days=lookback_days, excluded_days=excluded_days, holidays=holidays)
+    days = calendar_days(period, lookback_days, excluded_days, holidays, bank_holidays)
     values = day_values(period, days, history)[:n]
     if len(values) < needed:
         return math.nan

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from homeflex.core.timeutil import PERIOD
 from homeflex.telemetry.baselines.days import (
+    HolidayRule,
     eligible_days,
     known,
     local,
@@ -63,6 +64,7 @@ def pjm_match_day(
     excluded_days: frozenset[date] = frozenset(),
     event: EventWindow | None = None,
     holidays: frozenset[date] | None = None,
+    bank_holidays: HolidayRule = "exclude",
     days: int = 3,
     lookback_days: int = 45,
     margin_periods: int = 2,
@@ -74,6 +76,7 @@ def pjm_match_day(
         history,
         excluded_days=excluded_days,
         holidays=holidays,
+        bank_holidays=bank_holidays,
         days=days,
         lookback_days=lookback_days,
         margin_periods=margin_periods,
@@ -90,6 +93,7 @@ def match_days(
     *,
     excluded_days: frozenset[date] = frozenset(),
     holidays: frozenset[date] | None = None,
+    bank_holidays: HolidayRule = "exclude",
     days: int = 3,
     lookback_days: int = 45,
     margin_periods: int = 2,
@@ -113,7 +117,10 @@ def match_days(
     if not reference:
         return []
     scored = []
-    for day in _candidates(event_periods[0], excluded_days, holidays, lookback_days, same_day_type):
+    candidates = _candidates(
+        event_periods[0], excluded_days, holidays, lookback_days, same_day_type, bank_holidays
+    )
+    for day in candidates:
         here = {p: known(history, same_local_period(p, day)) for p in [*reference, *event_periods]}
         if not any(math.isnan(v) for v in here.values()):
             ssd = math.fsum((here[p] - v) ** 2 for p, v in reference.items())
@@ -127,10 +134,15 @@ def _candidates(
     holidays: frozenset[date] | None,
     lookback_days: int,
     same_day_type: bool,
+    bank_holidays: HolidayRule,
 ) -> list[date]:
     if same_day_type:
         return eligible_days(
-            first, lookback_days=lookback_days, excluded_days=excluded_days, holidays=holidays
+            first,
+            lookback_days=lookback_days,
+            excluded_days=excluded_days,
+            holidays=holidays,
+            bank_holidays=bank_holidays,
         )
     # Any day type, but holidays are no more typical of a weekday than of a weekend: left out.
     today = local(first).date()

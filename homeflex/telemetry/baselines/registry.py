@@ -82,6 +82,18 @@ class Registry:
         own = (p for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY)
         return tuple(p.name for p in own if p.name not in ("excluded_days", "event"))
 
+    def defaults(self, name: str) -> dict[str, object]:
+        """The method's own keyword parameters with their defaults."""
+        sig = inspect.signature(self.get(name))
+        return {n: sig.parameters[n].default for n in self.params(name)}
+
+    def history_days(self, name: str, params: Mapping[str, object]) -> int:
+        """How many days before the event day the method may read, under `params` (the rest default):
+        its `lookback_days`, or `weeks` of 7 days; 0 for a method that reads only the event day."""
+        merged = {**self.defaults(name), **params}
+        days = [merged.get("lookback_days"), 7 * w if isinstance(w := merged.get("weeks"), int) else None]
+        return max((d for d in days if isinstance(d, int)), default=0)
+
 
 # Filled once at import by the method modules' decorators; read-only afterwards.
 METHODS = Registry()

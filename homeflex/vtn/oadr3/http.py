@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
 MAX_LIMIT = 50
+# Answered as they are even where an operation's list of responses lacks them (docs/openadr3-deviations.md):
+# 401 for a missing or bad token on every operation that needs one (GET /notifiers lists only 200), and
+# 409 for a conflict (POST /vens lists no 409, though a VEN name is unique).
+UNLISTED = (401, 409)
+REALM = 'Bearer realm="openadr3"'
 # The document asks read_all (a BL scope) to discover notifiers and program topics; VENs must discover them
 # too, and programs are public to VENs here, so read_targets (a VEN scope) also grants these.
 EXTRA_SCOPES = {
@@ -36,15 +41,22 @@ EXTRA_SCOPES = {
 class Problem(Exception):
     """An error answered with the spec's problem JSON."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.headers = headers or {}
 
 
-def problem(status: int, detail: str, **extra: Any) -> web.Response:
+def problem(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
     body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail}
-    return web.json_response({**body, **extra}, status=status)
+    return web.json_response({**body, **extra}, status=status, headers=headers)
+
+
+def unauthorized(detail: str, error: str | None = None) -> Problem:
+    """401 with the RFC 6750 section 3 challenge: no error code when no token came, else invalid_token."""
+    challenge = REALM + (f', error="{error}", error_description="{detail}"' if error else "")
+    return Problem(401, detail, {"WWW-Authenticate": challenge})
 
 
 @dataclass(kw_only=True)
@@ -81,16 +93,29 @@ def body(request: web.Request) -> Any:
     return request[BODY]
 
 
-def page(request: web.Request, items: list[Any]) -> list[Any]:
-    """skip/limit pagination (limit at most 50, as the document says)."""
+def paging(request: web.Request) -> tuple[int, int]:
+    """skip and limit of a list operation (limit at most 50, as the document says)."""
     try:
         skip = int(request.query.get("skip", 0))
         limit = int(request.query.get("limit", MAX_LIMIT))
     except ValueError as err:
         raise Problem(400, "skip and limit must be integers") from err
-    if skip < 0 or not 0 <= limit <= MAX_LIMIT:
-        raise Problem(400, f"skip must be >= 0 and limit between 0 and {MAX_LIMIT}")
+    if not 0 <= skip < 2**31 or not 0 <= limit <= MAX_LIMIT:
+        raise Problem(400, f"skip must be between 0 and 2^31-1 and limit between 0 and {MAX_LIMIT}")
+    return skip, limit
+
+
+def page(request: web.Request, items: list[Any]) -> list[Any]:
+    """skip/limit pagination of a list already filtered."""
+    skip, limit = paging(request)
     return items[skip : skip + limit]
+
+
+def flag(request: web.Request, name: str) -> bool:
+    value = request.query.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise Problem(400, f"{name} must be true or false")
+    return value == "true"
 
 
 def _authenticate(request: web.Request, scopes: tuple[str, ...]) -> Principal | None:
@@ -98,11 +123,11 @@ def _authenticate(request: web.Request, scopes: tuple[str, ...]) -> Principal | 
         return None
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
-        raise Problem(401, "send a bearer token from the token endpoint (OAuth2 client credentials)")
+        raise unauthorized("send a bearer token from the token endpoint (OAuth2 client credentials)")
     try:
         who = ctx(request).issuer.verify(header.removeprefix("Bearer ").strip())
     except AuthError as err:
-        raise Problem(401, err.detail) from err
+        raise unauthorized(err.detail, err.error) from err
     if not who.scopes & set(scopes):
         raise Problem(403, f"this operation needs the scope {' or '.join(scopes)}")
     return who
@@ -120,12 +145,17 @@ def drop_nulls(value: Any) -> Any:
 
 async def _read_body(request: web.Request, method: str, path: str) -> Any:
     c = ctx(request)
-    if c.spec.operations[(method, path)].request is None or request.content_type != "application/json":
-        return None
+    if c.spec.operations[(method, path)].request is None or not _takes_json(c, method, path):
+        return None  # no body, or a form (the token endpoint reads its own)
+    # The handler needs the document: a body of another type, none, or null is the client's error.
+    if request.content_type != "application/json":
+        raise Problem(400, "this operation takes a JSON body, sent as Content-Type: application/json")
     try:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise Problem(400, f"the body is not valid JSON: {err}") from err
+    if data is None:
+        raise Problem(400, "the body is null: this operation takes a JSON document")
     data = drop_nulls(data)
     errors = c.spec.request_errors(method, path, data)
     if errors:
@@ -133,11 +163,20 @@ async def _read_body(request: web.Request, method: str, path: str) -> Any:
     return data
 
 
+def _takes_json(c: Context, method: str, path: str) -> bool:
+    body = c.spec.document["paths"][path][method.lower()].get("requestBody") or {}
+    return "application/json" in (body.get("content") or {})
+
+
 def _check_response(c: Context, method: str, path: str, response: web.StreamResponse) -> None:
     if not isinstance(response, web.Response) or response.body is None:
         return
     raw = response.body if isinstance(response.body, bytes) else b""
-    errors = c.spec.response_errors(method, path, response.status, json.loads(raw) if raw else None)
+    data = json.loads(raw) if raw else None
+    if response.status in UNLISTED and response.status not in c.spec.operations[(method, path)].responses:
+        errors = c.spec.schema_errors("problem", data)
+    else:
+        errors = c.spec.response_errors(method, path, response.status, data)
     for e in errors:
         c.violations.append(f"{method} {path} -> {response.status}: {e}")
 
@@ -160,9 +199,9 @@ async def oadr3_middleware(request: web.Request, handler: Any) -> web.StreamResp
         request[BODY] = await _read_body(request, method, path)
         response = await handler(request)
     except Problem as err:
-        # A status the document does not list for this operation (e.g. 409 on POST /vens) becomes 400.
-        documented = err.status in c.spec.operations[(method, path)].responses
-        response = problem(err.status if documented else 400, err.detail)
+        # Any other status the document does not list for this operation becomes 400.
+        documented = err.status in c.spec.operations[(method, path)].responses or err.status in UNLISTED
+        response = problem(err.status if documented else 400, err.detail, err.headers)
     except BadRequest as err:
         response = problem(400, str(err))
     if c.check_responses:

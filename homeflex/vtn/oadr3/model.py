@@ -1,9 +1,10 @@
 """Pure mapping between OpenADR 3.1 JSON and the VTN's records: events, programs, reports, notifications.
 
-A 3.1 program is a programme (same id); a 3.1 event is a row of the events table whose targets are
-household ids (a 3.1 VEN's id and venName are its household id). The event carries one interval: the
-reduction per household as DISPATCH_SETPOINT_RELATIVE in kW (negative: import less) and the utilisation
-price as PRICE in GBP per kWh.
+A 3.1 program is a programme (same id) with its 3.1 document kept as given; a 3.1 event is a row of the
+events table whose targets resolve to household ids (a 3.1 VEN's id and venName are its household id).
+The event carries one interval: the reduction per household as DISPATCH_SETPOINT_RELATIVE in kW
+(negative: import less) and the utilisation price as PRICE in GBP per kWh. What a 3.1 client gave beyond
+that (name, priority, descriptors, targets as given) is stored with the event and served back as given.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from homeflex.core.timeutil import iso, parse_utc
-from homeflex.storage.records import EventRecord, ProgrammeRecord
+from homeflex.storage.records import EventRecord, Oadr3Program
 from homeflex.vtn.events import BadRequest
 
 REDUCTION = "DISPATCH_SETPOINT_RELATIVE"
 PRICE = "PRICE"
-PROGRAM_EPOCH = "2026-01-01T00:00:00Z"  # programmes keep no creation time in their record
+# Members the server sets: a client's copy of them is not stored (the columns are the truth).
+SERVER_MEMBERS = ("id", "createdDateTime", "modificationDateTime", "objectType")
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
@@ -37,7 +39,10 @@ def parse_duration(text: str) -> timedelta:
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise BadRequest(f"duration {text!r}: use ISO 8601 days/hours/minutes/seconds, e.g. PT30M")
     weeks, days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError as err:  # e.g. P99999999999W: far beyond any event, not a server error
+        raise BadRequest(f"duration {text!r} is out of range") from err
 
 
 def metadata(
@@ -51,14 +56,15 @@ def metadata(
     }
 
 
-def event_json(event: EventRecord, targets: list[str]) -> dict[str, Any]:
-    """The 3.1 event; `targets` are the household ids this reader may see."""
+def stored_document(doc: dict[str, Any], *columns: str) -> dict[str, Any]:
+    """A 3.1 request as kept beside the columns: without server members and what the columns hold."""
+    return {k: v for k, v in doc.items() if k not in SERVER_MEMBERS and k not in columns}
+
+
+def _operator_event(event: EventRecord) -> dict[str, Any]:
+    """The 3.1 members of an event made by the operator API (no 3.1 document)."""
     return {
-        **metadata("EVENT", event.event_id, event.created_at, event.created_at),
-        "programID": event.programme_id,
-        "eventName": event.event_id,
         "priority": None,
-        "targets": targets,
         "reportDescriptors": None,
         "payloadDescriptors": [
             {
@@ -87,14 +93,31 @@ def event_json(event: EventRecord, targets: list[str]) -> dict[str, Any]:
     }
 
 
-def program_json(p: ProgrammeRecord) -> dict[str, Any]:
+def event_json(event: EventRecord, targets: list[str] | None) -> dict[str, Any]:
+    """The 3.1 event; `targets` are what this reader may see (as given, or household ids)."""
+    members = _operator_event(event) if event.document is None else event.document
     return {
-        **metadata("PROGRAM", p.id, PROGRAM_EPOCH, PROGRAM_EPOCH),
+        **metadata("EVENT", event.event_id, event.created_at, event.last_modified),
+        **members,
+        "programID": event.programme_id,
+        "eventName": event.name,
+        "targets": targets,
+    }
+
+
+def given_targets(event: EventRecord, households: list[str]) -> list[str] | None:
+    """The targets a business-logic reader sees: as the 3.1 client gave them (None: untargeted), or the
+    households of an operator's event."""
+    return households if event.document is None else event.document.get("targets")
+
+
+def program_json(p: Oadr3Program) -> dict[str, Any]:
+    defaults = {"programDescriptions": None, "payloadDescriptors": None, "attributes": None, "targets": None}
+    return {
+        **metadata("PROGRAM", p.id, p.created_at, p.modified_at),
+        **defaults,
+        **p.document,
         "programName": p.name,
-        "programDescriptions": None,
-        "payloadDescriptors": None,
-        "attributes": None,
-        "targets": None,
     }
 
 

@@ -28,8 +28,29 @@ FILTERS = {
     "VEN": ("venName",),
     "RESOURCE": ("venID", "resourceName"),
     "SUBSCRIPTION": ("programID", "clientName"),
-    "REPORT": ("eventID", "clientName"),
+    "REPORT": ("programID", "eventID", "clientName"),
 }
+# Repeatable query parameters matched as any-of against a list the document holds.
+ANY_OF = {"VEN": ("targets",), "RESOURCE": ("targets",), "SUBSCRIPTION": ("objects",), "REPORT": ()}
+
+
+def _listed(obj: Oadr3Object, name: str) -> set[str]:
+    """The values a document holds for an any-of filter: its targets, or a subscription's object types."""
+    if name == "objects":
+        return {o for entry in obj.document.get("objectOperations") or [] for o in entry.get("objects") or []}
+    return set(obj.document.get(name) or [])
+
+
+def matches(request: web.Request, obj: Oadr3Object) -> bool:
+    """Whether an object passes the list operation's query filters."""
+    for key in FILTERS[obj.object_type]:
+        if key in request.query and obj.document.get(key) != request.query[key]:
+            return False
+    for name in ANY_OF[obj.object_type]:
+        wanted = set(request.query.getall(name, []))
+        if wanted and not wanted & _listed(obj, name):
+            return False
+    return True
 
 
 def served(obj: Oadr3Object) -> dict[str, Any]:
@@ -53,14 +74,10 @@ def _lister(object_type: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         who = principal(request)
         owner = None if who.is_bl or object_type == "RESOURCE" else who.client_id
-        filters = {key: request.query[key] for key in FILTERS[object_type] if key in request.query}
-        found, own = [], await own_ven_ids(request)
+        found, own = [], await own_ven_ids(request)  # looked up once per listing
         for obj in await ctx(request).storage.list_oadr3_objects(object_type, owner):
-            if not may_see(own, who.client_id, object_type, served(obj)):
-                continue
-            if any(obj.document.get(key) != value for key, value in filters.items()):
-                continue
-            found.append(served(obj))
+            if matches(request, obj) and may_see(own, who.client_id, object_type, served(obj)):
+                found.append(served(obj))
         return web.json_response(page(request, found))
 
     return handler
@@ -255,6 +272,9 @@ async def _save_report(request: web.Request, report_id: str, old: Oadr3Object | 
     household = await _report_household(request, doc)
     values = report_values(doc)
     await c.storage.save_ven_reports(ven_id_for(household), f"oadr3:{report_id}", values, c.clock.now())
+    event = await c.storage.get_event(doc["eventID"])
+    if event is not None:  # kept with the report, so GET /reports?programID= filters on it
+        doc = {**doc, "programID": event.programme_id}
     return await _save(request, "REPORT", report_id, principal(request).client_id, doc, old=old)
 
 

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import web
@@ -25,7 +26,7 @@ from homeflex.storage import Storage
 from homeflex.vtn.oadr3 import discovery_api, events_api, objects_api
 from homeflex.vtn.oadr3.auth import TokenIssuer
 from homeflex.vtn.oadr3.http import CONTEXT, Context, oadr3_middleware
-from homeflex.vtn.oadr3.model import Topics, event_json
+from homeflex.vtn.oadr3.model import Topics, event_json, given_targets
 from homeflex.vtn.oadr3.notify import Notifier
 from homeflex.vtn.oadr3.spec import openapi
 from homeflex.vtn.oadr3.webhooks import PolicyResolver, WebhookPolicy
@@ -33,6 +34,12 @@ from homeflex.vtn.oadr3.webhooks import PolicyResolver, WebhookPolicy
 log = logging.getLogger(__name__)
 PREFIX = "/openadr3"
 DEFAULT_TOPIC_PREFIX = "OpenADR/3.1/"
+
+
+def _public(url: str) -> str:
+    parts = urlsplit(url)
+    host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 class Oadr3Service:
@@ -62,7 +69,8 @@ class Oadr3Service:
         self.notifier = Notifier(
             storage, Topics(topic_prefix), endpoint, None, clock=clock, webhooks=self.webhooks, qos=mqtt_qos
         )
-        uris = public_mqtt_uris if public_mqtt_uris is not None else ([mqtt_url] if mqtt_url else [])
+        # The VTN's own broker credentials are never published: /notifiers shows the broker without them.
+        uris = public_mqtt_uris if public_mqtt_uris is not None else ([_public(mqtt_url)] if mqtt_url else [])
         self.context = Context(
             storage=storage,
             clock=clock,
@@ -121,7 +129,8 @@ class Oadr3Service:
         if event is None:
             return 0
         targets = [t.household_id for t in await self.storage.event_targets(event_id)]
-        return await self.notifier.notify("EVENT", operation, event_json(event, targets), ven_ids=targets)
+        served = event_json(event, given_targets(event, targets))
+        return await self.notifier.notify("EVENT", operation, served, ven_ids=targets)
 
     async def __aenter__(self) -> Oadr3Service:
         # Webhooks only: the resolver connects to the addresses the policy allows and no others.

@@ -57,11 +57,11 @@ class Vtn:
 
 
 @asynccontextmanager
-async def serve(
-    storage: SQLiteStorage, mqtt_url: str, uid: str, webhooks: WebhookPolicy
+async def running_vtn(
+    storage: SQLiteStorage, mqtt_url: str, topic_prefix: str, webhooks: WebhookPolicy | None = None
 ) -> AsyncIterator[Vtn]:
+    """The VTN on a free loopback port with households hh1-hh3 enrolled and clients provisioned."""
     clock = ManualClock(NOW)
-    topic_prefix = f"test-{uid}/OpenADR/3.1/"
     oadr3 = Oadr3Service(
         storage, clock, mqtt_url=mqtt_url, topic_prefix=topic_prefix, check_responses=True, webhooks=webhooks
     )
@@ -78,6 +78,10 @@ async def serve(
         yield Vtn(service, oadr3, storage, clock, http, secrets, topic_prefix, mqtt_url)
         await oadr3.drain()
     assert oadr3.violations == [], "responses that break the OpenAPI document"
+
+
+def serve(storage: SQLiteStorage, mqtt_url: str, uid: str, webhooks: WebhookPolicy) -> Any:
+    return running_vtn(storage, mqtt_url, f"test-{uid}/OpenADR/3.1/", webhooks)
 
 
 @pytest.fixture

@@ -71,8 +71,9 @@ async def test_31_event_is_stored_once_and_reaches_20b_poll_and_31_vens(vtn: Vtn
     await register_ven(vtn, "hh3")
     status, created = await vtn.call("POST", "/events", "bl", event_request(targets=["hh1", "north"]))
     assert status == 201, created
-    assert created["targets"] == ["hh1", "hh2"]  # a group name targets its households
-    stored = await vtn.storage.get_event(created["id"])
+    assert created["targets"] == ["hh1", "north"]  # as given (the document's round trip) ...
+    assert [t.household_id for t in await vtn.storage.event_targets(created["id"])] == ["hh1", "hh2"]
+    stored = await vtn.storage.get_event(created["id"])  # ... a group name targets its households
     assert stored is not None
     assert (stored.reduction_kw, stored.price_gbp_per_mwh, stored.duration) == (
         2.0,
@@ -93,7 +94,7 @@ async def test_31_event_is_stored_once_and_reaches_20b_poll_and_31_vens(vtn: Vtn
     status, _ = await vtn.call("GET", f"/events/{created['id']}", "ven-hh3")
     assert status == 404
     status, events = await vtn.call("GET", "/events", "bl", params={"targets": "hh2", "limit": "10"})
-    assert [e["targets"] for e in events] == [["hh1", "hh2"]]
+    assert [e["targets"] for e in events] == [["hh1", "north"]]
     # Deleted through 3.1: cancelled for 2.0b, gone for 3.1.
     status, _ = await vtn.call("DELETE", f"/events/{created['id']}", "bl")
     assert status == 200
@@ -122,12 +123,14 @@ async def test_operator_api_event_is_a_31_event(vtn: Vtn) -> None:
     ]
 
 
+MINUS_2KW = [{"type": "DISPATCH_SETPOINT_RELATIVE", "values": [-2.0]}]
+
+
 @pytest.mark.parametrize(
     ("changes", "detail"),
     [
         ({"programID": None}, "does not match the OpenADR 3.1 schema"),
         ({"targets": ["nobody"]}, "neither a household nor a group"),
-        ({"targets": None}, "an event needs targets"),
         ({"programID": "no-such"}, "unknown programID"),
         ({"intervals": []}, "exactly one interval"),
         ({"intervalPeriod": None}, "intervalPeriod with start and duration"),
@@ -139,6 +142,12 @@ async def test_operator_api_event_is_a_31_event(vtn: Vtn) -> None:
             "must be negative",
         ),
         ({"intervals": [{"id": 0, "payloads": [{"type": "SIMPLE", "values": [1]}]}]}, "unsupported payload"),
+        ({"intervalPeriod": {"start": iso(NOW), "duration": "P99999999999W"}}, "out of range"),
+        ({"intervalPeriod": {"start": "2200-01-01T00:00:00Z", "duration": "PT1H"}}, "years 2000..2100"),
+        (
+            {"intervals": [{"id": 0, "payloads": [*MINUS_2KW, {"type": "PRICE", "values": [1e300]}]}]},
+            "between 0",
+        ),
     ],
 )
 async def test_bad_event_requests_get_400_and_store_nothing(
@@ -148,6 +157,17 @@ async def test_bad_event_requests_get_400_and_store_nothing(
     status, body = await vtn.call("POST", "/events", "bl", doc)
     assert status == 400 and detail in body["detail"], body
     assert await vtn.storage.list_events() == []
+
+
+async def test_an_overlapping_31_event_is_refused_like_an_operator_one(vtn: Vtn) -> None:
+    status, first = await vtn.call("POST", "/events", "bl", event_request(targets=["hh1"]))
+    assert status == 201
+    body = {"targets": ["hh1"], "start": iso(NOW + timedelta(hours=5, minutes=10)), "duration_minutes": 30}
+    async with vtn.http.post("/api/events", json={**body, "reduction_kw": 1, "price_gbp_per_mwh": 0}) as r:
+        assert r.status == 409  # the same storage rule for 2.0b and 3.1 events
+    status, problem = await vtn.call("POST", "/events", "bl", event_request(targets=["north"]))
+    assert status == 409 and f"hh1 already in event {first['id']}" in problem["detail"]
+    assert [e.event_id for e in await vtn.storage.list_events()] == [first["id"]]
 
 
 async def test_pagination_limit_is_checked(vtn: Vtn) -> None:
@@ -172,7 +192,7 @@ async def test_vens_are_households_and_private(vtn: Vtn) -> None:
     await register_ven(vtn, "hh1")
     again = {"objectType": "VEN_VEN_REQUEST", "venName": "hh1"}
     status, body = await vtn.call("POST", "/vens", "ven-hh1", again)
-    assert status == 400 and "exists" in body["detail"]  # the document lists no 409 for POST /vens
+    assert status == 409 and "exists" in body["detail"]  # the document's conflict answer
     vtn.secrets["ven-x9"] = await provision_client(vtn.storage, vtn.clock, "ven-x9", "ven")
     status, body = await vtn.call(
         "POST", "/vens", "ven-x9", {"objectType": "VEN_VEN_REQUEST", "venName": "x9"}

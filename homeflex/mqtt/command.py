@@ -1,0 +1,184 @@
+"""`homeflex mqtt-access`: everything the platform's mosquitto needs, written into one folder.
+
+- ``passwd``: every account's connection usernames with its password, hashed (mosquitto_passwd -U);
+- ``acl``: who may use which topics (mqtt/access.py);
+- ``mosquitto.conf``: the complete broker configuration (mqtt/brokerconf.py), which refers to the two
+  files above by their paths as mosquitto sees them (``--conf-dir``, e.g. inside its container);
+- ``credentials.json``: the plain passwords per account, readable by its owner only, to provision each
+  household's devices and each service with. Run again after enrolling households: accounts already in
+  it keep their passwords, new ones get theirs, accounts no longer enrolled are dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from homeflex.core.domain import household_id_problem
+from homeflex.mqtt.access import SERVICES, issue_passwords, parts_of, write_access_files
+from homeflex.mqtt.brokerconf import (
+    OUTAGE_S,
+    READING_INTERVAL_S,
+    BrokerConfig,
+    Listener,
+    TlsFiles,
+    config_text,
+    parse_listen,
+    queue_limit,
+)
+
+if TYPE_CHECKING:
+    from homeflex.settings import Settings
+
+
+def add_arguments(s: argparse.ArgumentParser, household_ids: Callable[[str], list[str]]) -> None:
+    s.add_argument("--out", required=True, help="folder for passwd, acl, mosquitto.conf, credentials.json")
+    s.add_argument(
+        "--ids", type=household_ids, help="comma-separated household ids (default: every enrolled household)"
+    )
+    s.add_argument(
+        "--plain", default="127.0.0.1:1883", help="loopback listener without TLS, HOST:PORT, or 'none'"
+    )
+    s.add_argument(
+        "--tls", metavar="HOST:PORT", help="TLS listener, e.g. 0.0.0.0:8883 (needs the three files)"
+    )
+    s.add_argument("--certfile", help="the broker's certificate (PEM), as mosquitto sees the path")
+    s.add_argument("--keyfile", help="its private key (PEM), as mosquitto sees the path")
+    s.add_argument("--cafile", help="the CA certificate clients trust (PEM), as mosquitto sees the path")
+    s.add_argument(
+        "--pki",
+        help="the CA folder of `homeflex provision-vens`: issue the broker's certificate from its CA "
+        "(broker.crt, broker.key, ca.crt in --out) instead of giving the three files",
+    )
+    s.add_argument(
+        "--broker-hosts",
+        default="localhost,127.0.0.1",
+        help="names clients reach the broker by, for its certificate (default %(default)s)",
+    )
+    s.add_argument("--conf-dir", help="where mosquitto finds passwd and acl (default: --out)")
+    s.add_argument(
+        "--data-dir", default="/var/lib/mosquitto", help="persistence folder, or 'none' (default %(default)s)"
+    )
+    s.add_argument(
+        "--queue-minutes",
+        type=float,
+        default=OUTAGE_S / 60,
+        help="how long telemetry may be away without losing a reading (sizes max_queued_messages)",
+    )
+
+
+async def cmd_mqtt_access(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.storage import open_storage
+
+    if args.ids:
+        households = args.ids
+    else:
+        storage = await open_storage(settings.database_url)
+        try:
+            households = [h.id for h in await storage.list_households()]
+        finally:
+            await storage.close()
+        # Ids stored before they were checked at enrolment must not stop everyone else's credentials.
+        for bad in [h for h in households if household_id_problem(h)]:
+            print(f"homeflex mqtt-access: skipped: {household_id_problem(bad)}", file=sys.stderr)
+        households = [h for h in households if not household_id_problem(h)]
+    try:
+        print(write_all(Path(args.out), households, args))
+    except (ValueError, RuntimeError, OSError) as err:
+        print(f"homeflex mqtt-access: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def broker_config(args: argparse.Namespace, conf_dir: str, households: int) -> BrokerConfig:
+    """The configuration the command line asks for; ValueError says what is wrong with it."""
+    listeners = []
+    if args.plain != "none":
+        bind, port = parse_listen(args.plain)
+        listeners.append(Listener(bind=bind, port=port))
+    if args.pki:
+        if any([args.certfile, args.keyfile, args.cafile]):
+            raise ValueError("--pki issues the broker's certificate: leave out the --*file options")
+        args.certfile, args.keyfile, args.cafile = (f"{conf_dir}/{n}" for n in BROKER_TLS_FILES)
+    tls_files = [args.certfile, args.keyfile, args.cafile]
+    if args.tls:
+        if not all(tls_files):
+            raise ValueError("--tls needs --certfile, --keyfile and --cafile")
+        bind, port = parse_listen(args.tls)
+        tls = TlsFiles(certfile=args.certfile, keyfile=args.keyfile, cafile=args.cafile)
+        listeners.append(Listener(bind=bind, port=port, tls=tls))
+    elif any(tls_files):
+        raise ValueError("--certfile, --keyfile and --cafile go with --tls HOST:PORT")
+    if args.queue_minutes <= 0:
+        raise ValueError("--queue-minutes must be positive")
+    return BrokerConfig(
+        listeners=tuple(listeners),
+        password_file=f"{conf_dir}/passwd",
+        acl_file=f"{conf_dir}/acl",
+        persistence_dir=None if args.data_dir == "none" else args.data_dir,
+        max_queued_messages=queue_limit(households, READING_INTERVAL_S, args.queue_minutes * 60),
+    )
+
+
+def write_all(out: Path, households: list[str], args: argparse.Namespace) -> str:
+    conf_dir = (args.conf_dir or str(out.resolve())).rstrip("/")
+    config = broker_config(args, conf_dir, len(households))  # refused before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    if args.pki:
+        issue_broker_certificate(Path(args.pki), out, [h for h in args.broker_hosts.split(",") if h])
+    secrets_file = out / "credentials.json"
+    passwords = _keep_known(secrets_file, issue_passwords([*households, *SERVICES]))
+    files = write_access_files(out, passwords)
+    secrets_file.touch(mode=0o600)
+    secrets_file.chmod(0o600)
+    secrets_file.write_text(json.dumps(passwords, indent=1))
+    conf = out / "mosquitto.conf"
+    conf.write_text(config_text(config))
+    conf.chmod(0o644)
+    logins = sum(1 + len(parts_of(account)) for account in passwords)
+    return (
+        f"{len(households)} households and {len(SERVICES)} services ({logins} logins): "
+        f"{files.password_file}, {files.acl_file}, {conf}, {secrets_file}\n"
+        f"max_queued_messages {config.max_queued_messages}; "
+        + ", ".join(f"listener {x.bind}:{x.port}{' TLS' if x.tls else ''}" for x in config.listeners)
+    )
+
+
+def _keep_known(secrets_file: Path, fresh: Mapping[str, str]) -> dict[str, str]:
+    """The accounts in `fresh`, with the passwords they already have in `secrets_file`."""
+    try:
+        known = json.loads(secrets_file.read_text())
+    except FileNotFoundError:
+        known = {}
+    except ValueError as err:
+        raise ValueError(f"{secrets_file} is not the JSON this command writes: {err}") from err
+    if not isinstance(known, dict):
+        raise ValueError(f"{secrets_file} is not the JSON object this command writes")
+    return {account: str(known.get(account, pw)) for account, pw in fresh.items()}
+
+
+BROKER_TLS_FILES = ("broker.crt", "broker.key", "ca.crt")
+
+
+def issue_broker_certificate(pki: Path, out: Path, hosts: list[str]) -> None:
+    """broker.crt and broker.key for `hosts`, signed by the community CA in `pki`, and that CA's
+    certificate, in `out`; kept when they are there already. The key is readable by all: mosquitto
+    2.0 reads it after dropping root to its own user, so `out` belongs to the broker alone."""
+    from homeflex.core.clock import WallClock
+    from homeflex.vtn.identity import Credential, issue
+
+    cert, key, ca_copy = (out / n for n in BROKER_TLS_FILES)
+    if cert.exists() and key.exists() and ca_copy.exists():
+        return
+    try:
+        ca = Credential(cert_pem=(pki / "ca.crt").read_bytes(), key_pem=(pki / "ca.key").read_bytes())
+    except FileNotFoundError as err:
+        raise ValueError(f"no community CA in {pki}: run `homeflex provision-vens --pki {pki}`") from err
+    issue(ca, "homeflex MQTT broker", WallClock().now(), hosts=hosts).write(out, "broker")
+    ca_copy.write_bytes(ca.cert_pem)
+    for path in (cert, key, ca_copy):
+        path.chmod(0o644)

@@ -1,0 +1,52 @@
+"""Per-VEN access to the OpenADR 3.1 notification topics on the broker.
+
+The notifier publishes each event on each targeted VEN's own topic with only that VEN in its targets
+(notify.py), so topic access is object privacy: a VEN client may read its VEN's topics and the program
+topics (programs are public to VENs here), and nothing else; the VTN alone writes. A program's event topic
+carries events with every target, so it is for business logic only.
+
+`acl_rules` returns rules in the shape of `homeflex.mqtt.access.SERVICES` (user -> (access, topic)), so
+`homeflex mqtt-access` writes them with the household and service rules:
+`acl_text(households, {**SERVICES, **acl_rules(prefix, await ven_clients(storage))})`; a VEN client's broker
+username is its OAuth2 client id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from homeflex.storage import Storage
+from homeflex.vtn.oadr3.model import Topics
+
+VTN_USER = "svc-vtn-oadr3"  # the VTN's notifier: the only writer under the 3.1 prefix
+Rules = tuple[tuple[str, str], ...]
+
+
+def ven_rules(topics: Topics, ven_id: str) -> Rules:
+    """What one VEN client may read: its VEN's event, VEN and resource topics and the program topics."""
+    return (
+        ("read", f"{topics.base('programs')}/+"),
+        ("read", f"{topics.for_ven('events', ven_id)}/+"),
+        ("read", f"{topics.for_ven('vens', ven_id)}/+"),
+        ("read", f"{topics.for_ven('resources', ven_id)}/+"),
+    )
+
+
+def acl_rules(
+    topic_prefix: str, ven_clients: Mapping[str, str], bl_clients: Iterable[str] = ()
+) -> dict[str, Rules]:
+    """user -> rules for the 3.1 topics: the VTN writes, business logic reads all, each VEN client
+    (client id -> its VEN id, the household id) reads its own. `topic_prefix` ends with '/'."""
+    topics = Topics(topic_prefix)
+    rules: dict[str, Rules] = {VTN_USER: (("write", f"{topic_prefix}#"),)}
+    rules.update(dict.fromkeys(bl_clients, (("read", f"{topic_prefix}#"),)))
+    for client_id, ven_id in sorted(ven_clients.items()):
+        if client_id in rules:
+            raise ValueError(f"client {client_id!r} is listed twice")
+        rules[client_id] = ven_rules(topics, ven_id)
+    return rules
+
+
+async def ven_clients(storage: Storage) -> dict[str, str]:
+    """client id -> VEN id of every registered 3.1 VEN (a VEN object is owned by its client)."""
+    return {ven.client_id: ven.id for ven in await storage.list_oadr3_objects("VEN")}
