@@ -75,6 +75,12 @@ class SunSpecAddress:
     retry_max_s: float = 300.0
 
     def __post_init__(self) -> None:
+        for name in ("port", "unit_id", "base", "timeout_s", "poll_s", "retry_max_s"):
+            value, whole = getattr(self, name), name in ("port", "unit_id", "base")
+            if value is None and name == "base":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
+                raise ValueError(f"{name} must be {'a whole number' if whole else 'a number'}, got {value!r}")
         if not isinstance(self.host, str) or not self.host or any(c.isspace() for c in self.host):
             raise ValueError(f"host must be a host name or IP address, got {self.host!r}")
         if not 1 <= self.port <= 65535 or not 0 <= self.unit_id <= 255:
@@ -192,9 +198,12 @@ class SunSpecDriver:
         if not -0x8000 < rate < 0x8000:
             raise DeviceRefused(f"{self.link.name}: {watts:g} W is beyond what the battery can be told "
                                 f"(WChaMax {rating:g} W)")  # fmt: skip
-        # Rates and timeout first, then the mode that puts them in force.
+        # Rates and timeout first, then the mode that puts them in force. A charge may come from the
+        # grid (ChaGriSet 1, evcc's SunSpec template does the same), where the device lets us say so.
         await self._write(at, 124, {"OutWRte": -rate, "InWRte": rate})
         await self._write(at, 124, {"InOutWRte_RvrtTms": revert_s})
+        if watts > 0 and self._raw(124, regs, "ChaGriSet") is not None:
+            await self._write(at, 124, {"ChaGriSet": 1})
         await self._write(at, 124, {"StorCtl_Mod": 3})
 
     async def _curtail(self, found: Map, watts: float | None, revert_s: int) -> None:

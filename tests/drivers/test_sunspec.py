@@ -33,6 +33,7 @@ async def test_the_map_is_found_at_each_base(mqtt_url: str, uid: str, base: int)
         await driver.send({"power_w": 1000}, clock.now() + timedelta(minutes=15))
         assert power(device.household) == 1000
         assert any(s.get("setpoint_w") == 1000 for s in seen.states)
+        assert device.endpoint("battery").get(124, "ChaGriSet") == 1  # a charge may come from the grid
 
 
 async def test_a_configured_base_is_the_only_one_tried(mqtt_url: str, uid: str) -> None:
@@ -176,6 +177,8 @@ async def test_a_device_that_is_not_there_at_start(mqtt_url: str, uid: str) -> N
         ({"host": ""}, "host must be"),
         ({"host": "10.0.0.5", "base": 70000}, "base must be"),
         ({"host": "10.0.0.5", "slave": 1}, "unknown keys ['slave']"),
+        ({"host": "10.0.0.5", "port": "502"}, "port must be a whole number, got '502'"),
+        ({"host": "10.0.0.5", "timeout_s": 0}, "must be positive"),
     ],
 )
 def test_the_address_is_strict(raw: dict[str, object], error: str) -> None:

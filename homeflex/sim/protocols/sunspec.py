@@ -7,7 +7,8 @@ basic settings, 123 immediate controls), its map built from the published model 
              negative rate forces the other direction); the window [-OutWRte, InWRte] becomes the
              battery's setpoint nearest zero (the physics takes one setpoint: a window of one point is
              exact, which is how homeflex commands it). InOutWRte_RvrtTms > 0: after that many seconds
-             of the device's clock the limits end (StorCtl_Mod 0).
+             of the device's clock the limits end (StorCtl_Mod 0). ChaGriSet (0 PV only, 1 grid) is kept
+             but not modelled: the physics charges from the house whatever its source.
     pv       WMaxLim_Ena 1 caps the output at WMaxLimPct % of WMax (model 121); WMaxLimPct_RvrtTms as above.
 
 A write the device cannot take (a rate beyond 100 %, a read-only point) is a Modbus exception and
@@ -112,7 +113,7 @@ class SunSpecDevice:
             "TmpCab": unscaled(25.0, self.scale["Tmp_SF"]), "Evt1": 0, "Evt2": 0, "Conn": 1,
             "StorCtl_Mod": 0, "InWRte": unscaled(100.0, self.scale["InOutWRte_SF"]),
             "OutWRte": unscaled(100.0, self.scale["InOutWRte_SF"]), "InOutWRte_RvrtTms": 0,
-            "InOutWRte_WinTms": 0, "InOutWRte_RmpTms": 0, "ChaGriSet": 1, "WChaGra": 100, "WDisChaGra": 100,
+            "InOutWRte_WinTms": 0, "InOutWRte_RmpTms": 0, "ChaGriSet": 0, "WChaGra": 100, "WDisChaGra": 100,
             "WMaxLimPct": unscaled(100.0, self.scale["WMaxLimPct_SF"]), "WMaxLimPct_RvrtTms": 0,
             "WMaxLimPct_WinTms": 0, "WMaxLimPct_RmpTms": 0, "WMaxLim_Ena": 0,
         }  # fmt: skip
