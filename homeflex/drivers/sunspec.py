@@ -119,8 +119,12 @@ class SunSpecDriver:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
-        with suppress(DeviceUnreachable):  # said by _down; the poller keeps trying
+        try:
             await self.poll()
+        except DeviceUnreachable:
+            pass  # said by _down; the poller keeps trying
+        except DeviceRefused as err:
+            log.warning("%s: unreadable SunSpec device: %s", self.link.name, err)
         loop = asyncio.get_running_loop()
         self._poller = loop.create_task(self._poll_loop(), name=f"sunspec-{self.link.name}")
 
@@ -140,6 +144,8 @@ class SunSpecDriver:
                 delay = self.address.poll_s
             except DeviceUnreachable:
                 delay = min(delay * 2, self.address.retry_max_s)
+            except DeviceRefused as err:  # the device said no to a read: its map is not what it says
+                log.warning("%s: unreadable SunSpec device: %s", self.link.name, err)
             except Exception:
                 log.exception("%s: SunSpec poll failed", self.link.name)
 
