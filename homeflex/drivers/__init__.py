@@ -112,6 +112,7 @@ DRIVERS: Registry[DriverInfo] = Registry(
         "homeflex.drivers.homeflex_mqtt",
         "homeflex.drivers.ocpp",
         "homeflex.drivers.shelly",
+        "homeflex.drivers.sunspec",
         "homeflex.drivers.tasmota",
         "homeflex.drivers.zigbee2mqtt",
     ),

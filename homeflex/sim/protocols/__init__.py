@@ -47,6 +47,7 @@ ENDPOINTS: Registry[EndpointFactory] = Registry(
         "homeflex.sim.protocols.homeflex_mqtt",
         "homeflex.sim.protocols.ocpp",
         "homeflex.sim.protocols.shelly",
+        "homeflex.sim.protocols.sunspec",
         "homeflex.sim.protocols.tasmota",
         "homeflex.sim.protocols.zigbee2mqtt",
     ),
