@@ -244,7 +244,7 @@ def format_report(status: dict[str, Any]) -> str:
         f"Event {status['event_id']}  {status['start']} -> {status['end']}  "
         f"{status['reduction_kw']} kW per household at £{status['price_gbp_per_mwh']:.0f}/MWh",
         "",
-        f"{'household':<10}{'cat':<5}{'vuln':<6}{'devices':<28}{'opt':<5}{'baseline kW':>12}{'actual kW':>11}"
+        f"{'household':<10}{'cat':<5}{'vuln':<6}{'devices':<42}{'opt':<5}{'baseline kW':>12}{'actual kW':>11}"
         f"{'delivered kWh':>15}{'payment £':>11}  reason",
     ]
     for t in status["targets"]:
@@ -253,7 +253,7 @@ def format_report(status: dict[str, Any]) -> str:
         lines.append(
             f"{hh:<10}{status['categories'].get(hh, '?'):<5}"
             f"{'yes' if status['vulnerable'].get(hh) else '':<6}"
-            f"{status.get('devices', {}).get(hh, ''):<27} "
+            f"{status.get('devices', {}).get(hh, ''):<41} "
             f"{'in' if t['opt_type'] == 'optIn' else 'out':<5}{_num(s.get('baseline_kw'), '.2f'):>12}"
             f"{_num(s.get('actual_kw'), '.2f'):>11}{_num(s.get('delivered_kwh'), '.3f'):>15}"
             f"{s.get('payment_gbp', '-'):>11}  {status['reasons'].get(hh, '')}"

@@ -1,6 +1,6 @@
 """Which real product each simulated device stands for, so a simulated community mixes the protocols
-people's devices speak: chargers that are OCPP charge points, plugs that are Shelly, Tasmota or
-Zigbee2MQTT plugs, and homeflex's own simulators. One table per device; a household's place in the
+people's devices speak: chargers that are OCPP charge points, batteries behind SunSpec Modbus inverters,
+plugs that are Shelly, Tasmota or Zigbee2MQTT plugs, and homeflex's own simulators. One table per device; a household's place in the
 community picks its row, so a run is the same every time.
 
 A ``Wire`` is both sides of one device: the address the household's configuration gives its driver, and
@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from homeflex.mqtt.broker import free_port
+
 # device id -> the products it stands for in turn: (protocol, product, address of household hh)
 Product = tuple[str, str, Callable[[str], dict[str, Any]]]
 MIX: dict[str, tuple[Product, ...]] = {
@@ -23,6 +25,14 @@ MIX: dict[str, tuple[Product, ...]] = {
             lambda hh: {"charge_point_id": f"{hh}-ev", "password": f"{hh}-key"},
         ),
         ("homeflex", "homeflex simulated charger", lambda hh: {}),
+    ),
+    "battery": (
+        (
+            "sunspec",
+            "SunSpec hybrid inverter and battery",
+            lambda hh: {"host": "127.0.0.1", "port": free_port()},
+        ),
+        ("homeflex", "homeflex simulated battery", lambda hh: {}),
     ),
     "plug": (
         ("shelly", "Shelly Plus Plug S", lambda hh: {"topic_prefix": f"shellyplusplugs-{hh}"}),
