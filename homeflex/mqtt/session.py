@@ -105,9 +105,7 @@ class MqttSession:
         this account can use."""
         self.endpoint = parse_mqtt_url(url)
         self.identifier = identifier
-        self._username = (
-            connection_username(self.endpoint.username, part) if self.endpoint.username else None
-        )
+        self._username = connection_username(self.endpoint.username, part) if self.endpoint.username else None
         self._will = will
         self._keepalive = keepalive
         self._max_outgoing = max_concurrent_outgoing

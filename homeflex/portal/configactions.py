@@ -95,4 +95,3 @@ class ConfigActions(PortalBase):
             ) from err
         log.info("configuration v%d of %s saved by %s and sent", record.version, hh, actor)
         return record
-

@@ -61,9 +61,7 @@ def config_document(profile: Mapping[str, Any], h: Household) -> tuple[dict[str,
             if c.protocol == wire.get("protocol") and c.fields:
                 where[f"{path}.address"] = c.fields[0].name
                 where |= {f"{path}.address.{f.key}": f.name for f in c.fields}
-    equipment = {
-        key: spec[field] for key, (kind, field) in EQUIPMENT.items() if (spec := owned.get(kind))
-    }
+    equipment = {key: spec[field] for key, (kind, field) in EQUIPMENT.items() if (spec := owned.get(kind))}
     raw = {
         "household_id": h.household_id,
         "category": h.category.value,

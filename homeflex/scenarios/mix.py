@@ -1,7 +1,7 @@
 """Which real product each simulated device stands for, so a simulated community mixes the protocols
 people's devices speak: chargers that are OCPP charge points, batteries behind SunSpec Modbus inverters,
-plugs that are Shelly, Tasmota or Zigbee2MQTT plugs, and homeflex's own simulators. One table per device; a household's place in the
-community picks its row, so a run is the same every time.
+plugs that are Shelly, Tasmota or Zigbee2MQTT plugs, and homeflex's own simulators. One table per
+device; a household's place in the community picks its row, so a run has the same products every time.
 
 A ``Wire`` is both sides of one device: the address the household's configuration gives its driver, and
 the options its simulator is started with (the same address, plus where a server it connects to is).

@@ -111,7 +111,7 @@ async def test_pysunspec2_commands_the_battery_and_a_bad_rate_is_refused(mqtt_ur
             storage.InWRte.cvalue = 150.0  # beyond 100 %: the device answers ILLEGAL_VALUE
             storage.write()
 
-        with pytest.raises(ModbusClientException, match='exception: 3'):
+        with pytest.raises(ModbusClientException, match="exception: 3"):
             await read(device, "battery", too_much)
         assert power(device.household) == 1500  # unchanged
 

@@ -16,9 +16,7 @@ from tests.portal.conftest import OPERATOR, Stack
 
 async def test_the_portal_refuses_a_bad_id_with_the_reason(stack: Stack) -> None:
     async with aiohttp.ClientSession(base_url=stack.portal_url) as http:
-        async with http.post(
-            "/api/portal/login", json={"email": OPERATOR[0], "password": OPERATOR[1]}
-        ) as r:
+        async with http.post("/api/portal/login", json={"email": OPERATOR[0], "password": OPERATOR[1]}) as r:
             auth = {"Authorization": f"Bearer {(await r.json())['token']}"}
         for bad in ("hh%2B", "hh%23", "a%2Fb", "hh%00", "x" * 5000):
             async with http.get(f"/api/portal/households/{bad}", headers=auth) as r:
