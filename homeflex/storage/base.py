@@ -244,6 +244,9 @@ class Storage(Protocol):
     async def get_oadr3_client(self, client_id: str) -> Oadr3Client | None:
         """One OAuth2 client, or None."""
 
+    async def list_oadr3_clients(self) -> list[Oadr3Client]:
+        """Every provisioned OAuth2 client, by client id."""
+
     async def put_oadr3_object(self, obj: Oadr3Object) -> None:
         """Create or replace a 3.1 object; a replacement keeps the stored created_at."""
 

@@ -21,6 +21,10 @@ def _dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
+def _client(r: Row) -> Oadr3Client:
+    return Oadr3Client(client_id=r["client_id"], secret_sha256=r["secret_sha256"], role=r["role"])
+
+
 class SqlOadr3(SqlBase):
     async def save_oadr3_client(self, client: Oadr3Client, at: datetime) -> None:
         await self._execute(
@@ -31,10 +35,10 @@ class SqlOadr3(SqlBase):
 
     async def get_oadr3_client(self, client_id: str) -> Oadr3Client | None:
         rows = await self._fetch("SELECT * FROM oadr3_clients WHERE client_id=?", (client_id,))
-        if not rows:
-            return None
-        r = rows[0]
-        return Oadr3Client(client_id=r["client_id"], secret_sha256=r["secret_sha256"], role=r["role"])
+        return _client(rows[0]) if rows else None
+
+    async def list_oadr3_clients(self) -> list[Oadr3Client]:
+        return [_client(r) for r in await self._fetch("SELECT * FROM oadr3_clients ORDER BY client_id")]
 
     async def put_oadr3_object(self, obj: Oadr3Object) -> None:
         await self._execute(

@@ -23,6 +23,8 @@ async def test_clients_are_provisioned_and_replaced(backend: Storage) -> None:
     assert await backend.get_oadr3_client("ven-a") == Oadr3Client(
         client_id="ven-a", secret_sha256="bb", role="bl"
     )
+    await backend.save_oadr3_client(Oadr3Client(client_id="bl", secret_sha256="cc", role="bl"), NOW)
+    assert [c.client_id for c in await backend.list_oadr3_clients()] == ["bl", "ven-a"]
 
 
 async def test_objects_round_trip_list_by_owner_and_delete(backend: Storage) -> None:
