@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.stats import Summary
 from homeflex.core.clock import WallClock
 from homeflex.core.timeutil import iso
-from homeflex.mqtt.broker import MOSQUITTO_CONF, find_mosquitto
+from homeflex.mqtt.broker import OPEN_CONF, find_mosquitto
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,7 +64,7 @@ def mosquitto_version() -> str:
 def broker_description(mqtt_url: str | None, started_url: str) -> str:
     if mqtt_url:
         return f"given {started_url}: its config is unknown here (the system broker sets no set_tcp_nodelay)"
-    nodelay = "set_tcp_nodelay true" in MOSQUITTO_CONF
+    nodelay = "set_tcp_nodelay true" in OPEN_CONF
     return f"private mosquitto at {started_url}, set_tcp_nodelay {'true' if nodelay else 'false'}"
 
 
