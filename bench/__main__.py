@@ -8,6 +8,7 @@
 `python -m bench planning [--households 100] [--instants 10] [--seed 2]`
 `python -m bench simulate [--households 1000] [--days 7] [--replan-hours 12] [--tick-minutes 30]`
 `python -m bench oadr3_notify [--vens 10000] [--runs 3] [--mqtt-url URL]`
+`python -m bench oadr3_fanout [--vens 10000] [--procs 4] [--runs 3]`
 `python -m bench oadr3_events [--events 100000] [--households 1000] [--requests 300]`
 `python -m bench.soak [--vens 1000] [--minutes 10]` (its own entry; results in bench/RELIABILITY.md)
 `python -m bench vtn_scale [--vens 10000] [--reference-vens 1000] [--database-url URL]`
@@ -133,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["oadr3_notify"]:  # parses its own arguments (bench/oadr3_notify.py)
         return oadr3_notify.main(argv[1:])
+    if argv[:1] == ["oadr3_fanout"]:  # parses its own arguments (bench/oadr3_fanout.py)
+        from bench import oadr3_fanout
+
+        return oadr3_fanout.main(argv[1:])
     if argv[:1] == ["oadr3_events"]:  # parses its own arguments (bench/oadr3_events.py)
         from bench import oadr3_events
 

@@ -51,6 +51,7 @@ LISTENER = """
 import asyncio, struct, sys
 from homeflex.mqtt.session import parse_mqtt_url
 from homeflex.mqtt.burst import _string, connect_packet, read_packets
+from bench.lean_mqtt import take_publishes
 
 async def main(url, topic_filter):
     # A lean MQTT 3.1.1 subscriber (QoS 1, every PUBLISH acknowledged): it counts what the broker delivers
@@ -69,15 +70,9 @@ async def main(url, topic_filter):
     target = int(await loop.run_in_executor(None, sys.stdin.readline))
     seen = set()
     while True:
-        acks = []
-        for kind, body in await read_packets(reader, buffer):
-            if kind & 0xF0 != 0x30:
-                continue
-            n = struct.unpack("!H", body[:2])[0]
-            seen.add(body[2 : 2 + n].decode().split("/")[-2])
-            if kind & 0x06:
-                acks.append(b"\\x40\\x02" + body[2 + n : 4 + n])
-        writer.write(b"".join(acks))
+        topics, acks = take_publishes(await read_packets(reader, buffer))
+        seen.update(t.split("/")[-2] for t in topics)
+        writer.write(acks)
         if len(seen) >= target:
             print("done", len(seen), flush=True)
             seen = set()

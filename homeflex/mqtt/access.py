@@ -32,7 +32,11 @@ from homeflex.core import topics
 TELEMETRY = "svc-telemetry"
 OPERATOR = "svc-operator"
 PORTAL = "svc-portal"
-SERVICES: Mapping[str, tuple[tuple[str, str], ...]] = {
+# The VTN's OpenADR 3.1 notifier: its rules depend on the VTN's topic prefix (vtn/oadr3/broker_access.py).
+VTN_OADR3 = "svc-vtn-oadr3"
+NOTIFY_PART = "notify"
+Rules = tuple[tuple[str, str], ...]  # (read|write|readwrite, topic filter)
+SERVICES: Mapping[str, Rules] = {
     TELEMETRY: (
         ("read", f"{topics.PREFIX}/+/{topics.METER}/reading"),
         ("read", f"{topics.PREFIX}/+/{topics.METER}/history"),
@@ -64,6 +68,7 @@ SERVICE_PARTS: Mapping[str, tuple[str, ...]] = {
     TELEMETRY: ("ingest", "profiles"),
     OPERATOR: ("console",),
     PORTAL: ("skips",),
+    VTN_OADR3: (NOTIFY_PART,),
 }
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -73,8 +78,10 @@ def connection_username(account: str, part: str | None) -> str:
     return account if part is None else f"{account}.{part}"
 
 
-def parts_of(account: str) -> tuple[str, ...]:
-    return SERVICE_PARTS.get(account, () if account in SERVICES else HOUSEHOLD_PARTS)
+def parts_of(account: str, services: Mapping[str, object] = SERVICES) -> tuple[str, ...]:
+    """The named connections of an account: a household's, a service's, or none for any other account
+    in `services` (an OpenADR 3.1 client logs in by its bare client id)."""
+    return SERVICE_PARTS.get(account, () if account in services else HOUSEHOLD_PARTS)
 
 
 def acl_text(
@@ -83,7 +90,7 @@ def acl_text(
     """The mosquitto ACL file: services by name, every other user only under its own subtree."""
     lines = ["# homeflex: generated, do not edit", ""]
     for user, rules in services.items():
-        for name in (user, *(connection_username(user, p) for p in parts_of(user))):
+        for name in (user, *(connection_username(user, p) for p in parts_of(user, services))):
             lines.append(f"user {name}")
             lines += [f"topic {access} {topic}" for access, topic in rules]
             lines.append("")
@@ -97,11 +104,16 @@ def acl_text(
     return "\n".join(lines)
 
 
+def is_username(name: str) -> bool:
+    """Whether `name` can be an account (a plain identifier, so `<name>.<part>` stays unambiguous)."""
+    return bool(_NAME.match(name))
+
+
 def issue_passwords(usernames: Iterable[str]) -> dict[str, str]:
     """A fresh random password per account; a name that is not a plain identifier is refused."""
     out: dict[str, str] = {}
     for name in usernames:
-        if not _NAME.match(name) or name in out:
+        if not is_username(name) or name in out:
             raise ValueError(f"bad or repeated MQTT username {name!r}")
         out[name] = secrets.token_urlsafe(18)
     return out
@@ -113,20 +125,26 @@ class AccessFiles:
     acl_file: Path
 
 
-def write_access_files(folder: Path, passwords: Mapping[str, str], binary: str | None = None) -> AccessFiles:
+def write_access_files(
+    folder: Path,
+    passwords: Mapping[str, str],
+    binary: str | None = None,
+    *,
+    services: Mapping[str, Iterable[tuple[str, str]]] = SERVICES,
+) -> AccessFiles:
     """Write the password file (every connection username of every account, hashed by
     ``mosquitto_passwd -U``) and the ACL file into ``folder``, world-readable as mosquitto needs when it
-    drops root."""
+    drops root. Accounts in `services` get its rules; every other account is a household."""
     tool = binary or shutil.which("mosquitto_passwd")
     if tool is None:
         raise RuntimeError("mosquitto_passwd not found: install mosquitto to generate MQTT credentials")
     password_file, acl_file = folder / "passwd", folder / "acl"
     with password_file.open("w") as out:
         for account, pw in passwords.items():
-            for part in (None, *parts_of(account)):
+            for part in (None, *parts_of(account, services)):
                 out.write(f"{connection_username(account, part)}:{pw}\n")
     subprocess.run([tool, "-U", str(password_file)], check=True, capture_output=True)
-    acl_file.write_text(acl_text([a for a in passwords if a not in SERVICES]))
+    acl_file.write_text(acl_text([a for a in passwords if a not in services], services))
     for path in (password_file, acl_file):
         path.chmod(0o644)
     return AccessFiles(password_file=password_file, acl_file=acl_file)

@@ -80,12 +80,15 @@ async def mosquitto(binary: str, passwords: Mapping[str, str] | None = None) -> 
 
 
 @asynccontextmanager
-async def running_mosquitto(binary: str, conf: Path, port: int) -> AsyncIterator[None]:
-    """mosquitto with the configuration file `conf`, up once `port` accepts; stopped on exit."""
+async def running_mosquitto(
+    binary: str, conf: Path, port: int, *, start_timeout: float = 10.0
+) -> AsyncIterator[None]:
+    """mosquitto with the configuration file `conf`, up once `port` accepts (within `start_timeout`:
+    mosquitto 2.0.11 takes ~13 s to load the logins of 10,000 households); stopped on exit."""
     # mosquitto logs only errors, warnings and notices (to our stderr), so nothing fills a pipe.
     proc = await asyncio.create_subprocess_exec(binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL)
     try:
-        await wait_for_port(port)
+        await wait_for_port(port, start_timeout)
         yield
     finally:
         proc.terminate()

@@ -5,8 +5,11 @@
 - ``mosquitto.conf``: the complete broker configuration (mqtt/brokerconf.py), which refers to the two
   files above by their paths as mosquitto sees them (``--conf-dir``, e.g. inside its container);
 - ``credentials.json``: the plain passwords per account, readable by its owner only, to provision each
-  household's devices and each service with. Run again after enrolling households: accounts already in
-  it keep their passwords, new ones get theirs, accounts no longer enrolled are dropped.
+  household's devices and each service with, and each OpenADR 3.1 client (`homeflex oadr3-client`, read
+  from the database without --ids) with its broker login: its client id, reading only its own VEN's
+  notification topics (vtn/oadr3/broker_access.py); the VTN's notifier has the account svc-vtn-oadr3.
+  Run again after enrolling households or provisioning 3.1 clients: accounts already in it keep their
+  passwords, new ones get theirs, accounts no longer enrolled are dropped.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from homeflex.core.domain import household_id_problem
-from homeflex.mqtt.access import SERVICES, issue_passwords, parts_of, write_access_files
+from homeflex.mqtt.access import SERVICES, Rules, is_username, issue_passwords, parts_of, write_access_files
 from homeflex.mqtt.brokerconf import (
     OUTAGE_S,
     READING_INTERVAL_S,
@@ -73,21 +76,27 @@ def add_arguments(s: argparse.ArgumentParser, household_ids: Callable[[str], lis
 
 async def cmd_mqtt_access(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.storage import open_storage
+    from homeflex.vtn.oadr3.broker_access import acl_rules, client_rules
+    from homeflex.vtn.oadr3.service import DEFAULT_TOPIC_PREFIX
 
     if args.ids:
-        households = args.ids
+        households, oadr3 = args.ids, acl_rules(DEFAULT_TOPIC_PREFIX, {})
     else:
         storage = await open_storage(settings.database_url)
         try:
             households = [h.id for h in await storage.list_households()]
+            oadr3 = await client_rules(storage, DEFAULT_TOPIC_PREFIX)
         finally:
             await storage.close()
         # Ids stored before they were checked at enrolment must not stop everyone else's credentials.
         for bad in [h for h in households if household_id_problem(h)]:
             print(f"homeflex mqtt-access: skipped: {household_id_problem(bad)}", file=sys.stderr)
         households = [h for h in households if not household_id_problem(h)]
+        for client in [c for c in oadr3 if not is_username(c)]:
+            print(f"homeflex mqtt-access: skipped 3.1 client {client!r}: not a username", file=sys.stderr)
+            del oadr3[client]
     try:
-        print(write_all(Path(args.out), households, args))
+        print(write_all(Path(args.out), households, args, {**SERVICES, **oadr3}))
     except (ValueError, RuntimeError, OSError) as err:
         print(f"homeflex mqtt-access: {err}", file=sys.stderr)
         return 2
@@ -124,24 +133,26 @@ def broker_config(args: argparse.Namespace, conf_dir: str, households: int) -> B
     )
 
 
-def write_all(out: Path, households: list[str], args: argparse.Namespace) -> str:
+def write_all(
+    out: Path, households: list[str], args: argparse.Namespace, services: Mapping[str, Rules] = SERVICES
+) -> str:
     conf_dir = (args.conf_dir or str(out.resolve())).rstrip("/")
     config = broker_config(args, conf_dir, len(households))  # refused before anything is written
     out.mkdir(parents=True, exist_ok=True)
     if args.pki:
         issue_broker_certificate(Path(args.pki), out, [h for h in args.broker_hosts.split(",") if h])
     secrets_file = out / "credentials.json"
-    passwords = _keep_known(secrets_file, issue_passwords([*households, *SERVICES]))
-    files = write_access_files(out, passwords)
+    passwords = _keep_known(secrets_file, issue_passwords([*households, *services]))
+    files = write_access_files(out, passwords, services=services)
     secrets_file.touch(mode=0o600)
     secrets_file.chmod(0o600)
     secrets_file.write_text(json.dumps(passwords, indent=1))
     conf = out / "mosquitto.conf"
     conf.write_text(config_text(config))
     conf.chmod(0o644)
-    logins = sum(1 + len(parts_of(account)) for account in passwords)
+    logins = sum(1 + len(parts_of(account, services)) for account in passwords)
     return (
-        f"{len(households)} households and {len(SERVICES)} services ({logins} logins): "
+        f"{len(households)} households and {len(services)} services and 3.1 clients ({logins} logins): "
         f"{files.password_file}, {files.acl_file}, {conf}, {secrets_file}\n"
         f"max_queued_messages {config.max_queued_messages}; "
         + ", ".join(f"listener {x.bind}:{x.port}{' TLS' if x.tls else ''}" for x in config.listeners)

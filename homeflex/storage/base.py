@@ -20,6 +20,7 @@ from homeflex.storage.records import (
     Oadr3Client,
     Oadr3Object,
     Oadr3Program,
+    Oadr3Query,
     ProfileRecord,
     ProfileVersion,
     ProgrammeRecord,
@@ -244,6 +245,9 @@ class Storage(Protocol):
     async def get_oadr3_client(self, client_id: str) -> Oadr3Client | None:
         """One OAuth2 client, or None."""
 
+    async def list_oadr3_clients(self) -> list[Oadr3Client]:
+        """Every provisioned OAuth2 client, by client id."""
+
     async def put_oadr3_object(self, obj: Oadr3Object) -> None:
         """Create or replace a 3.1 object; a replacement keeps the stored created_at."""
 
@@ -252,6 +256,9 @@ class Storage(Protocol):
 
     async def list_oadr3_objects(self, object_type: str, client_id: str | None = None) -> list[Oadr3Object]:
         """3.1 objects of a type (owned by one client if given), oldest first."""
+
+    async def oadr3_objects_page(self, query: Oadr3Query) -> list[Oadr3Object]:
+        """A page of 3.1 objects, every filter and the page in the query (created_at, id order)."""
 
     async def delete_oadr3_object(self, object_type: str, object_id: str) -> bool:
         """Delete a 3.1 object; False if there was none."""

@@ -83,6 +83,17 @@ class PostgresStorage(SqlStorage):
         "SELECT pg_advisory_xact_lock(hashtext('homeflex.create_event:' || current_schema()))"
     )
 
+    def _doc_text(self, field: str) -> str:
+        return f"(o.document::jsonb ->> '{field}')"
+
+    def _doc_list_any(self, path: tuple[str, ...], marks: str) -> str:
+        # Lax jsonpath: a missing member yields nothing, a null one a null (which matches nothing).
+        jsonpath = "$." + ".".join(f"{key}[*]" for key in path)
+        return (
+            f"EXISTS (SELECT 1 FROM jsonb_path_query(o.document::jsonb, '{jsonpath}') j"
+            f" WHERE j #>> '{{}}' IN ({marks}))"
+        )
+
     def __init__(self, pool: asyncpg.Pool, schema: str | None = None) -> None:
         self._pool = pool
         self.schema = schema

@@ -214,6 +214,22 @@ class EventQuery:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Oadr3Query:
+    """A page of 3.1 objects of one type as a list operation asks for it, answered in SQL (created_at, id
+    order). Field names are the document's; the list operation fixes which (objects_api.FILTERS)."""
+
+    object_type: str
+    equal: tuple[tuple[str, str], ...] = ()  # (document field, value): the field is that string
+    # (list name, values): the document's list holds any of the values; "targets", or "objects" for the
+    # object types of a subscription's objectOperations
+    any_of: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    client_id: str | None = None  # only objects this client owns
+    ven_ids: tuple[str, ...] | None = None  # only these VENs (VEN objects) or their resources (venID)
+    skip: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True, kw_only=True)
 class PortfolioMember:
     """A household (resource) in an aggregator's portfolio, with the flexibility it offered."""
 

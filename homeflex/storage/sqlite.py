@@ -39,6 +39,17 @@ class SQLiteStorage(SqlStorage):
 
     Times the records carry as datetimes are stored as ISO 8601 text ('Z'), flags as 0/1."""
 
+    def _doc_text(self, field: str) -> str:
+        return f"json_extract(o.document, '$.{field}')"
+
+    def _doc_list_any(self, path: tuple[str, ...], marks: str) -> str:
+        # json_each of a missing or null member yields no row, or a null one: neither matches.
+        sources, value = [], "o.document"
+        for level, key in enumerate(path):
+            sources.append(f"json_each({value}, '$.{key}') j{level}")
+            value = f"j{level}.value"
+        return f"EXISTS (SELECT 1 FROM {', '.join(sources)} WHERE {value} IN ({marks}))"
+
     def __init__(self, db: aiosqlite.Connection, path: str) -> None:
         self._db = db
         self.path = path

@@ -5,11 +5,20 @@ programmes, and the event operations only 3.1 has (modification, filtered pages)
 from __future__ import annotations
 
 import json
+import re
+from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from homeflex.storage.records import EventQuery, EventRecord, Oadr3Client, Oadr3Object, Oadr3Program
+from homeflex.storage.records import (
+    EventQuery,
+    EventRecord,
+    Oadr3Client,
+    Oadr3Object,
+    Oadr3Program,
+    Oadr3Query,
+)
 from homeflex.storage.sqlbase import Row, SqlBase, to_ms
 
 
@@ -19,6 +28,21 @@ def _marks(values: Sequence[Any]) -> str:
 
 def _dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
+
+
+# The lists an any-of filter looks in, as the path of keys to them (each level a list) in the document.
+LIST_PATHS = {"targets": ("targets",), "objects": ("objectOperations", "objects")}
+_FIELD = re.compile(r"^[A-Za-z]{1,32}$")  # document fields go into the SQL text: plain names only
+
+
+def _field(name: str) -> str:
+    if not _FIELD.match(name):
+        raise ValueError(f"not a document field name: {name!r}")
+    return name
+
+
+def _client(r: Row) -> Oadr3Client:
+    return Oadr3Client(client_id=r["client_id"], secret_sha256=r["secret_sha256"], role=r["role"])
 
 
 class SqlOadr3(SqlBase):
@@ -31,10 +55,10 @@ class SqlOadr3(SqlBase):
 
     async def get_oadr3_client(self, client_id: str) -> Oadr3Client | None:
         rows = await self._fetch("SELECT * FROM oadr3_clients WHERE client_id=?", (client_id,))
-        if not rows:
-            return None
-        r = rows[0]
-        return Oadr3Client(client_id=r["client_id"], secret_sha256=r["secret_sha256"], role=r["role"])
+        return _client(rows[0]) if rows else None
+
+    async def list_oadr3_clients(self) -> list[Oadr3Client]:
+        return [_client(r) for r in await self._fetch("SELECT * FROM oadr3_clients ORDER BY client_id")]
 
     async def put_oadr3_object(self, obj: Oadr3Object) -> None:
         await self._execute(
@@ -77,6 +101,40 @@ class SqlOadr3(SqlBase):
                 "SELECT * FROM oadr3_objects WHERE object_type=? AND client_id=? ORDER BY created_at, id",
                 (object_type, client_id),
             )
+        return [self._oadr3_object(r) for r in rows]
+
+    # The dialect's JSON: a document's string field, and "a list in it holds any of `marks`".
+    @abstractmethod
+    def _doc_text(self, field: str) -> str: ...
+
+    @abstractmethod
+    def _doc_list_any(self, path: tuple[str, ...], marks: str) -> str: ...
+
+    async def oadr3_objects_page(self, query: Oadr3Query) -> list[Oadr3Object]:
+        """Filters, the client's visibility and the page all in the WHERE clause, so `limit` counts the
+        objects the client may see and no other object is read."""
+        where, params = ["o.object_type=?"], [query.object_type]
+        if query.client_id is not None:
+            where.append("o.client_id=?")
+            params.append(query.client_id)
+        if query.ven_ids is not None:
+            if not query.ven_ids:
+                return []
+            ven = "o.id" if query.object_type == "VEN" else self._doc_text("venID")
+            where.append(f"{ven} IN ({_marks(query.ven_ids)})")
+            params += query.ven_ids
+        for name, value in query.equal:
+            where.append(f"{self._doc_text(_field(name))}=?")
+            params.append(value)
+        for name, values in query.any_of:
+            if values:
+                where.append(self._doc_list_any(LIST_PATHS[name], _marks(values)))
+                params += values
+        rows = await self._fetch(
+            f"SELECT * FROM oadr3_objects o WHERE {' AND '.join(where)} ORDER BY o.created_at, o.id"
+            " LIMIT ? OFFSET ?",
+            (*params, query.limit, query.skip),
+        )
         return [self._oadr3_object(r) for r in rows]
 
     async def delete_oadr3_object(self, object_type: str, object_id: str) -> bool:

@@ -21,6 +21,7 @@ from homeflex.mqtt.access import (
     OPERATOR,
     PORTAL,
     TELEMETRY,
+    VTN_OADR3,
     acl_text,
     issue_passwords,
     with_credentials,
@@ -180,7 +181,8 @@ def test_the_command_writes_hashed_credentials_and_refuses_bad_ids(tmp_path: Pat
     out = tmp_path / "access"
     assert main(["mqtt-access", "--out", str(out), "--ids", "hh001,hh002"]) == 0
     passwords = json.loads((out / "credentials.json").read_text())
-    assert set(passwords) == {"hh001", "hh002", TELEMETRY, OPERATOR, PORTAL}
+    # the VTN's 3.1 notifier always has its account; 3.1 clients come from the database (not with --ids)
+    assert set(passwords) == {"hh001", "hh002", TELEMETRY, OPERATOR, PORTAL, VTN_OADR3}
     hashed = (out / "passwd").read_text()
     assert all(pw not in hashed for pw in passwords.values())  # only hashes on the broker's side
     assert (out / "credentials.json").stat().st_mode & 0o077 == 0  # the plain passwords: owner only

@@ -7,19 +7,22 @@ carries events with every target, so it is for business logic only.
 
 `acl_rules` returns rules in the shape of `homeflex.mqtt.access.SERVICES` (user -> (access, topic)), so
 `homeflex mqtt-access` writes them with the household and service rules:
-`acl_text(households, {**SERVICES, **acl_rules(prefix, await ven_clients(storage))})`; a VEN client's broker
-username is its OAuth2 client id.
+`acl_text(households, {**SERVICES, **await client_rules(storage, prefix)})`. A VEN client's broker username
+is its OAuth2 client id; its broker password is issued by `homeflex mqtt-access` from the provisioned
+clients (`homeflex oadr3-client`), before its VEN registers. The VTN's notifier logs in as
+`svc-vtn-oadr3.notify`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from homeflex.mqtt.access import VTN_OADR3, Rules
 from homeflex.storage import Storage
 from homeflex.vtn.oadr3.model import Topics
+from homeflex.vtn.openadr import household_of
 
-VTN_USER = "svc-vtn-oadr3"  # the VTN's notifier: the only writer under the 3.1 prefix
-Rules = tuple[tuple[str, str], ...]
+VTN_USER = VTN_OADR3  # the VTN's notifier: the only writer under the 3.1 prefix
 
 
 def ven_rules(topics: Topics, ven_id: str) -> Rules:
@@ -47,6 +50,13 @@ def acl_rules(
     return rules
 
 
-async def ven_clients(storage: Storage) -> dict[str, str]:
-    """client id -> VEN id of every registered 3.1 VEN (a VEN object is owned by its client)."""
-    return {ven.client_id: ven.id for ven in await storage.list_oadr3_objects("VEN")}
+async def client_rules(storage: Storage, topic_prefix: str) -> dict[str, Rules]:
+    """The rules for every provisioned 3.1 client: a VEN client (`ven-<household>`) for the VEN its id
+    names, which is the only VEN it may register (auth.py), and business logic for everything."""
+    clients = await storage.list_oadr3_clients()
+    vens = {c.client_id: household_of(c.client_id) for c in clients if c.role == "ven"}
+    return acl_rules(
+        topic_prefix,
+        {client: ven for client, ven in vens.items() if ven is not None},
+        [c.client_id for c in clients if c.role == "bl"],
+    )

@@ -37,6 +37,7 @@ PLURAL = {
 }
 _MARK = "\x00ven\x00"
 WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=5)
+BUILD_SLICE = 1_000  # VENs' messages built between two turns of the event loop
 
 
 def _dumps(value: Any) -> str:
@@ -72,18 +73,40 @@ class Notifier:
         self.qos = qos
         self._in_order = asyncio.Lock()  # FIFO: a cancellation never overtakes the creation it follows
 
-    async def _publish_all(self, messages: Sequence[tuple[str, str]]) -> int:
-        if self.mqtt is None:
-            return 0
-        burst = [(t, m.encode()) for t, m in messages]
+    async def _publish_all(self, burst: Sequence[tuple[str, bytes]]) -> int:
+        assert self.mqtt is not None
         try:
-            async with self._in_order:
-                return await publish_burst(
-                    self.mqtt, burst, client_id=f"homeflex-vtn-oadr3-{secrets.token_hex(4)}", qos=self.qos
-                )
+            return await publish_burst(
+                self.mqtt, burst, client_id=f"homeflex-vtn-oadr3-{secrets.token_hex(4)}", qos=self.qos
+            )
         except MqttUnavailable as err:
             log.warning("MQTT notification of %d messages not sent: %s", len(burst), err)
             return 0
+
+    async def _messages(
+        self, object_type: str, operation: str, obj: dict[str, Any], ven_ids: Sequence[str]
+    ) -> list[tuple[str, bytes]]:
+        """The all-objects topic (BL), the program's topic for events, and each VEN's own topic."""
+        plural, op = PLURAL[object_type], operation.lower()
+        full = _dumps(notification(object_type, operation, obj)).encode()
+        messages = [(f"{self.topics.base(plural)}/{op}", full)]
+        if object_type == "EVENT":
+            messages.append((f"{self.topics.for_program(plural, obj['programID'])}/{op}", full))
+        if object_type not in ("EVENT", "RESOURCE", "VEN"):
+            return messages
+        # A slice at a time, letting the event loop run between: 10,000 VENs' messages built at once
+        # would hold up the VTN's other requests for tens of ms.
+        for first in range(0, len(ven_ids), BUILD_SLICE):
+            part = ven_ids[first : first + BUILD_SLICE]
+            bodies = (
+                [b.encode() for b in per_ven_messages(object_type, operation, obj, part)]
+                if object_type == "EVENT"
+                else [full] * len(part)
+            )
+            topics = [f"{self.topics.for_ven(plural, ven_id)}/{op}" for ven_id in part]
+            messages += zip(topics, bodies, strict=True)
+            await asyncio.sleep(0)
+        return messages
 
     async def notify(
         self,
@@ -96,19 +119,10 @@ class Notifier:
     ) -> int:
         """Publish on the all-objects topic (BL), the program's topic for events, and each VEN's own
         topic; then call the matching webhooks. Returns the MQTT messages sent."""
-        plural, op = PLURAL[object_type], operation.lower()
-        full = _dumps(notification(object_type, operation, obj))
-        messages = [(f"{self.topics.base(plural)}/{op}", full)]
-        if object_type == "EVENT":
-            messages.append((f"{self.topics.for_program(plural, obj['programID'])}/{op}", full))
-        if object_type in ("EVENT", "RESOURCE", "VEN"):
-            bodies = (
-                per_ven_messages(object_type, operation, obj, ven_ids) if object_type == "EVENT" else None
-            )
-            for i, ven_id in enumerate(ven_ids):
-                topic = f"{self.topics.for_ven(plural, ven_id)}/{op}"
-                messages.append((topic, bodies[i] if bodies is not None else full))
-        sent = await self._publish_all(messages)
+        sent = 0
+        if self.mqtt is not None:
+            async with self._in_order:  # building and sending both: a later, smaller one waits its turn
+                sent = await self._publish_all(await self._messages(object_type, operation, obj, ven_ids))
         await self._webhooks(object_type, operation, obj, set(ven_ids), owner)
         return sent
 

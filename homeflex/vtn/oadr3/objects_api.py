@@ -8,10 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from homeflex.storage.records import Oadr3Object
+from homeflex.storage.records import Oadr3Object, Oadr3Query
 from homeflex.vtn.oadr3.access import may_see
 from homeflex.vtn.oadr3.events_api import event_targets, own_ven_ids
-from homeflex.vtn.oadr3.http import Handler, Problem, body, ctx, page, principal
+from homeflex.vtn.oadr3.http import Handler, Problem, body, ctx, paging, principal
 from homeflex.vtn.oadr3.model import metadata, report_values
 from homeflex.vtn.oadr3.webhooks import WebhookRefused
 from homeflex.vtn.openadr import household_of, ven_id_for
@@ -34,23 +34,20 @@ FILTERS = {
 ANY_OF = {"VEN": ("targets",), "RESOURCE": ("targets",), "SUBSCRIPTION": ("objects",), "REPORT": ()}
 
 
-def _listed(obj: Oadr3Object, name: str) -> set[str]:
-    """The values a document holds for an any-of filter: its targets, or a subscription's object types."""
-    if name == "objects":
-        return {o for entry in obj.document.get("objectOperations") or [] for o in entry.get("objects") or []}
-    return set(obj.document.get(name) or [])
-
-
-def matches(request: web.Request, obj: Oadr3Object) -> bool:
-    """Whether an object passes the list operation's query filters."""
-    for key in FILTERS[obj.object_type]:
-        if key in request.query and obj.document.get(key) != request.query[key]:
-            return False
-    for name in ANY_OF[obj.object_type]:
-        wanted = set(request.query.getall(name, []))
-        if wanted and not wanted & _listed(obj, name):
-            return False
-    return True
+def list_query(request: web.Request, object_type: str, own: set[str] | None) -> Oadr3Query:
+    """The list operation's filters, page and the caller's visibility (access.may_see) as one storage
+    query: a VEN client's VENs and their resources, its own subscriptions and reports; BL sees all."""
+    who = principal(request)
+    skip, limit = paging(request)
+    return Oadr3Query(
+        object_type=object_type,
+        equal=tuple((k, request.query[k]) for k in FILTERS[object_type] if k in request.query),
+        any_of=tuple((n, tuple(request.query.getall(n))) for n in ANY_OF[object_type] if n in request.query),
+        client_id=None if who.is_bl or object_type == "RESOURCE" else who.client_id,
+        ven_ids=tuple(sorted(own)) if own is not None and object_type in ("VEN", "RESOURCE") else None,
+        skip=skip,
+        limit=limit,
+    )
 
 
 def served(obj: Oadr3Object) -> dict[str, Any]:
@@ -72,13 +69,13 @@ async def _get(request: web.Request, object_type: str) -> Oadr3Object:
 
 def _lister(object_type: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        who = principal(request)
-        owner = None if who.is_bl or object_type == "RESOURCE" else who.client_id
-        found, own = [], await own_ven_ids(request)  # looked up once per listing
-        for obj in await ctx(request).storage.list_oadr3_objects(object_type, owner):
-            if matches(request, obj) and may_see(own, who.client_id, object_type, served(obj)):
-                found.append(served(obj))
-        return web.json_response(page(request, found))
+        own, client_id = await own_ven_ids(request), principal(request).client_id
+        found = await ctx(request).storage.oadr3_objects_page(list_query(request, object_type, own))
+        # The query holds the visibility rule; may_see stays the one definition of it, checked again.
+        served_objects = [served(obj) for obj in found]
+        return web.json_response(
+            [obj for obj in served_objects if may_see(own, client_id, object_type, obj)]
+        )
 
     return handler
 

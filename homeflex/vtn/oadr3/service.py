@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,7 +22,8 @@ import aiohttp
 from aiohttp import web
 
 from homeflex.core.clock import Clock
-from homeflex.mqtt.session import parse_mqtt_url
+from homeflex.mqtt.access import NOTIFY_PART, connection_username
+from homeflex.mqtt.session import MqttEndpoint, parse_mqtt_url
 from homeflex.storage import Storage
 from homeflex.vtn.oadr3 import discovery_api, events_api, objects_api
 from homeflex.vtn.oadr3.auth import TokenIssuer
@@ -63,7 +65,7 @@ class Oadr3Service:
         self.mqtt_url = mqtt_url
         self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        endpoint = parse_mqtt_url(mqtt_url) if mqtt_url else None  # each notification opens a connection
+        endpoint = _notifier_endpoint(mqtt_url) if mqtt_url else None  # each notification opens a connection
         # webhooks: the networks a callbackUrl may reach although not public (oadr3_webhook_allow)
         self.webhooks = webhooks or WebhookPolicy()
         self.notifier = Notifier(
@@ -152,3 +154,12 @@ class Oadr3Service:
         if self._http is not None:
             await self._http.close()
             self._http = self.notifier.http = None
+
+
+def _notifier_endpoint(mqtt_url: str) -> MqttEndpoint:
+    """The broker as the notifier logs in: with credentials in the URL (the VTN's account, svc-vtn-oadr3),
+    as its `notify` connection, the username (and, on the platform's broker, client id) only it has."""
+    endpoint = parse_mqtt_url(mqtt_url)
+    if endpoint.username is None:
+        return endpoint
+    return replace(endpoint, username=connection_username(endpoint.username, NOTIFY_PART))

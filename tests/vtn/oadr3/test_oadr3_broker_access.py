@@ -8,21 +8,25 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from homeflex.cli import main
+from homeflex.core.clock import ManualClock
 from homeflex.core.timeutil import iso
 from homeflex.mqtt.access import SERVICES, acl_text, issue_passwords, with_credentials, write_access_files
 from homeflex.mqtt.broker import _write_config, find_mosquitto, free_port, running_mosquitto
 from homeflex.mqtt.brokerconf import BrokerConfig, Listener, config_text, queue_limit
 from homeflex.mqtt.session import MqttSession
 from homeflex.storage import SQLiteStorage
+from homeflex.vtn.oadr3 import provision_client
 from homeflex.vtn.oadr3.broker_access import VTN_USER, acl_rules
-from tests.vtn.oadr3.conftest import NOW, register_ven, running_vtn
+from homeflex.vtn.oadr3.service import DEFAULT_TOPIC_PREFIX
+from tests.vtn.oadr3.conftest import NOW, Vtn, register_ven, running_vtn
 
 PREFIX = "OpenADR/3.1/"
 USERS = (VTN_USER, "bl", "ven-hh1", "ven-hh2")
@@ -119,3 +123,70 @@ async def test_a_ven_client_reads_only_its_own_notifications(storage: SQLiteStor
                 assert f"{PREFIX}events/create" in topics and f"{PREFIX}events/vens/hh1/create" in topics
                 assert all(m.get("forged") is None for _, m in bl)
                 assert event["id"] == hh1[0][1]["object"]["id"]  # type: ignore[index]
+
+
+@pytest.fixture
+def folder() -> Iterator[Path]:
+    """Under the system temp dir, readable by mosquitto once it drops root (pytest's tmp_path is not)."""
+    with tempfile.TemporaryDirectory(prefix="homeflex-oadr3-access-") as tmp:
+        Path(tmp).chmod(0o755)
+        yield Path(tmp)
+
+
+async def test_mqtt_access_issues_the_provisioned_3_1_clients_their_broker_logins(
+    storage: SQLiteStorage, tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`homeflex mqtt-access` reads the provisioned 3.1 clients from the database and writes a login for
+    each (and the VTN's notifier); mosquitto started from exactly the mosquitto.conf it wrote lets a VEN
+    client read its own notifications and nothing of another VEN's."""
+    binary = find_mosquitto()
+    if binary is None:
+        pytest.skip("needs mosquitto on PATH")
+    clock = ManualClock(NOW)
+    for client, role in (("bl", "bl"), ("ven-hh1", "ven"), ("ven-hh2", "ven"), ("ven-bad.name", "ven")):
+        await provision_client(storage, clock, client, role)
+    monkeypatch.setenv("HOMEFLEX_DATABASE_URL", f"sqlite:///{tmp_path / 'homeflex.db'}")
+    port, out = free_port(), folder / "access"
+    argv = ["mqtt-access", "--out", str(out), "--plain", f"127.0.0.1:{port}", "--data-dir", "none"]
+    assert await asyncio.to_thread(main, argv) == 0
+    passwords = json.loads((out / "credentials.json").read_text())
+    assert {"bl", "ven-hh1", "ven-hh2", VTN_USER} <= set(passwords)
+    assert "ven-bad.name" not in passwords  # not a broker username: skipped, said on stderr
+    broker = f"mqtt://127.0.0.1:{port}"
+    async with running_mosquitto(binary, out / "mosquitto.conf", port):
+        vtn_url = with_credentials(broker, VTN_USER, passwords[VTN_USER])
+        async with running_vtn(storage, vtn_url, DEFAULT_TOPIC_PREFIX) as vtn:
+            notifier = vtn.oadr3.notifier.mqtt
+            assert notifier is not None and notifier.username == f"{VTN_USER}.notify"
+            await register_ven(vtn, "hh1")
+            await register_ven(vtn, "hh2")
+            await _only_own_notifications(vtn, broker, passwords)
+
+
+async def _only_own_notifications(vtn: Vtn, broker: str, passwords: dict[str, str]) -> None:
+    """ven-hh1 receives the event on its own topic; ven-hh2's login, subscribed to hh1's topics, gets
+    nothing of it before a marker published after it (denial on mosquitto is silent)."""
+    seen: dict[str, asyncio.Queue[tuple[str, bytes]]] = {u: asyncio.Queue() for u in ("ven-hh1", "ven-hh2")}
+    own = MqttSession(with_credentials(broker, "ven-hh1", passwords["ven-hh1"]), "t-hh1")
+    own.subscribe(f"{PREFIX}#", lambda t, p: seen["ven-hh1"].put_nowait((t, p)))
+    other = MqttSession(with_credentials(broker, "ven-hh2", passwords["ven-hh2"]), "t-hh2")
+    other.subscribe(f"{PREFIX}events/vens/hh1/#", lambda t, p: seen["ven-hh2"].put_nowait((t, p)))
+    other.subscribe(f"{PREFIX}events/vens/hh2/#", lambda t, p: seen["ven-hh2"].put_nowait((t, p)))
+    async with own, other:
+        await asyncio.sleep(0.3)  # the subscriptions reach the broker
+        body = {
+            "programID": "default",
+            "targets": ["hh1"],
+            "intervalPeriod": {"start": iso(NOW + timedelta(hours=2)), "duration": "PT30M"},
+            "intervals": [{"id": 0, "payloads": [{"type": "DISPATCH_SETPOINT_RELATIVE", "values": [-1]}]}],
+        }
+        status, event = await vtn.call("POST", "/events", "bl", body)
+        assert status == 201, event
+        await vtn.oadr3.drain()
+        topic, payload = await asyncio.wait_for(seen["ven-hh1"].get(), 10)
+        assert topic == f"{PREFIX}events/vens/hh1/create"
+        assert json.loads(payload)["object"]["id"] == event["id"]
+        async with MqttSession(vtn.mqtt_url, "t-marker") as writer:
+            await writer.publish(f"{PREFIX}events/vens/hh2/update", {"marker": "hh2"})
+        topic, payload = await asyncio.wait_for(seen["ven-hh2"].get(), 10)
+        assert (topic, json.loads(payload)) == (f"{PREFIX}events/vens/hh2/update", {"marker": "hh2"})

@@ -119,3 +119,30 @@ async def test_vens_resources_subscriptions_and_reports_by_their_filters(api: Ap
         await ids(api, "/reports", limit=1) == every[:1] and await ids(api, "/reports", skip=1) == every[1:]
     )
     assert ven_request  # (imported for symmetry with the other modules)
+
+
+async def test_a_ven_clients_filters_and_pages_count_only_what_it_may_see(api: Api) -> None:
+    """A VEN client's page holds its own objects only, however many of other VENs' there are: `limit`
+    and `skip` count what it may see, and a filter naming another VEN's object finds nothing."""
+    w = await world(api)
+    for n in range(3):
+        await api.call("POST", "/resources", "ven-hh2", resource_request("hh2", f"theirs-{n}"))
+        await api.call("POST", "/subscriptions", "ven-hh2", subscription_request("hh2", ["EVENT"]))
+    pv = (await api.call("POST", "/resources", "ven-hh1", resource_request("hh1", "pv"))).body["id"]
+    mine = {w.resource1["id"], pv}
+    first, second = [await ids(api, "/resources", "ven-hh1", limit=1, skip=n) for n in (0, 1)]
+    assert len(first) == len(second) == 1 and set(first + second) == mine
+    assert await ids(api, "/resources", "ven-hh1", skip=2) == []
+    assert set(await ids(api, "/resources", "ven-hh1", limit=50)) == mine
+    assert await ids(api, "/resources", "ven-hh1", venID="hh2") == []
+    assert await ids(api, "/resources", "ven-hh1", resourceName="theirs-0") == []
+    assert await ids(api, "/resources", "ven-hh1", resourceName="pv", venID="hh1") == [pv]
+    assert await ids(api, "/vens", "ven-hh1", limit=1) == ["hh1"]
+    assert await ids(api, "/vens", "ven-hh1", venName="hh2") == []
+    assert await ids(api, "/vens", "ven-hh1", skip=1) == []
+    assert await ids(api, "/subscriptions", "ven-hh1", objects="EVENT") == [w.subscription1["id"]]
+    assert await ids(api, "/subscriptions", "ven-hh1", clientName="hh2") == []
+    assert len(await ids(api, "/subscriptions", "ven-hh2", objects="EVENT", limit=2)) == 2
+    assert len(await ids(api, "/subscriptions", "ven-hh2", skip=2)) == 1
+    assert await ids(api, "/reports", "ven-hh2") == []  # hh1's report only
+    assert await ids(api, "/reports", "ven-hh1", limit=1) == [w.report1["id"]]
