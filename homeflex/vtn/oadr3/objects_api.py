@@ -73,9 +73,7 @@ def _lister(object_type: str) -> Handler:
         found = await ctx(request).storage.oadr3_objects_page(list_query(request, object_type, own))
         # The query holds the visibility rule; may_see stays the one definition of it, checked again.
         served_objects = [served(obj) for obj in found]
-        return web.json_response(
-            [obj for obj in served_objects if may_see(own, client_id, object_type, obj)]
-        )
+        return web.json_response([obj for obj in served_objects if may_see(own, client_id, object_type, obj)])
 
     return handler
 
