@@ -129,8 +129,9 @@ class HouseholdController:
         self.session.subscribe(topics.profile(hh), self._on_profile)
 
     def _driver(self, device: DeviceConfig | MeterConfig) -> Driver:
-        if isinstance(device, MeterConfig):  # DeviceLink wants a kind; a meter's driver never reads it
-            device_id, kind, limit = topics.METER, DeviceKind.SMART_PLUG, self.household.max_import_w
+        kind: DeviceKind | None
+        if isinstance(device, MeterConfig):
+            device_id, kind, limit = topics.METER, None, self.household.max_import_w
         else:
             device_id, kind, limit = device.id, device.kind, device.max_power_w
         link = DeviceLink(

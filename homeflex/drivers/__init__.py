@@ -58,7 +58,7 @@ class DeviceLink:
 
     household_id: str
     device_id: str
-    kind: DeviceKind
+    kind: DeviceKind | None  # None: the household's meter, which is no controllable device
     max_power_w: float
     clock: Clock
     mqtt: Any  # homeflex.mqtt.MqttSession: the agent's own session, shared by the MQTT drivers
