@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bench.stage_control import machine_lines
-from homeflex.sim.closedloop import Trace, _physics_until
+from homeflex.scenarios.closedloop import Trace, _physics_until
 from homeflex.sim.fleet import Fleet
 from homeflex.sim.population import SimHouseholdConfig, build_household, make_population
 

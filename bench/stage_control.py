@@ -32,11 +32,11 @@ from homeflex.control.profile import HouseholdProfile
 from homeflex.control.schedule import Schedule
 from homeflex.core.clock import WallClock, perf_seconds
 from homeflex.core.timeutil import LONDON
+from homeflex.scenarios.closedloop import Trace, observe, run
 from homeflex.scenarios.metered import bill_gbp, from_trace
-from homeflex.sim.closedloop import Trace, observe, run
+from homeflex.scenarios.setup import forecast_for, setup_for
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.population import SimHouseholdConfig, build_household, make_population
-from homeflex.sim.setup import forecast_for, setup_for
 
 OBSERVE_DAYS = 14
 WEEKS = {"winter": date(2026, 1, 5), "summer": date(2026, 7, 6)}  # Mondays, local
@@ -51,7 +51,7 @@ R = TypeVar("R")
 
 
 def household_type(config: SimHouseholdConfig) -> str:
-    """The household's type as its tariff follows it (sim/setup.tariff_for): EV first, then heat pump."""
+    """The household's type as its tariff follows it (scenarios/setup.tariff_for): EV, then heat pump."""
     if config.ev is not None:
         return "EV"
     if config.heat_pump is not None:

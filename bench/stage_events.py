@@ -35,9 +35,9 @@ from homeflex.control.devices import Settings, States
 from homeflex.core.clock import WallClock, perf_seconds
 from homeflex.core.domain import FlexEvent, Stage
 from homeflex.core.timeutil import LONDON
-from homeflex.sim.closedloop import PHYSICS_S, Trace, run
+from homeflex.scenarios.closedloop import PHYSICS_S, Trace, run
+from homeflex.scenarios.setup import forecast_for, setup_for
 from homeflex.sim.population import SimHouseholdConfig, make_population
-from homeflex.sim.setup import forecast_for, setup_for
 
 POST_H = 2.0
 RISE_MIN = 5

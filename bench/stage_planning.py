@@ -28,8 +28,8 @@ from homeflex.control.schedule import HORIZON_H, STEP_H, build_problem, horizon_
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core.clock import WallClock, perf_seconds
 from homeflex.core.domain import HouseholdSpec
+from homeflex.scenarios.setup import forecast_for, setup_for
 from homeflex.sim.population import SimHouseholdConfig, make_population
-from homeflex.sim.setup import forecast_for, setup_for
 
 CHUNK = 25  # plans per task sent to a worker
 
@@ -200,7 +200,7 @@ def main(options: Options) -> int:
         f"- inputs: {n} plans = {len(batches)} households x {options.instants} states, taken every "
         f"{24 / options.instants:g} h from {options.day} 00:07 local after 14 observed days (profile "
         f"learned); horizon {HORIZON_H:g} h of {STEP_H * 60:.0f}-min steps ({n_steps()} steps); tariffs as "
-        "sim/setup (two-rate, three-rate, Agile-like dynamic, flat)"
+        "scenarios/setup (two-rate, three-rate, Agile-like dynamic, flat)"
         f"{'' if complete else '; STOPPED at the time limit'}; prepared in {prepared_s:.0f} s",
         f"- plans optimal {timings.ok} of {len(timings.plan)}, with a device left to its default "
         f"{timings.fallbacks}; bare HiGHS optimal {timings.bare_optimal}",

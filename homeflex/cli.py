@@ -165,8 +165,8 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.household.follow import publish_configs
+    from homeflex.scenarios.setup import household_config_for
     from homeflex.sim.devices import run_population
-    from homeflex.sim.setup import household_config_for
 
     if not settings.mqtt_url:
         print("homeflex sim needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)

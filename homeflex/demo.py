@@ -25,11 +25,11 @@ from homeflex.core.timeutil import LONDON, PERIOD, iso, period_start
 from homeflex.drivers import DRIVERS, driver_services
 from homeflex.mqtt.broker import mqtt_broker
 from homeflex.scenarios.mix import Wire, wires_for
+from homeflex.scenarios.setup import forecast_for, household_config_for
 from homeflex.settings import Settings
 from homeflex.sim.devices import publish_history, run_population
 from homeflex.sim.history import generate_history
 from homeflex.sim.population import SimHouseholdConfig, build_household, make_population
-from homeflex.sim.setup import forecast_for, household_config_for
 from homeflex.storage import Storage, open_storage
 from homeflex.telemetry.ingest import Ingestor
 from homeflex.telemetry.profiles import learn_all, publish_profiles

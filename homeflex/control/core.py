@@ -1,7 +1,7 @@
 """The control loop's decisions without I/O: what each device should be set to at ``now``.
 
 ``ControlCore`` keeps the schedule and the accepted events; the MQTT controller and the in-process
-simulation (sim/closedloop.py) both drive it, so the code that runs a household is the code measured.
+simulation (scenarios/closedloop.py) both drive it, so the code that runs a household is the code measured.
 
 Re-plans every half-hour, when an event arrives or leaves, and when the devices stray from the plan.
 During an event the plan is capped; after it, the household holds its event settings for a random

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from homeflex.control.core import ControlCore
+from homeflex.scenarios.closedloop import Controlled, profile_from
 from homeflex.scenarios.household import (
     HouseholdResult,
     Runs,
@@ -26,13 +27,12 @@ from homeflex.scenarios.household import (
     offered_events,
 )
 from homeflex.scenarios.metered import COLD_SLACK_C, Metered
+from homeflex.scenarios.setup import forecast_for, household_config_for
 from homeflex.scenarios.spec import Scenario
-from homeflex.sim.closedloop import Controlled, profile_from
 from homeflex.sim.fleet.fleet import Fleet
 from homeflex.sim.fleet.grid import STEP_US, to_us
 from homeflex.sim.fleet.recorder import PhaseRecord
 from homeflex.sim.population import SimHouseholdConfig, build_household
-from homeflex.sim.setup import forecast_for, household_config_for
 
 TICK_S = 300.0  # the live loop's refresh (control/loop.py LoopSettings.refresh_s)
 

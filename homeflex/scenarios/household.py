@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import FlexEvent, Stage
 from homeflex.core.timeutil import LONDON
+from homeflex.scenarios.closedloop import observe_with_trace, run
 from homeflex.scenarios.metered import Metered, bill_gbp, from_trace
 from homeflex.scenarios.settle import (
     PERIOD_H,
@@ -26,10 +27,9 @@ from homeflex.scenarios.settle import (
     settle_all,
     with_extra_load,
 )
+from homeflex.scenarios.setup import household_config_for
 from homeflex.scenarios.spec import Scenario
-from homeflex.sim.closedloop import observe_with_trace, run
 from homeflex.sim.population import SimHouseholdConfig, build_household
-from homeflex.sim.setup import household_config_for
 from homeflex.ven.decision import OptDecision
 
 EV_SLACK_SOC = 0.01  # a departure this far below target (or below what the unmanaged car reached) is short

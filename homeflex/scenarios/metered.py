@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 
 from homeflex.control.tariffs import TariffSource
-from homeflex.sim.closedloop import Trace
+from homeflex.scenarios.closedloop import Trace
 
 COLD_SLACK_C = 0.3  # minutes this far below the comfort floor count as violations
 

@@ -50,7 +50,7 @@ class Wire:
     address: dict[str, Any] = field(default_factory=dict)
 
     def config(self) -> dict[str, Any]:
-        """As ``sim.setup.household_config_for`` takes it."""
+        """As ``scenarios.setup.household_config_for`` takes it."""
         return {"protocol": self.protocol, "address": dict(self.address), "product": self.product}
 
     def sim_options(self, servers: Mapping[str, str]) -> dict[str, Any]:

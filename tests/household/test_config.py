@@ -9,8 +9,8 @@ import pytest
 
 from homeflex.core.strict import ConfigError
 from homeflex.household import HouseholdConfig, load_config_file, parse_config
+from homeflex.scenarios.setup import household_config_for, setup_for
 from homeflex.sim.population import make_population
-from homeflex.sim.setup import household_config_for, setup_for
 
 EXAMPLE_TOML = """
 household_id = "hh042"

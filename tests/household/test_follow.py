@@ -11,8 +11,8 @@ from homeflex.core import topics
 from homeflex.core.strict import ConfigError
 from homeflex.household.follow import publish_configs, retained_config
 from homeflex.mqtt import MqttSession
+from homeflex.scenarios.setup import household_config_for
 from homeflex.sim.population import make_population
-from homeflex.sim.setup import household_config_for
 
 
 async def test_the_simulated_population_is_read_as_real_homes(mqtt_url: str, uid: str) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from homeflex.core.timeutil import period_start
-from homeflex.sim.closedloop import Trace, _physics_until
+from homeflex.scenarios.closedloop import Trace, _physics_until
 from homeflex.sim.fleet import Fleet, PhaseRecord
 from homeflex.sim.fleet.grid import to_us
 from homeflex.sim.household import SimHousehold

@@ -20,8 +20,8 @@ from homeflex.control.profile import DeviceSeries, HouseholdProfile, learn_profi
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import FlexEvent, HouseholdSpec
 from homeflex.core.timeutil import PERIOD
+from homeflex.scenarios.setup import forecast_for
 from homeflex.sim.household import SimHousehold
-from homeflex.sim.setup import forecast_for
 from homeflex.ven.decision import OptDecision, decide_opt
 
 PHYSICS_S = 60.0
