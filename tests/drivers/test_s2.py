@@ -49,7 +49,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from homeflex.core.clock import ManualClock
 from homeflex.core.domain import DeviceKind
-from homeflex.drivers import DeviceLink, DeviceRefused, DeviceUnreachable, driver_services
+from homeflex.drivers import DeviceLink, DeviceRefused, DeviceUnreachable
 from homeflex.drivers.s2 import INFO, S2Address, S2Driver
 from homeflex.drivers.s2_cem import Cem, CemSettings
 from homeflex.settings import load_settings
@@ -291,9 +291,6 @@ async def test_an_unknown_resource_is_let_go_and_garbage_is_answered(cem: Cem, c
 
 
 async def test_the_endpoint_starts_from_settings() -> None:
-    from homeflex.drivers.s2 import register_driver
-
-    register_driver()
-    settings = load_settings(path=None, env={}, s2_port=0)
-    async with driver_services(["s2"], settings) as services:
-        assert isinstance(services["s2"], Cem) and services["s2"].port > 0
+    assert INFO.service is not None  # what driver_services starts once the driver is registered
+    async with INFO.service(load_settings(path=None, env={}, s2_port=0)) as cem:
+        assert isinstance(cem, Cem) and cem.port > 0
