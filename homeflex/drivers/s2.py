@@ -132,7 +132,9 @@ class S2Driver:
         self._expiry.cancel()
         await self.cem.instruct(self.address.resource_id, instruction)
         self.instructed = True
-        self.link.report(self.link.device_id, {"setpoint_w": None if watts is None else choice.power_w})
+        self.link.report(
+            self.link.device_id, {"setpoint_w": None if watts is None else round(choice.power_w, 3)}
+        )
         self._expiry.at(expires_at if watts is not None else None)
         return 1
 
@@ -151,23 +153,19 @@ class S2Driver:
         return choice
 
 
-INFO = DriverInfo(
-    protocol="s2",
-    title="S2 (EN 50491-12-2), FRBC",
-    kinds=frozenset(KEYS),
-    products=("any S2 resource manager offering FRBC (heat pumps, home batteries)",),
-    expiry=Expiry.EMULATED,
-    fail_safe=(
-        "emulated: S2 instructions have no expiry; at the command's expiry the driver instructs the mode "
-        "the RM reported before homeflex instructed it. If the agent stops, the last instruction stays"
-    ),
-    config=S2Address,
-    build=S2Driver,
-    service=cem_endpoint,
+INFO = register(
+    DriverInfo(
+        protocol="s2",
+        title="S2 (EN 50491-12-2), FRBC",
+        kinds=frozenset(KEYS),
+        products=("any S2 resource manager offering FRBC (heat pumps, home batteries)",),
+        expiry=Expiry.EMULATED,
+        fail_safe=(
+            "emulated: S2 instructions have no expiry; at the command's expiry the driver instructs the mode "
+            "the RM reported before homeflex instructed it. If the agent stops, the last instruction stays"
+        ),
+        config=S2Address,
+        build=S2Driver,
+        service=cem_endpoint,
+    )
 )
-
-
-def register_driver() -> DriverInfo:
-    """Not in DRIVERS' builtin list yet: the contract test wants a simulated S2 RM
-    (homeflex.sim.protocols) and a rig first. This makes it available to a process that asks."""
-    return register(INFO)

@@ -246,7 +246,7 @@ class Cem:
         listener.received(details)
 
     async def _garbage(self, session: Session, raw: str | bytes, err: Exception) -> None:
-        log.warning("S2: resource %s sent a message that is not S2: %s: %.200r",
+        log.warning("S2: unreadable message from resource %s (not S2): %s: %.200r",
                     session.resource_id or "(unidentified)", type(err).__name__, raw)  # fmt: skip
         with suppress(ValueError, TypeError, AttributeError, S2ValidationError):
             subject = json.loads(raw).get("message_id")
