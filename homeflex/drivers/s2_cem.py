@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 DONE = {InstructionStatus.ACCEPTED, InstructionStatus.STARTED, InstructionStatus.SUCCEEDED}
 REFUSED = {InstructionStatus.REJECTED, InstructionStatus.ABORTED, InstructionStatus.REVOKED}
 MAX_MESSAGE_BYTES = 1 << 20  # a system description is a few kB; more is not an RM
+UNKNOWN_REMEMBERED = 1024  # unknown resource ids logged once; forgotten beyond this
 
 
 class Listener(Protocol):
@@ -220,6 +221,8 @@ class Cem:
         listener = self.registered.get(rid)
         if listener is None:
             if rid not in self._unknown:
+                if len(self._unknown) >= UNKNOWN_REMEMBERED:
+                    self._unknown.clear()
                 self._unknown.add(rid)
                 log.warning("S2: refused unknown resource %s from %s", rid, session.connection.remote_address)
             await session.answer(

@@ -294,3 +294,15 @@ async def test_the_endpoint_starts_from_settings() -> None:
     assert INFO.service is not None  # what driver_services starts once the driver is registered
     async with INFO.service(load_settings(path=None, env={}, s2_port=0)) as cem:
         assert isinstance(cem, Cem) and cem.port > 0
+
+
+def test_a_heat_pump_ceiling_picks_the_mode_that_stays_under_it() -> None:
+    """Pure: a heat pump's max_power_w is a ceiling; a mode that cannot go under it ranks last."""
+    from homeflex.drivers.s2_modes import choose
+
+    system = description()
+    system.actuators[0].operation_modes = [mode(CHARGE, 1500, 3000, "compressor"), mode(IDLE, 0, 0, "off")]
+    assert choose(system, 2000, 4.0, ceiling=True).mode_id == str(CHARGE)  # type: ignore[union-attr]
+    under = choose(system, 1000, 4.0, ceiling=True)
+    assert under is not None and (under.mode_id, under.power_w) == (str(IDLE), 0)  # not 1500 W over it
+    assert choose(system, 1000, 4.0) is not None and choose(system, 1000, 4.0).mode_id == str(CHARGE)  # type: ignore[union-attr]
