@@ -47,6 +47,10 @@ class Settings:
     ocpp_port: int = 9000
     ocpp_tls_cert: str | None = None
     ocpp_tls_key: str | None = None
+    # The S2 CEM endpoint that S2 resource managers (heat pumps, batteries) connect to
+    # (homeflex.drivers.s2_cem): plain ws, one per household agent
+    s2_host: str = "127.0.0.1"
+    s2_port: int = 9100
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
 

@@ -111,6 +111,7 @@ DRIVERS: Registry[DriverInfo] = Registry(
     builtin=(
         "homeflex.drivers.homeflex_mqtt",
         "homeflex.drivers.ocpp",
+        "homeflex.drivers.s2",
         "homeflex.drivers.shelly",
         "homeflex.drivers.sunspec",
         "homeflex.drivers.tasmota",

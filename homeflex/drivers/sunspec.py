@@ -42,6 +42,7 @@ from homeflex.drivers import (
     Settings,
     register,
 )
+from homeflex.drivers.watts import watts_setting
 
 log = logging.getLogger(__name__)
 
@@ -163,15 +164,7 @@ class SunSpecDriver:
         return 1
 
     def _setting(self, settings: Settings) -> float | None:
-        if set(settings) != {self.key}:
-            raise DeviceRefused(f"{self.link.name}: a SunSpec {self.link.kind} takes only {self.key!r}, "
-                                f"got {sorted(settings)}")  # fmt: skip
-        value = settings[self.key]
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise DeviceRefused(f"{self.link.name}: {self.key} must be a number of W or null, got {value!r}")
-        return float(value)
+        return watts_setting(self.link, self.key, settings, "SunSpec")
 
     def _revert_seconds(self, expires_at: datetime | None) -> int:
         """Seconds from now to ``expires_at``: the device counts them on its own clock (0: no timeout)."""

@@ -46,6 +46,7 @@ ENDPOINTS: Registry[EndpointFactory] = Registry(
     builtin=(
         "homeflex.sim.protocols.homeflex_mqtt",
         "homeflex.sim.protocols.ocpp",
+        "homeflex.sim.protocols.s2",
         "homeflex.sim.protocols.shelly",
         "homeflex.sim.protocols.sunspec",
         "homeflex.sim.protocols.tasmota",
