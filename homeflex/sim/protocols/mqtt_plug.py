@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,14 @@ log = logging.getLogger(__name__)
 
 VOLTAGE = 230.0  # V: the simulated supply
 REPORT_DELAY_S = 0.2  # wall seconds from a command's reply to the report of the change it made
+
+
+def required_option(options: Mapping[str, Any], key: str, product: str) -> str:
+    """A text option the simulated product cannot run without (its topic, prefix or name)."""
+    value = options.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"a simulated {product} needs its {key}, got options {dict(options)}")
+    return value
 
 
 class SimMqttDevice:

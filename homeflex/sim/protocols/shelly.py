@@ -20,7 +20,7 @@ from typing import Any
 from homeflex.core.clock import Clock
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.protocols import ENDPOINTS
-from homeflex.sim.protocols.mqtt_plug import REPORT_DELAY_S, VOLTAGE, SimMqttDevice, SimPlug
+from homeflex.sim.protocols.mqtt_plug import REPORT_DELAY_S, VOLTAGE, SimMqttDevice, SimPlug, required_option
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,7 @@ class RpcError(Exception):
 
 
 def _prefix(options: Mapping[str, Any]) -> str:
-    prefix = options.get("topic_prefix")
-    if not isinstance(prefix, str) or not prefix:
-        raise ValueError(f"a simulated Shelly needs its topic_prefix, got options {dict(options)}")
-    return prefix
+    return required_option(options, "topic_prefix", "Shelly")
 
 
 class ShellyRpcServer(SimMqttDevice):

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from homeflex.core.clock import Clock
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.protocols import ENDPOINTS
-from homeflex.sim.protocols.mqtt_plug import VOLTAGE, SimPlug
+from homeflex.sim.protocols.mqtt_plug import VOLTAGE, SimPlug, required_option
 
 log = logging.getLogger(__name__)
 LOCAL = ZoneInfo("Europe/London")  # Tasmota's Time is the device's local time without an offset
@@ -50,9 +50,7 @@ class TasmotaPlugSim(SimPlug):
         *,
         step_s: float = 10.0,
     ) -> None:
-        topic = options.get("topic")
-        if not isinstance(topic, str) or not topic:
-            raise ValueError(f"a simulated Tasmota device needs its topic, got options {dict(options)}")
+        topic = required_option(options, "topic", "Tasmota device")
         full = str(options.get("full_topic", "%prefix%/%topic%/")).replace("%topic%", topic).rstrip("/")
         self.topics = {p: full.replace("%prefix%", p) for p in ("cmnd", "stat", "tele")}
         super().__init__(

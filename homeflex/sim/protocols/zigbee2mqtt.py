@@ -21,7 +21,7 @@ from typing import Any
 from homeflex.core.clock import Clock
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.protocols import ENDPOINTS
-from homeflex.sim.protocols.mqtt_plug import VOLTAGE, SimPlug
+from homeflex.sim.protocols.mqtt_plug import VOLTAGE, SimPlug, required_option
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,7 @@ class Zigbee2MqttPlugSim(SimPlug):
         *,
         step_s: float = 10.0,
     ) -> None:
-        name = options.get("friendly_name")
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"a simulated Zigbee2MQTT plug needs its friendly_name, got {dict(options)}")
+        name = required_option(options, "friendly_name", "Zigbee2MQTT plug")
         self.topic = f"{options.get('base_topic', 'zigbee2mqtt')}/{name}"
         super().__init__(
             household,
