@@ -426,15 +426,7 @@ def _simulated(household: HouseholdSpec, settings: ControlSettings) -> Household
         DeviceConfig(id=d.id, kind=d.kind, max_power_w=d.max_power_w, address=address)
         for d in household.devices
     )
-    return HouseholdConfig(
-        household_id=household.id,
-        category=household.category,
-        stage=household.stage,
-        vulnerable=household.vulnerable,
-        group=household.group,
-        max_import_w=household.max_import_w,
-        devices=devices,
-    )
+    return HouseholdConfig.from_spec(household, devices=devices)
 
 
 @dataclass(frozen=True)

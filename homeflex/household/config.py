@@ -90,6 +90,20 @@ class HouseholdConfig:
             raise ConfigError("version", "must be 1 or more")
         self.spec  # noqa: B018 (household id and duplicate devices checked once)
 
+    @classmethod
+    def from_spec(cls, spec: HouseholdSpec, **rest: Any) -> HouseholdConfig:
+        """The document of a household known by its spec (identity, category, stage, group, limit);
+        ``rest``: its devices, meter, equipment, preferences, tariff, version."""
+        return cls(
+            household_id=spec.id,
+            category=spec.category,
+            stage=spec.stage,
+            vulnerable=spec.vulnerable,
+            group=spec.group,
+            max_import_w=spec.max_import_w,
+            **rest,
+        )
+
     @property
     def spec(self) -> HouseholdSpec:
         return HouseholdSpec(

@@ -112,13 +112,8 @@ def household_config_for(
                 product=wire.get("product"),
             )
         )
-    return HouseholdConfig(
-        household_id=config.spec.id,
-        category=config.spec.category,
-        stage=config.spec.stage,
-        vulnerable=config.spec.vulnerable,
-        group=config.spec.group,
-        max_import_w=config.spec.max_import_w,
+    return HouseholdConfig.from_spec(
+        config.spec,
         devices=tuple(devices),
         meter=_meter(wiring.get("meter", {})),
         equipment=setup.equipment,
