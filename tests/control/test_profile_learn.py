@@ -14,8 +14,8 @@ from homeflex.control.profile import (
     learn_profile,
     readiness,
 )
+from homeflex.core.calendar_uk import is_bank_holiday
 from homeflex.core.timeutil import LONDON, PERIOD, local_date
-from homeflex.telemetry.calendar_uk import is_bank_holiday
 
 START = datetime(2026, 5, 18, tzinfo=LONDON).astimezone(UTC)  # a Monday; spans the 25 May bank holiday
 WEEKDAY_KWH, WEEKEND_KWH = 0.3, 0.5
@@ -190,14 +190,13 @@ def test_rejects_naive_and_unaligned_times() -> None:
 
 def test_the_forecast_takes_a_bank_holiday_as_the_profile_learnt_it() -> None:
     from homeflex.control.forecast import ProfileForecast
-    from homeflex.control.profile.series import is_weekend_day
-    from homeflex.telemetry.calendar_uk import DayType, day_type
+    from homeflex.core.calendar_uk import DayType, day_type, is_non_working
 
     energy, _, _ = household()  # base load only: weekday 0.3, weekend and bank holiday 0.5 kWh per HH
     profile = learn({t: WEEKDAY_KWH if not _weekend(t) else WEEKEND_KWH for t in energy})
     forecast = ProfileForecast(profile=profile, outdoor_c=lambda _: 10.0)
     bank_holiday = datetime(2026, 5, 25, tzinfo=LONDON).astimezone(UTC)  # Spring bank holiday, a Monday
-    assert day_type(local_date(bank_holiday)) is DayType.BANK_HOLIDAY and is_weekend_day(date(2026, 5, 25))
+    assert day_type(local_date(bank_holiday)) is DayType.BANK_HOLIDAY and is_non_working(date(2026, 5, 25))
     # Before, the forecast ignored bank holidays and planned the weekday's 0.6 kW for it.
     assert forecast.forecast(bank_holiday, 48, 0.5).base_load_kw == pytest.approx([2 * WEEKEND_KWH] * 48)
     tuesday = bank_holiday + timedelta(days=1)

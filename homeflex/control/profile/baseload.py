@@ -8,11 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 
 from homeflex.control.profile.model import SLOTS_PER_DAY, Coverage, DayTypeLoad
-from homeflex.control.profile.series import (
-    HOURS_PER_PERIOD,
-    is_weekend_day,
-    local_slot,
-)
+from homeflex.control.profile.series import HOURS_PER_PERIOD, local_slot
+from homeflex.core.calendar_uk import is_non_working
 from homeflex.core.timeutil import LONDON, PERIOD, local_date
 
 
@@ -36,7 +33,7 @@ def day_type_loads(base: Mapping[datetime, float]) -> tuple[DayTypeLoad, DayType
         if not np.isfinite(kwh):
             continue
         day = local_date(t)
-        kind = is_weekend_day(day)
+        kind = is_non_working(day)  # a bank holiday has the weekend's shape, as the forecast takes it
         samples[kind][local_slot(t)].append(kwh)
         days[kind].add(day)
     return _load(samples[False], len(days[False])), _load(samples[True], len(days[True]))

@@ -1,4 +1,4 @@
-"""Half-hourly series helpers: local slots, local dates and day types (Europe/London)."""
+"""Half-hourly series helpers: local slots and local dates (Europe/London)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 
 from homeflex.core.timeutil import LONDON, local_date
-from homeflex.telemetry.calendar_uk import is_non_working
 
 FloatArray = npt.NDArray[np.float64]
 Series = Mapping[datetime, float]
@@ -26,12 +25,6 @@ def local_slot(value: datetime) -> int:
     """Local wall-clock half-hour of the day, 0..47 (17:30-18:00 local is 35 in any season)."""
     t = value.astimezone(LONDON)
     return t.hour * 2 + t.minute // 30
-
-
-def is_weekend_day(day: date) -> bool:
-    """Weekend-type day: Saturday, Sunday or an England & Wales bank holiday (calendar_uk.day_type, the
-    rule the forecast uses too)."""
-    return is_non_working(day)
 
 
 def before(series: Series | None, as_of: datetime) -> dict[datetime, float]:

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
 
+from homeflex.core.calendar_uk import DayType, bank_holidays_between, day_type
 from homeflex.core.timeutil import LONDON, PERIOD, period_start
-from homeflex.telemetry.calendar_uk import DayType, bank_holidays_between, day_type
 
 # What a bank holiday counts as in a baseline's days (settlement.md §3):
 # - "exclude" (default): in no baseline's days, as NESO's DFS "working days", PJM and CAISO 10-in-10

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from homeflex.telemetry.calendar_uk import (
+from homeflex.core.calendar_uk import (
     bank_holiday_names,
     bank_holidays,
     bank_holidays_between,
@@ -116,7 +116,7 @@ def check_rules(year: int) -> None:
 
 
 def test_one_day_type_rule_for_profile_forecast_and_settlement() -> None:
-    from homeflex.telemetry.calendar_uk import DayType, day_type, is_non_working
+    from homeflex.core.calendar_uk import DayType, day_type, is_non_working
 
     assert day_type(date(2026, 5, 25)) is DayType.BANK_HOLIDAY  # Spring bank holiday, a Monday
     assert day_type(date(2026, 5, 26)) is DayType.WORKING
