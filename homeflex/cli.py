@@ -313,7 +313,7 @@ async def cmd_profile(settings: Settings, args: argparse.Namespace) -> int:
 async def _profile_learn(
     storage: Storage, household_id: str | None, as_of: datetime | None, publish_to: str | None
 ) -> int:
-    from homeflex.telemetry.profiles import learn_all, learn_and_store, publish_profiles
+    from homeflex.profiles.job import learn_all, learn_and_store, publish_profiles
 
     now = WallClock().now()
     as_of = as_of or now
@@ -335,7 +335,7 @@ async def _profile_learn(
 
 
 async def _profile_show(storage: Storage, household_id: str) -> int:
-    from homeflex.telemetry.profiles import profile_summary, stored_profile
+    from homeflex.profiles.job import profile_summary, stored_profile
 
     if await storage.get_household(household_id) is None:
         raise LookupError(f"unknown household {household_id!r}")

@@ -27,8 +27,8 @@ from homeflex.portal.energy import (
 from homeflex.portal.journey import TITLES, JourneyError, Role, progress, stage_of
 from homeflex.portal.store import Customer
 from homeflex.portal.web import actor, allow, message, page, portal, redirect
+from homeflex.profiles.job import half_hourly_energy
 from homeflex.telemetry.books import household_statement
-from homeflex.telemetry.profiles import half_hourly_energy
 
 HOUSEHOLD = (Role.HOUSEHOLDER, Role.OPERATOR)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from homeflex.control.profile.model import (
+from homeflex.core.timeutil import iso, parse_utc
+from homeflex.profiles.model import (
     BatteryProfile,
     Coverage,
     DayTypeLoad,
@@ -15,7 +16,6 @@ from homeflex.control.profile.model import (
     HouseholdProfile,
     PvProfile,
 )
-from homeflex.core.timeutil import iso, parse_utc
 
 SCHEMA = 1
 Json = dict[str, Any]

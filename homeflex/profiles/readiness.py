@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from homeflex.control.profile.model import HouseholdProfile
+from homeflex.profiles.model import HouseholdProfile
 
 
 @dataclass(frozen=True, kw_only=True)

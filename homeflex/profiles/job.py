@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeflex.control.profile import (
+from homeflex.core import topics
+from homeflex.core.timeutil import periods
+from homeflex.mqtt import MqttSession
+from homeflex.profiles import (
     DayTypeLoad,
     HouseholdProfile,
     ReadinessRule,
@@ -27,9 +30,6 @@ from homeflex.control.profile import (
     profile_to_json,
     readiness,
 )
-from homeflex.core import topics
-from homeflex.core.timeutil import periods
-from homeflex.mqtt import MqttSession
 from homeflex.storage import CorruptRecordError, Storage
 from homeflex.storage.records import ProfileRecord
 from homeflex.telemetry.energy import period_energy_kwh

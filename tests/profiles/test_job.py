@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from homeflex.control.profile import (
+from homeflex.core.domain import Category, MeterReading
+from homeflex.core.timeutil import parse_utc
+from homeflex.profiles import (
     Coverage,
     DayTypeLoad,
     EvProfile,
@@ -16,19 +18,17 @@ from homeflex.control.profile import (
     HouseholdProfile,
     ReadinessRule,
 )
-from homeflex.core.domain import Category, MeterReading
-from homeflex.core.timeutil import parse_utc
-from homeflex.sim.history import generate_history
-from homeflex.sim.population import build_household, make_population
-from homeflex.storage import CorruptRecordError, Storage
-from homeflex.storage.records import HouseholdRecord
-from homeflex.telemetry.profiles import (
+from homeflex.profiles.job import (
     half_hourly_energy,
     learn_all,
     learn_and_store,
     profile_summary,
     stored_profile,
 )
+from homeflex.sim.history import generate_history
+from homeflex.sim.population import build_household, make_population
+from homeflex.storage import CorruptRecordError, Storage
+from homeflex.storage.records import HouseholdRecord
 
 START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday; Europe/London is on UTC in November
 LEARNED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from homeflex.control.profile import (
+from homeflex.core.timeutil import PERIOD
+from homeflex.profiles import (
     DeviceSeries,
     HouseholdProfile,
     learn_profile,
     profile_from_json,
     profile_to_json,
 )
-from homeflex.core.timeutil import PERIOD
 
 AS_OF = datetime(2026, 7, 1, tzinfo=UTC)
 

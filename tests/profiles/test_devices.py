@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from homeflex.control.profile import DeviceSeries, learn_profile
-from homeflex.control.profile.devices import battery_profile, ev_profile, ev_sessions, pv_profile
 from homeflex.core.timeutil import PERIOD
+from homeflex.profiles import DeviceSeries, learn_profile
+from homeflex.profiles.devices import battery_profile, ev_profile, ev_sessions, pv_profile
 
 T0 = datetime(2026, 1, 5, 23, 0, tzinfo=UTC)  # 23:00 GMT, a Monday
 

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import numpy as np
 
-from homeflex.control.profile.model import BatteryProfile, EvProfile, EvSession, HeatPumpFit, PvProfile
-from homeflex.control.profile.series import HOURS_PER_PERIOD, daily_sums
 from homeflex.core.timeutil import LONDON, PERIOD
+from homeflex.profiles.model import BatteryProfile, EvProfile, EvSession, HeatPumpFit, PvProfile
+from homeflex.profiles.series import HOURS_PER_PERIOD, daily_sums
 
 ACTIVE_KW = 0.05  # below this a device counts as idle (meter noise, standby)
 

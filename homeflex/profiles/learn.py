@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from homeflex.control.profile.baseload import base_energy, coverage, day_type_loads
-from homeflex.control.profile.devices import battery_profile, ev_profile, heat_pump_fit, pv_profile
-from homeflex.control.profile.model import HouseholdProfile
-from homeflex.control.profile.series import Series, before
+from homeflex.profiles.baseload import base_energy, coverage, day_type_loads
+from homeflex.profiles.devices import battery_profile, ev_profile, heat_pump_fit, pv_profile
+from homeflex.profiles.model import HouseholdProfile
+from homeflex.profiles.series import Series, before
 
 
 @dataclass(frozen=True, kw_only=True)

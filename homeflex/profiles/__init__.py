@@ -1,7 +1,8 @@
-"""Stage-1 profile learning: what a household does while the platform only watches."""
+"""Stage-1 profile learning: what a household does while the platform only watches (pure); job.py learns
+it from stored readings, stores its versions and publishes them."""
 
-from homeflex.control.profile.learn import DeviceSeries, learn_profile
-from homeflex.control.profile.model import (
+from homeflex.profiles.learn import DeviceSeries, learn_profile
+from homeflex.profiles.model import (
     BatteryProfile,
     Coverage,
     DayTypeLoad,
@@ -11,8 +12,8 @@ from homeflex.control.profile.model import (
     HouseholdProfile,
     PvProfile,
 )
-from homeflex.control.profile.readiness import Readiness, ReadinessRule, readiness
-from homeflex.control.profile.serial import profile_from_json, profile_to_json
+from homeflex.profiles.readiness import Readiness, ReadinessRule, readiness
+from homeflex.profiles.serial import profile_from_json, profile_to_json
 
 __all__ = [
     "BatteryProfile",

@@ -7,15 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from homeflex.control.profile import (
+from homeflex.core.calendar_uk import is_bank_holiday
+from homeflex.core.timeutil import LONDON, PERIOD, local_date
+from homeflex.profiles import (
     DeviceSeries,
     HouseholdProfile,
     ReadinessRule,
     learn_profile,
     readiness,
 )
-from homeflex.core.calendar_uk import is_bank_holiday
-from homeflex.core.timeutil import LONDON, PERIOD, local_date
 
 START = datetime(2026, 5, 18, tzinfo=LONDON).astimezone(UTC)  # a Monday; spans the 25 May bank holiday
 WEEKDAY_KWH, WEEKEND_KWH = 0.3, 0.5

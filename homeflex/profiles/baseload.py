@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
-from homeflex.control.profile.model import SLOTS_PER_DAY, Coverage, DayTypeLoad
-from homeflex.control.profile.series import HOURS_PER_PERIOD, local_slot
 from homeflex.core.calendar_uk import is_non_working
 from homeflex.core.timeutil import LONDON, PERIOD, local_date
+from homeflex.profiles.model import SLOTS_PER_DAY, Coverage, DayTypeLoad
+from homeflex.profiles.series import HOURS_PER_PERIOD, local_slot
 
 
 def base_energy(
