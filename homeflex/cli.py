@@ -216,8 +216,8 @@ async def cmd_settle(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.ledger.books import reconcile_books
     from homeflex.storage import open_storage
-    from homeflex.telemetry.books import reconcile_books
 
     storage = await open_storage(settings.database_url)
     try:
@@ -233,9 +233,9 @@ async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_statement(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.ledger.books import household_statement
+    from homeflex.ledger.statements import render_text
     from homeflex.storage import open_storage
-    from homeflex.telemetry.books import household_statement
-    from homeflex.telemetry.statements import render_text
 
     storage = await open_storage(settings.database_url)
     try:

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from homeflex.core.timeutil import LONDON
+from homeflex.ledger.books import household_statement
 from homeflex.portal.actions import MAX_UPLOAD_BYTES, ActionError, Upload
 from homeflex.portal.categories import CATEGORIES, VULNERABLE_RULES
 from homeflex.portal.charts import Series, bar_chart, line_chart
@@ -28,7 +29,6 @@ from homeflex.portal.journey import TITLES, JourneyError, Role, progress, stage_
 from homeflex.portal.store import Customer
 from homeflex.portal.web import actor, allow, message, page, portal, redirect
 from homeflex.profiles.job import half_hourly_energy
-from homeflex.telemetry.books import household_statement
 
 HOUSEHOLD = (Role.HOUSEHOLDER, Role.OPERATOR)
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from homeflex.ledger.reconcile import DSO, aggregator_account
 from homeflex.storage import Storage
 from homeflex.storage.records import LedgerEntry, SettlementRecord, TargetRecord
-from homeflex.telemetry.reconcile import DSO, aggregator_account
 
 
 @dataclass(frozen=True, kw_only=True)

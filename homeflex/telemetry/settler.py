@@ -20,6 +20,7 @@ from decimal import Decimal
 from homeflex import metrics
 from homeflex.core.domain import MeterReading
 from homeflex.core.timeutil import local_date, period_start, periods
+from homeflex.ledger.reconcile import COMMUNITY, DSO, aggregator_account, household_account
 from homeflex.storage import Storage
 from homeflex.storage.records import EventRecord, LedgerEntry, SettlementRecord, TargetRecord
 from homeflex.telemetry.adjustment import adjust, adjustment_window, applies, window_means
@@ -28,7 +29,6 @@ from homeflex.telemetry.energy import period_energy_kwh
 from homeflex.telemetry.limits import UnsettleableEventError, out_of_range
 from homeflex.telemetry.payments import availability_payment, split
 from homeflex.telemetry.programme import Rules, rules_from_record
-from homeflex.telemetry.reconcile import COMMUNITY, DSO, aggregator_account, household_account
 from homeflex.telemetry.settlement import HouseholdSettlement, round_money, settle_household
 
 log = logging.getLogger(__name__)

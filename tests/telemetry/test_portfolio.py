@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from homeflex.core.domain import Category, MeterReading
+from homeflex.ledger.reconcile import reconcile
 from homeflex.storage import Storage
 from homeflex.storage.records import (
     AggregatorRecord,
@@ -18,7 +19,6 @@ from homeflex.storage.records import (
     PortfolioMember,
 )
 from homeflex.telemetry.portfolio import portfolio_statement, render_portfolio_text
-from homeflex.telemetry.reconcile import reconcile
 from homeflex.telemetry.settler import settle_event
 
 EVENT = datetime(2026, 12, 2, 17, 30, tzinfo=UTC)  # a Wednesday

@@ -13,9 +13,9 @@ import pytest
 
 from homeflex.cli import main
 from homeflex.core.domain import Category, MeterReading
+from homeflex.ledger.reconcile import reconcile
 from homeflex.storage import SQLiteStorage, Storage
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProgrammeRecord
-from homeflex.telemetry.reconcile import reconcile
 from homeflex.telemetry.settler import settle_event, settle_period
 
 EVENT = datetime(2026, 12, 2, 17, 30, tzinfo=UTC)  # a Wednesday

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from homeflex.ledger.reconcile import Reconciliation, reconcile
+from homeflex.ledger.statements import Statement, build_statement, month_bounds
 from homeflex.storage import Storage
-from homeflex.telemetry.reconcile import Reconciliation, reconcile
-from homeflex.telemetry.statements import Statement, build_statement, month_bounds
 
 
 async def reconcile_books(storage: Storage) -> Reconciliation:

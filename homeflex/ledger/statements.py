@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from homeflex.core.timeutil import LONDON
+from homeflex.ledger.reconcile import household_account
 from homeflex.storage.records import EventRecord, LedgerEntry, SettlementRecord
-from homeflex.telemetry.reconcile import household_account
 
 
 @dataclass(frozen=True, kw_only=True)

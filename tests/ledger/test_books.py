@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from homeflex.ledger.reconcile import reconcile
+from homeflex.ledger.statements import build_statement, month_bounds, render_text, statement_json
 from homeflex.storage.records import EventRecord, LedgerEntry, SettlementRecord
-from homeflex.telemetry.reconcile import reconcile
-from homeflex.telemetry.statements import build_statement, month_bounds, render_text, statement_json
 
 T = datetime(2026, 11, 10, 18, 0, tzinfo=UTC)
 
