@@ -83,8 +83,8 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_telemetry(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.metering.ingest import Ingestor
     from homeflex.storage import open_storage
-    from homeflex.telemetry.ingest import Ingestor
 
     if not settings.mqtt_url:
         print("homeflex telemetry needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
@@ -255,9 +255,9 @@ async def cmd_statement(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from homeflex.metering.importer import import_intervals, rejected_rows
+    from homeflex.metering.validate import ReadingRejected
     from homeflex.storage import open_storage
-    from homeflex.telemetry.importer import import_intervals, rejected_rows
-    from homeflex.telemetry.validate import ReadingRejected
 
     now = WallClock().now()
     try:

@@ -23,6 +23,7 @@ from homeflex.control.loop import HouseholdController
 from homeflex.core.clock import Clock, ScaledClock
 from homeflex.core.timeutil import LONDON, PERIOD, iso, period_start
 from homeflex.drivers import DRIVERS, driver_services
+from homeflex.metering.ingest import Ingestor
 from homeflex.mqtt.broker import mqtt_broker
 from homeflex.profiles.job import learn_all, publish_profiles
 from homeflex.scenarios.mix import Wire, wires_for
@@ -32,7 +33,6 @@ from homeflex.sim.devices import publish_history, run_population
 from homeflex.sim.history import generate_history
 from homeflex.sim.population import SimHouseholdConfig, build_household, make_population
 from homeflex.storage import Storage, open_storage
-from homeflex.telemetry.ingest import Ingestor
 from homeflex.telemetry.settler import settle_event
 from homeflex.ven.agent import VenAgent
 from homeflex.vtn.posture import loopback_only

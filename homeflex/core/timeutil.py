@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
 PERIOD = timedelta(minutes=30)
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # event and reading times outside these years are typos
 
 
 def parse_utc(text: str) -> datetime:

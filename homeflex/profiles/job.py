@@ -20,6 +20,7 @@ from typing import Any
 
 from homeflex.core import topics
 from homeflex.core.timeutil import periods
+from homeflex.metering.energy import period_energy_kwh
 from homeflex.mqtt import MqttSession
 from homeflex.profiles import (
     DayTypeLoad,
@@ -32,7 +33,6 @@ from homeflex.profiles import (
 )
 from homeflex.storage import CorruptRecordError, Storage
 from homeflex.storage.records import ProfileRecord
-from homeflex.telemetry.energy import period_energy_kwh
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from homeflex.core.timeutil import FIRST_YEAR, LAST_YEAR
 from homeflex.storage.records import EventRecord
 
 MAX_DURATION = timedelta(hours=24)
@@ -14,7 +15,6 @@ MAX_REDUCTION_KW = 100.0  # per household: a domestic supply cannot shed more
 # Above any price a DSO pays: the DFS Guaranteed Acceptance Price was £3,000/MWh and competitive DFS
 # cleared at up to £2,500/MWh (settlement.md §5). Bounded so a typo cannot pay (or overflow) absurdly.
 MAX_PRICE_GBP_PER_MWH = 10_000.0
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # event and reading times outside these years are typos
 
 
 class UnsettleableEventError(ValueError):

@@ -21,11 +21,11 @@ from homeflex import metrics
 from homeflex.core.domain import MeterReading
 from homeflex.core.timeutil import local_date, period_start, periods
 from homeflex.ledger.reconcile import COMMUNITY, DSO, aggregator_account, household_account
+from homeflex.metering.energy import period_energy_kwh
 from homeflex.storage import Storage
 from homeflex.storage.records import EventRecord, LedgerEntry, SettlementRecord, TargetRecord
 from homeflex.telemetry.adjustment import adjust, adjustment_window, applies, window_means
 from homeflex.telemetry.baseline import EventWindow, compute_baseline
-from homeflex.telemetry.energy import period_energy_kwh
 from homeflex.telemetry.limits import UnsettleableEventError, out_of_range
 from homeflex.telemetry.payments import availability_payment, split
 from homeflex.telemetry.programme import Rules, rules_from_record

@@ -25,6 +25,7 @@ from homeflex.core import topics
 from homeflex.core.clock import ScaledClock, sleep_until
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, HouseholdSpec, Stage
 from homeflex.core.timeutil import LONDON, iso
+from homeflex.metering.ingest import Ingestor
 from homeflex.mqtt import MqttSession
 from homeflex.sim.devices import HouseholdSimulator
 from homeflex.sim.household import SimHousehold
@@ -33,7 +34,6 @@ from homeflex.sim.physics.battery import Battery
 from homeflex.sim.physics.heat_pump import HeatPump
 from homeflex.sim.physics.weather import LondonWeather, TemperatureSource
 from homeflex.storage import SQLiteStorage
-from homeflex.telemetry.ingest import Ingestor
 from homeflex.telemetry.settler import settle_event
 from homeflex.ven.agent import VenAgent
 from homeflex.vtn.service import VtnService

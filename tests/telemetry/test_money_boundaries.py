@@ -139,7 +139,7 @@ async def test_the_meters_reading_wins_over_an_uploaded_one_for_the_same_time(ba
 
 def test_a_period_the_meter_measured_takes_the_meters_energy_not_an_uploads() -> None:
     from homeflex.core.timeutil import periods
-    from homeflex.telemetry.energy import period_energy_kwh
+    from homeflex.metering.energy import period_energy_kwh
 
     t0 = EVENT - timedelta(hours=2)
     upload = [replace(r, source="upload") for r in readings("hh1", lambda t: 9.0, t0, EVENT)]

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from homeflex.core.timeutil import periods
-from homeflex.telemetry.energy import period_energy_kwh
-from homeflex.telemetry.importer import import_intervals, rejected_rows
-from tests.telemetry.uk_samples import rows, uk_sample
+from homeflex.metering.energy import period_energy_kwh
+from homeflex.metering.importer import import_intervals, rejected_rows
+from tests.metering.uk_samples import rows, uk_sample
 
 RECEIVED = datetime(2026, 11, 24, tzinfo=UTC)
 

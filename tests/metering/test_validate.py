@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from homeflex.telemetry.validate import (
+from homeflex.metering.validate import (
     MAX_HISTORY_ITEMS,
     MAX_PAYLOAD_BYTES,
     REASONS,

@@ -13,10 +13,10 @@ from homeflex.core import topics
 from homeflex.core.clock import ManualClock
 from homeflex.core.domain import Category
 from homeflex.core.timeutil import iso
+from homeflex.metering.ingest import Ingestor
 from homeflex.mqtt import MqttSession
 from homeflex.storage import SQLiteStorage
 from homeflex.storage.records import HouseholdRecord
-from homeflex.telemetry.ingest import Ingestor
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

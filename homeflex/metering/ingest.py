@@ -12,10 +12,10 @@ from homeflex import metrics
 from homeflex.core import topics
 from homeflex.core.clock import Clock
 from homeflex.core.domain import MeterReading
+from homeflex.metering.validate import ReadingRejected, parse_history, parse_reading
 from homeflex.mqtt import MqttSession
 from homeflex.storage import Storage
 from homeflex.storage.records import RejectedReading
-from homeflex.telemetry.validate import ReadingRejected, parse_history, parse_reading
 
 log = logging.getLogger(__name__)
 

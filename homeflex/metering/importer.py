@@ -29,9 +29,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from homeflex.core.domain import MeterReading
+from homeflex.core.timeutil import FIRST_YEAR, LAST_YEAR
+from homeflex.metering.validate import MAX_CLOCK_SKEW, MAX_POWER_W, ReadingRejected
 from homeflex.storage.records import RejectedReading
-from homeflex.telemetry.limits import FIRST_YEAR, LAST_YEAR
-from homeflex.telemetry.validate import MAX_CLOCK_SKEW, MAX_POWER_W, ReadingRejected
 
 TIMEZONES = ("UTC", "Europe/London")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from homeflex.core.domain import MeterReading
-from homeflex.telemetry.energy import interval_energy_kwh, period_energy_kwh
+from homeflex.metering.energy import interval_energy_kwh, period_energy_kwh
 
 NAN = math.nan
 T0 = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
