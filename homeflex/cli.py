@@ -38,9 +38,9 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.settlement.settler import settle_event
     from homeflex.storage import open_storage
     from homeflex.storage.records import SettlementRecord
-    from homeflex.telemetry.settler import settle_event
     from homeflex.vtn.oadr3 import Oadr3Service
     from homeflex.vtn.poll import favour_database_thread
     from homeflex.vtn.posture import posture
@@ -181,8 +181,8 @@ async def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_settle(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.settlement.settler import settle_event, settle_period
     from homeflex.storage import open_storage
-    from homeflex.telemetry.settler import settle_event, settle_period
 
     if (args.event_id is None) == (args.period_from is None or args.period_to is None):
         print(

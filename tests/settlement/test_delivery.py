@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from homeflex.telemetry.settlement import (
+from homeflex.settlement.delivery import (
     HUNDREDTH_PENNY,
     HouseholdSettlement,
     delivery_ratio,

@@ -14,9 +14,9 @@ import pytest
 from homeflex.cli import main
 from homeflex.core.domain import Category, MeterReading
 from homeflex.ledger.reconcile import reconcile
+from homeflex.settlement.settler import settle_event, settle_period
 from homeflex.storage import SQLiteStorage, Storage
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProgrammeRecord
-from homeflex.telemetry.settler import settle_event, settle_period
 
 EVENT = datetime(2026, 12, 2, 17, 30, tzinfo=UTC)  # a Wednesday
 

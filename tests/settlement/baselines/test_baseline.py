@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from homeflex.core.timeutil import LONDON
-from homeflex.telemetry.baseline import (
+from homeflex.settlement.baselines import (
     METHODS,
     Registry,
     compute_baseline,

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from homeflex.telemetry.payments import (
+from homeflex.settlement.delivery import HUNDREDTH_PENNY, round_money
+from homeflex.settlement.payments import (
     LINEAR,
     SLIDING_SCALE,
     PaymentCurve,
@@ -20,7 +21,6 @@ from homeflex.telemetry.payments import (
     split_change,
     utilisation_payment,
 )
-from homeflex.telemetry.settlement import HUNDREDTH_PENNY, round_money
 
 FEE = 1812.0  # £/MWh, NGED SU_SEP
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from itertools import accumulate
 from typing import Literal
 
-from homeflex.telemetry.baselines.days import known, local_day_periods
+from homeflex.settlement.baselines.days import known, local_day_periods
 
 Fallback = Literal["not_settleable", "extend_lookback"]
 

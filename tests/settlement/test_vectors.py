@@ -8,16 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from homeflex.telemetry.adjustment import AdjustmentParams, adjust, adjustment_window, window_means
-from homeflex.telemetry.baseline import EventWindow, compute_baseline, eligible_days
-from homeflex.telemetry.payments import SLIDING_SCALE, Product, split, split_change
-from homeflex.telemetry.settlement import (
+from homeflex.settlement.baselines import EventWindow, compute_baseline, eligible_days
+from homeflex.settlement.baselines.adjustment import AdjustmentParams, adjust, adjustment_window, window_means
+from homeflex.settlement.delivery import (
     HUNDREDTH_PENNY,
     HouseholdSettlement,
     delivery_ratio,
     round_money,
     settle_household,
 )
+from homeflex.settlement.payments import SLIDING_SCALE, Product, split, split_change
 
 HH = timedelta(minutes=30)
 EVENT = EventWindow(

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from homeflex.core.timeutil import PERIOD, periods
-from homeflex.telemetry.payments import Aggregation, PaymentCurve, utilisation_payment
+from homeflex.settlement.payments import Aggregation, PaymentCurve, utilisation_payment
 
 Status = Literal["settled", "insufficient_data"]
 

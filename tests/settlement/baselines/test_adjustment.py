@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from homeflex.telemetry.adjustment import (
+from homeflex.settlement.baselines.adjustment import (
     AdjustmentParams,
     adjust,
     adjustment_window,

@@ -1,6 +1,6 @@
 """Payments (settlement.md §5): availability, utilisation on a sliding scale, and the community split.
 
-Amounts are computed in float £ at full precision and rounded only to present (settlement.round_money).
+Amounts are computed in float £ at full precision and rounded only to present (delivery.round_money).
 The community/household split is in Decimal pence, so the two parts always sum exactly to the amount.
 """
 

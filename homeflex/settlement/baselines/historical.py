@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Literal
 
-from homeflex.telemetry.baselines.days import HolidayRule, calendar_days, day_values
-from homeflex.telemetry.baselines.registry import EventWindow, register
+from homeflex.settlement.baselines.days import HolidayRule, calendar_days, day_values
+from homeflex.settlement.baselines.registry import EventWindow, register
 
 XofYKind = Literal["high", "mid", "low"]
 

@@ -22,14 +22,14 @@ from homeflex.core.domain import MeterReading
 from homeflex.core.timeutil import local_date, period_start, periods
 from homeflex.ledger.reconcile import COMMUNITY, DSO, aggregator_account, household_account
 from homeflex.metering.energy import period_energy_kwh
+from homeflex.settlement.baselines import EventWindow, compute_baseline
+from homeflex.settlement.baselines.adjustment import adjust, adjustment_window, applies, window_means
+from homeflex.settlement.delivery import HouseholdSettlement, round_money, settle_household
+from homeflex.settlement.limits import UnsettleableEventError, out_of_range
+from homeflex.settlement.payments import availability_payment, split
+from homeflex.settlement.programme import Rules, rules_from_record
 from homeflex.storage import Storage
 from homeflex.storage.records import EventRecord, LedgerEntry, SettlementRecord, TargetRecord
-from homeflex.telemetry.adjustment import adjust, adjustment_window, applies, window_means
-from homeflex.telemetry.baseline import EventWindow, compute_baseline
-from homeflex.telemetry.limits import UnsettleableEventError, out_of_range
-from homeflex.telemetry.payments import availability_payment, split
-from homeflex.telemetry.programme import Rules, rules_from_record
-from homeflex.telemetry.settlement import HouseholdSettlement, round_money, settle_household
 
 log = logging.getLogger(__name__)
 AFTER_EVENT = timedelta(hours=4)  # PJM Same Day looks at the hours after an event

@@ -11,6 +11,8 @@ import pytest
 
 from homeflex.core.domain import Category, MeterReading
 from homeflex.ledger.reconcile import reconcile
+from homeflex.settlement.portfolio import portfolio_statement, render_portfolio_text
+from homeflex.settlement.settler import settle_event
 from homeflex.storage import Storage
 from homeflex.storage.records import (
     AggregatorRecord,
@@ -18,8 +20,6 @@ from homeflex.storage.records import (
     HouseholdRecord,
     PortfolioMember,
 )
-from homeflex.telemetry.portfolio import portfolio_statement, render_portfolio_text
-from homeflex.telemetry.settler import settle_event
 
 EVENT = datetime(2026, 12, 2, 17, 30, tzinfo=UTC)  # a Wednesday
 AFTER = EVENT + timedelta(hours=6)

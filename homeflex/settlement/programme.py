@@ -8,10 +8,10 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from homeflex.settlement.baselines import HOLIDAY_RULES, METHODS
+from homeflex.settlement.baselines.adjustment import AdjustmentParams, applies
+from homeflex.settlement.payments import PaymentCurve
 from homeflex.storage.records import ProgrammeRecord
-from homeflex.telemetry.adjustment import AdjustmentParams, applies
-from homeflex.telemetry.baseline import HOLIDAY_RULES, METHODS
-from homeflex.telemetry.payments import PaymentCurve
 
 # Bounds on what a programme may say, so no typo can overflow settlement (a £1e300 fee) or make it read
 # years of history. Each is far beyond any real programme (NGED pays about £21/MW/h, settlement.md §8).

@@ -5,7 +5,7 @@ from `first_period`, and the event as a contiguous run of column indices. The ca
 columns are "the same local time on an eligible day") is done once per event period in Python with
 the same helpers as the per-household methods; only the arithmetic over households is in numpy. So the
 figures equal settle_many_reference's, which loops over households through the registry and
-settlement.settle_household, to rounding error (sums in a different order).
+delivery.settle_household, to rounding error (sums in a different order).
 
 Event days to exclude are one set for the whole portfolio here, unlike per household in the settler.
 """
@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from homeflex.core.timeutil import PERIOD, period_start
-from homeflex.telemetry.baseline import (
+from homeflex.settlement.baselines import (
     EventWindow,
     HolidayRule,
     XofYKind,
@@ -31,8 +31,8 @@ from homeflex.telemetry.baseline import (
     same_local_period,
     x_of_y_slice,
 )
-from homeflex.telemetry.payments import Aggregation, PaymentCurve, utilisation_payment
-from homeflex.telemetry.settlement import settle_household
+from homeflex.settlement.delivery import settle_household
+from homeflex.settlement.payments import Aggregation, PaymentCurve, utilisation_payment
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -87,7 +87,7 @@ def same_day_type_v(
     weeks: int = 3,
     min_days: int | None = None,
 ) -> FloatArray:
-    """baseline.same_day_type for every row at once."""
+    """baselines.same_day_type for every row at once."""
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
     days = calendar_days(period, 7 * weeks, excluded_days, holidays, bank_holidays)
@@ -112,7 +112,7 @@ def x_of_y_v(
     kind: XofYKind = "high",
     lookback_days: int = 45,
 ) -> FloatArray:
-    """baseline.x_of_y for every row at once: the first Y days with data, newest first, then X of them."""
+    """baselines.x_of_y for every row at once: the first Y days with data, newest first, then X of them."""
     lo, hi = x_of_y_slice(x=x, y=y, kind=kind)
     days = calendar_days(period, lookback_days, excluded_days, holidays, bank_holidays)
     values = _gather(kwh, grid.columns(period, days))

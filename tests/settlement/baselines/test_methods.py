@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from homeflex.core.timeutil import LONDON
-from homeflex.telemetry.baseline import (
+from homeflex.settlement.baselines import (
     METHODS,
     EventWindow,
     compute_baseline,
@@ -152,8 +152,8 @@ def test_the_bank_holiday_rule_is_a_programme_setting(
 
 
 def test_a_programme_names_its_bank_holiday_rule_or_is_refused() -> None:
+    from homeflex.settlement.programme import rules_from_record
     from homeflex.storage.records import ProgrammeRecord
-    from homeflex.telemetry.programme import rules_from_record
 
     def record(**params: object) -> ProgrammeRecord:
         return ProgrammeRecord(id="p", name="p", baseline_method="n_in_n", baseline_params=params)

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from homeflex.telemetry.payments import SLIDING_SCALE
-from homeflex.telemetry.settlement import (
+from homeflex.settlement.delivery import (
     HouseholdSettlement,
     delivery_ratio,
     delivery_ratios,
     portfolio_delivery_ratio,
     settle_household,
 )
+from homeflex.settlement.payments import SLIDING_SCALE
 
 T0 = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)
 HH = timedelta(minutes=30)

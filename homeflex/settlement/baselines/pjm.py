@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from homeflex.core.timeutil import PERIOD
-from homeflex.telemetry.baselines.days import (
+from homeflex.settlement.baselines.days import (
     HolidayRule,
     eligible_days,
     known,
@@ -21,7 +21,7 @@ from homeflex.telemetry.baselines.days import (
     same_local_period,
     uk_holidays,
 )
-from homeflex.telemetry.baselines.registry import EventWindow, register
+from homeflex.settlement.baselines.registry import EventWindow, register
 
 
 @register("pjm_same_day")

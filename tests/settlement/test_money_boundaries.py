@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 
 from homeflex.core.domain import Category
+from homeflex.settlement.settler import settle_event
 from homeflex.storage import OverlappingEventError, Storage
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProgrammeRecord
-from homeflex.telemetry.settler import settle_event
-from tests.telemetry.test_settler import AFTER, EVENT, add_event_readings, readings, setup
+from tests.settlement.test_settler import AFTER, EVENT, add_event_readings, readings, setup
 
 
 def second_event(start_minutes: int, event_id: str = "e2") -> EventRecord:
@@ -94,7 +94,7 @@ async def test_n_in_n_with_its_default_lookback_finds_history_older_than_three_w
 
 
 def test_rules_fetch_what_their_method_reads() -> None:
-    from homeflex.telemetry.programme import rules_from_record
+    from homeflex.settlement.programme import rules_from_record
 
     def days(method: str, **params: object) -> float:
         record = ProgrammeRecord(id="p", name="p", baseline_method=method, baseline_params=params)
@@ -152,8 +152,8 @@ def test_a_period_the_meter_measured_takes_the_meters_energy_not_an_uploads() ->
 async def test_an_event_stored_with_an_absurd_price_is_refused_by_settlement_not_crashed_on(
     backend: Storage,
 ) -> None:
-    from homeflex.telemetry.limits import UnsettleableEventError
-    from homeflex.telemetry.settler import settle_period
+    from homeflex.settlement.limits import UnsettleableEventError
+    from homeflex.settlement.settler import settle_period
 
     await setup(backend)
     await add_event_readings(backend, kw=0.5)

@@ -1,15 +1,15 @@
 """Baselines: the counterfactual kWh a household would have used in one settlement period.
 
-The public face of `homeflex.telemetry.baselines`: the method contract and registry, the calendar
-helpers, the methods (registered on import) and the data-sufficiency rule. See baselines/registry.py
-for the contract:
+The method contract and registry, the calendar helpers, the methods (each module registers its methods
+in `registry.METHODS` on import, so importing this package registers them all) and the data-sufficiency
+rule; the day-of adjustment of a baseline is adjustment.py. See registry.py for the contract:
 
     method(period, history, /, *, excluded_days=frozenset(), event=None, **params) -> kWh, NaN if unknown
 """
 
 from __future__ import annotations
 
-from homeflex.telemetry.baselines.days import (
+from homeflex.settlement.baselines.days import (
     HOLIDAY_RULES,
     HolidayRule,
     baseline_day_type,
@@ -20,7 +20,7 @@ from homeflex.telemetry.baselines.days import (
     local_day_periods,
     same_local_period,
 )
-from homeflex.telemetry.baselines.historical import (
+from homeflex.settlement.baselines.historical import (
     XofYKind,
     n_in_n,
     same_day_type,
@@ -28,8 +28,8 @@ from homeflex.telemetry.baselines.historical import (
     x_of_y_slice,
     x_of_y_value,
 )
-from homeflex.telemetry.baselines.pjm import match_days, pjm_match_day, pjm_same_day
-from homeflex.telemetry.baselines.registry import (
+from homeflex.settlement.baselines.pjm import match_days, pjm_match_day, pjm_same_day
+from homeflex.settlement.baselines.registry import (
     METHODS,
     BaselineMethod,
     EventWindow,
@@ -37,7 +37,7 @@ from homeflex.telemetry.baselines.registry import (
     compute_baseline,
     register,
 )
-from homeflex.telemetry.baselines.sufficiency import (
+from homeflex.settlement.baselines.sufficiency import (
     DataSufficiency,
     Sufficiency,
     check_sufficiency,

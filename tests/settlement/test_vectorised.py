@@ -9,9 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from homeflex.telemetry.baseline import METHODS, eligible_days
-from homeflex.telemetry.payments import SLIDING_SCALE
-from homeflex.telemetry.vectorised import VECTOR_METHODS, VectorSettlement, settle_many, settle_many_reference
+from homeflex.settlement.baselines import METHODS, eligible_days
+from homeflex.settlement.payments import SLIDING_SCALE
+from homeflex.settlement.vectorised import (
+    VECTOR_METHODS,
+    VectorSettlement,
+    settle_many,
+    settle_many_reference,
+)
 
 FIELDS = tuple(inspect.signature(VectorSettlement).parameters)
 
