@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / "homeflex"
 _APPS = ("control", "ven", "vtn", "portal", "scenarios", "sim", "drivers", "household", "cli", "demo")
 
 RULES = {
-    "sim": ("control", "ven", "drivers", "household", "vtn", "portal", "scenarios")
-    + ("metering", "settlement", "ledger", "profiles"),
+    "sim": (*(p for p in _APPS if p != "sim"), "metering", "settlement", "ledger", "profiles"),
     "vtn": ("ven",),
     "ven": ("vtn",),
     "drivers": ("sim", "control", "ven", "vtn", "portal", "scenarios"),
