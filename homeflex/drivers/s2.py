@@ -81,7 +81,8 @@ from homeflex.drivers.watts import watts_setting
 log = logging.getLogger(__name__)
 
 KEYS = {DeviceKind.BATTERY: "power_w", DeviceKind.HEAT_PUMP: "max_power_w"}
-PASSED = {DeviceKind.HEAT_PUMP: "setpoint_c"}  # settings FRBC cannot say: checked, not sent
+PASSED = {DeviceKind.HEAT_PUMP: "setpoint_c"}
+FILL_LEVEL_STATES = ("indoor_c",)  # settings FRBC cannot say: checked, not sent
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +93,9 @@ class S2Address:
     resource_id: str
     token: str | None = None
     token_env: str | None = None
+    # What the RM's fill level measures, reported under that name too: "indoor_c" for a heat pump whose
+    # storage is the house's temperature (S2 leaves the fill level's meaning to the RM's label)
+    fill_level_is: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -101,6 +105,10 @@ class S2Address:
         object.__setattr__(self, "resource_id", canonical)
         if (self.token is None) == (self.token_env is None):
             raise ValueError("give one of token and token_env")
+        if self.fill_level_is not in (None, *FILL_LEVEL_STATES):
+            raise ValueError(
+                f"fill_level_is must be one of {', '.join(FILL_LEVEL_STATES)}, got {self.fill_level_is!r}"
+            )
         if self.token is not None and len(self.token) < 16:
             raise ValueError("the token must be at least 16 characters (it is all that binds the RM)")
 
@@ -129,6 +137,7 @@ class S2Driver:
         self.key = KEYS[link.kind]
         self.description: FRBCSystemDescription | None = None
         self.fill: float | None = None
+        self.state: dict[str, Any] = {}  # what it reported, each message overlaid
         self.own: Choice | None = None  # the RM's own behaviour, before homeflex instructed it
         self.instructed = False
         self.actuators: dict[str, ActuatorState] = {}  # actuator id -> active mode, timers
@@ -154,14 +163,18 @@ class S2Driver:
 
     # -- the endpoint's listener -------------------------------------------------------------------
     def connected(self, up: bool) -> None:
-        self.link.availability(self.link.device_id, up, "RM connected" if up else "RM disconnected")
+        """Up: available once it has described itself (its FRBC.SystemDescription), not before."""
         if up:
             self._resume = self.holding is not None
+            self.description = None
         else:  # its active mode is what it does now on its own: learned again from its ActuatorStatus
+            self.link.availability(self.link.device_id, False, "RM disconnected")
             self.actuators = {a: ActuatorState(timers=s.timers) for a, s in self.actuators.items()}
 
     def received(self, message: S2Message) -> None:
         if isinstance(message, FRBCSystemDescription):
+            if self.description is None:
+                self.link.availability(self.link.device_id, True, "RM connected")
             self.description = message
         elif isinstance(message, FRBCStorageStatus):
             self.fill = message.present_fill_level
@@ -169,10 +182,12 @@ class S2Driver:
             soc = fill_fraction(self.description, self.fill)
             if soc is not None and self.link.kind is DeviceKind.BATTERY:
                 state["soc"] = soc
-            self.link.report(self.link.device_id, state)
+            if self.address.fill_level_is is not None:
+                state[self.address.fill_level_is] = self.fill
+            self._report(state)
         elif isinstance(message, PowerMeasurement):
             watts = total_power([(v.commodity_quantity.value, v.value) for v in message.values])
-            self.link.report(self.link.device_id, {"power_w": watts})
+            self._report({"power_w": watts})
         elif isinstance(message, FRBCActuatorStatus):
             self._actuator_status(message)
         elif isinstance(message, FRBCTimerStatus):
@@ -180,6 +195,11 @@ class S2Driver:
             old = self.actuators.get(aid, ActuatorState())
             timers = {**(old.timers or {}), str(message.timer_id): message.finished_at}
             self.actuators[aid] = ActuatorState(active=old.active, timers=timers)
+
+    def _report(self, update: dict[str, Any]) -> None:
+        """S2 says each part of the state in its own message: the agent is told the whole of it."""
+        self.state.update(update)
+        self.link.report(self.link.device_id, dict(self.state))
 
     def _actuator_status(self, message: FRBCActuatorStatus) -> None:
         aid, mode = str(message.actuator_id), str(message.active_operation_mode_id)
@@ -219,21 +239,27 @@ class S2Driver:
         self._expiry.cancel()
         self._cancel_later()
         self.instructed = True  # first: the RM's ActuatorStatus after it is no longer its own behaviour
+        before = self.actuators.get(choice.actuator_id, ActuatorState())
         await self.cem.instruct(self.link.household_id, self.rid, instruction)
-        self._took(description, choice, now)
+        self._took(description, choice, before, now)
         self.holding = None if watts is None else (watts, expires_at)
-        self.link.report(
-            self.link.device_id, {"setpoint_w": None if watts is None else round(choice.power_w, 3)}
-        )
+        self._report({"setpoint_w": None if watts is None else round(choice.power_w, 3)})
         self._expiry.at(expires_at if watts is not None else None)
         if wanted.mode_id != choice.mode_id:
             self._wait_for(wanted, watts, expires_at)
 
-    def _took(self, description: FRBCSystemDescription, choice: Choice, at: datetime) -> None:
-        """The actuator is in the chosen mode now; the timers its transition starts run."""
+    def _took(
+        self, description: FRBCSystemDescription, choice: Choice, before: ActuatorState, at: datetime
+    ) -> None:
+        """The actuator is in the chosen mode now; the timers its transition (from its mode ``before``
+        the instruction: its ActuatorStatus may have come in since) starts run."""
         actuator = _actuator(description, choice.actuator_id)
-        state = self.actuators.get(choice.actuator_id, ActuatorState())
-        timers = started_timers(actuator, state, choice.mode_id, at) if actuator else state.timers
+        now = self.actuators.get(choice.actuator_id, ActuatorState())
+        started = started_timers(actuator, before, choice.mode_id, at) if actuator else {}
+        timers = {
+            **(now.timers or {}),
+            **{k: v for k, v in started.items() if (before.timers or {}).get(k) != v},
+        }
         self.actuators[choice.actuator_id] = ActuatorState(active=choice.mode_id, timers=timers)
 
     def _blocked(self, actuator_id: str, mode_id: str, now: datetime) -> datetime | None:
