@@ -288,8 +288,11 @@ class Cem:
 
     async def _receive(self, session: Session, raw: str | bytes) -> None:
         try:
-            message = S2Parser.parse_as_any_message(raw if isinstance(raw, str) else raw.decode())
-        except (S2ValidationError, ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is one
+            text = raw if isinstance(raw, str) else raw.decode()
+            if not isinstance(json.loads(text), dict):  # s2-python assumes an object
+                raise ValueError("not a JSON object")
+            message = S2Parser.parse_as_any_message(text)
+        except (S2ValidationError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError are ones
             await self._garbage(session, raw, err)
             return
         subject = getattr(message, "message_id", None)

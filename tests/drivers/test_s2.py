@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from s2python.common import ReceptionStatusValues
+from s2python.common import ControlType, ReceptionStatusValues
 
 from homeflex.core.clock import ManualClock
 from homeflex.drivers import DeviceRefused, DeviceUnreachable
@@ -134,3 +134,22 @@ def test_a_heat_pump_ceiling_picks_the_mode_that_stays_under_it() -> None:
     under = choose(system, 1000, 4.0, ceiling=True)
     assert under is not None and (under.mode_id, under.power_w) == (str(IDLE), 0)  # not 1500 W over it
     assert choose(system, 1000, 4.0) is not None and choose(system, 1000, 4.0).mode_id == str(CHARGE)  # type: ignore[union-attr]
+
+
+async def test_an_rm_without_frbc_is_told_so(cem: Cem, clock: ManualClock) -> None:
+    """FRBC is the one control type homeflex drives: an RM offering only OMBC is refused at once."""
+    async with driven(clock, cem) as (driver, seen):
+        rid = uuid.UUID(driver.rid)
+        rm = ResourceManager(cem.url_for("hhs2"), rid, token("hhs2"), clock=clock,
+                             control_types=(ControlType.OPERATION_MODE_BASED_CONTROL,))  # fmt: skip
+        await rm.start()
+        try:
+            await rm.until(lambda: any(r.status is not ReceptionStatusValues.OK for r in rm.receptions))
+            refusal = next(r for r in rm.receptions if r.status is not ReceptionStatusValues.OK)
+            assert (refusal.status, refusal.diagnostic_label) == (
+                ReceptionStatusValues.PERMANENT_ERROR,
+                "FRBC needed",
+            )
+            assert driver.description is None and seen.availability == []
+        finally:
+            await rm.stop()
