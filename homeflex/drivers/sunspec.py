@@ -67,6 +67,7 @@ from homeflex.drivers.watts import watts_setting
 log = logging.getLogger(__name__)
 
 ILLEGAL_ADDRESS, ILLEGAL_VALUE = 2, 3  # Modbus exception codes that mean "no" (others: try again)
+LIMIT_704 = ("WMaxLimPctEna", "WMaxLimPctRvrtTms")  # 704's names for 123's WMaxLim_Ena, WMaxLimPct_RvrtTms
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ class SunSpecDriver:
         if self.link.kind is DeviceKind.BATTERY:
             await (self._der_power(found, watts, revert_s) if der else self._storage(found, watts, revert_s))
         else:
-            await (self._der_limit(found, watts, revert_s) if der else self._curtail(found, watts, revert_s))
+            await self._curtail(found, watts, revert_s, 704 if der else 123)
         with suppress(DeviceUnreachable):  # the command took; the reading will come with the next poll
             await self._read(found)
         return 1
@@ -248,21 +249,25 @@ class SunSpecDriver:
             await self._write(at, 124, {"ChaGriSet": 1})
         await self._write(at, 124, {"StorCtl_Mod": 3})
 
-    async def _curtail(self, found: Map, watts: float | None, revert_s: int) -> None:
-        at = found.models[123]
+    async def _curtail(self, found: Map, watts: float | None, revert_s: int, model_id: int = 123) -> None:
+        """The output limit, % of WMax, in model 123 or 704 (the same points but their names; 704 is told
+        to revert to no limit)."""
+        at = found.models[model_id]
+        enable, timeout = ("WMaxLim_Ena", "WMaxLimPct_RvrtTms") if model_id == 123 else LIMIT_704
         if watts is None:
-            await self._write(at, 123, {"WMaxLim_Ena": 0})
+            await self._write(at, model_id, {enable: 0})
             return
-        regs = await self._registers(at, model(123).length + 2)
-        sf = self._sf(123, regs, "WMaxLimPct_SF")
+        regs = await self._registers(at, model(model_id).length + 2)
+        sf = self._sf(model_id, regs, "WMaxLimPct_SF")
         rating = await self._wmax()
         if sf is None or rating <= 0:
             raise DeviceRefused(f"{self.link.name}: unreadable WMaxLimPct_SF or WMax from the device")
         pct = unscaled(max(watts, 0.0) / rating * 100, sf)
         if pct > 0xFFFE:
             raise DeviceRefused(f"{self.link.name}: {watts:g} W is beyond the inverter's WMax {rating:g} W")
-        await self._write(at, 123, {"WMaxLimPct": pct, "WMaxLimPct_RvrtTms": revert_s})
-        await self._write(at, 123, {"WMaxLim_Ena": 1})
+        reversion = {"WMaxLimPctEnaRvrt": 0} if model_id == 704 else {}
+        await self._write(at, model_id, {"WMaxLimPct": pct, timeout: revert_s, **reversion})
+        await self._write(at, model_id, {enable: 1})
 
     async def _der_power(self, found: Map, watts: float | None, revert_s: int) -> None:
         """Model 704's active power setpoint, in watts (+ into the grid), reverting to disabled."""
@@ -283,22 +288,6 @@ class SunSpecDriver:
         await self._write(at, 704, {"WSetMod": 1, "WSet": unscaled(-watts, sf)})
         await self._write(at, 704, {"WSetEnaRvrt": 0, "WSetRvrtTms": revert_s})
         await self._write(at, 704, {"WSetEna": 1})
-
-    async def _der_limit(self, found: Map, watts: float | None, revert_s: int) -> None:
-        """Model 704's output limit, % of WMax, reverting to disabled."""
-        at = found.models[704]
-        if watts is None:
-            await self._write(at, 704, {"WMaxLimPctEna": 0})
-            return
-        sf = self._sf(704, await self._registers(at, model(704).length + 2), "WMaxLimPct_SF")
-        rating = await self._wmax()
-        if sf is None or rating <= 0:
-            raise DeviceRefused(f"{self.link.name}: unreadable WMaxLimPct_SF or WMax from the device")
-        pct = unscaled(max(watts, 0.0) / rating * 100, sf)
-        if pct > 0xFFFE:
-            raise DeviceRefused(f"{self.link.name}: {watts:g} W is beyond the inverter's WMax {rating:g} W")
-        await self._write(at, 704, {"WMaxLimPct": pct, "WMaxLimPctEnaRvrt": 0, "WMaxLimPctRvrtTms": revert_s})
-        await self._write(at, 704, {"WMaxLimPctEna": 1})
 
     async def _wmax(self) -> float:
         """WMax from model 121 when the device has it, else the rating homeflex was configured with."""
