@@ -271,8 +271,8 @@ class S2Driver:
     def _wait_for(self, wanted: Choice, watts: float | None, expires_at: datetime | None) -> None:
         """A timer kept the device from the wanted mode: instruct it when the timer ends."""
         now = self.link.clock.now()
-        when = self._blocked(wanted.actuator_id, wanted.mode_id, now)
-        if when is None or when.year == datetime.max.year or (expires_at is not None and when >= expires_at):
+        when = self._blocked(wanted.actuator_id, wanted.mode_id, now) or now  # it may have ended meanwhile
+        if when.year == datetime.max.year or (expires_at is not None and when >= expires_at):
             return
         log.info("%s: S2 timer holds the device out of the wanted mode until %s", self.link.name, when)
 

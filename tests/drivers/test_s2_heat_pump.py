@@ -139,3 +139,16 @@ async def test_the_simulated_s2_heat_pump_keeps_its_minimum_off_time(mqtt_url: s
             await simulator.devices["heat_pump"].__aexit__(None, None, None)  # the CEM is gone for it
             assert settings.get("max_power_w") is None  # its own thermostat again
         await driver.stop()
+
+
+async def test_at_expiry_its_own_mode_follows_when_the_minimum_off_time_allows(cem: Cem) -> None:
+    clock = ManualClock(NOW)
+    async with connected(cem, clock, **HEAT_PUMP) as (driver, _seen, rm):  # type: ignore[arg-type]
+        await driver.send({"max_power_w": 0}, NOW + timedelta(minutes=5))  # ON -> OFF: MIN_OFF, 10 min
+        assert last(rm) == (OFF, 0.0)
+        await clock.advance(5 * 60)  # expired: its own behaviour (ON, full power) is 5 minutes away
+        await rm.until(lambda: len(rm.instructions) >= 2)
+        assert last(rm) == (OFF, 0.0) and rm.violations == []
+        await clock.advance(5 * 60 + 1)
+        await rm.until(lambda: last(rm) == (ON, 1.0))
+        assert rm.violations == [] and driver.holding is None
