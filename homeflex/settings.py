@@ -48,9 +48,12 @@ class Settings:
     ocpp_tls_cert: str | None = None
     ocpp_tls_key: str | None = None
     # The S2 CEM endpoint that S2 resource managers (heat pumps, batteries) connect to
-    # (homeflex.drivers.s2_cem): plain ws, one per household agent
+    # (homeflex.drivers.s2_cem), one per household agent: RMs connect to <endpoint>/s2/<household id>
+    # with their device's token; with a certificate and key it serves TLS (wss), else plain ws
     s2_host: str = "127.0.0.1"
     s2_port: int = 9100
+    s2_tls_cert: str | None = None
+    s2_tls_key: str | None = None
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
 
