@@ -128,6 +128,7 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.household.follow import ConfigFollower, NoConfiguration, agent_config
     from homeflex.mqtt import MqttUnavailable
     from homeflex.ven.agent import VenAgent
+    from homeflex.ven.homeassistant import HA_PART, HomeAssistantBridge
     from homeflex.ven.tls import VenTls
 
     if not settings.mqtt_url:
@@ -157,8 +158,21 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
         driver_services(protocols, settings) as services,
         HouseholdController(config, clock, settings.mqtt_url, services=services) as controller,
         ConfigFollower(controller),
-        VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls, push=push),
+        VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls, push=push) as ven,
+        contextlib.AsyncExitStack() as extras,
     ):
+        if settings.ha_discovery:  # on the platform broker it logs in as <household>.ha
+            own = settings.ha_mqtt_url not in (None, settings.mqtt_url)
+            bridge = HomeAssistantBridge(
+                ven,
+                settings.ha_mqtt_url or settings.mqtt_url,
+                prefix=settings.ha_discovery_prefix,
+                part=None if own else HA_PART,
+            )
+            try:
+                await extras.enter_async_context(bridge)
+            except MqttUnavailable as err:  # the agent runs on without it (e.g. an ACL without <hh>.ha)
+                log.warning("household %s: Home Assistant discovery off: %s", hh, err)
         await until_stopped()
     return 0
 
