@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from homeflex.core.timeutil import LONDON, iso
 from homeflex.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from homeflex.mqtt import MqttSession
     from homeflex.storage import Storage
 
 log = logging.getLogger("homeflex")
@@ -40,6 +42,7 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.storage import open_storage
     from homeflex.storage.records import SettlementRecord
+    from homeflex.telemetry.paymentnotice import notify_payments
     from homeflex.telemetry.settler import settle_event
     from homeflex.vtn.oadr3 import Oadr3Service
     from homeflex.vtn.poll import favour_database_thread
@@ -59,10 +62,18 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
     oadr3 = Oadr3Service(  # 3.1 under /openadr3
         storage, clock, mqtt_url=settings.mqtt_url, token_key=key, webhooks=trust.webhooks
     )
+    payments = await _payments_session(settings)
     try:
 
         async def settle(event_id: str) -> list[SettlementRecord]:
-            return await settle_event(storage, event_id, clock.now())
+            records = await settle_event(storage, event_id, clock.now())
+            if payments is not None:  # each settled household's agent hears its month's total
+
+                async def publish(topic: str, payload: bytes) -> None:
+                    await payments.publish(topic, payload, retain=True, timeout=5)
+
+                await notify_payments(storage, publish, [r.household_id for r in records], clock.now())
+            return records
 
         async with VtnService(
             storage,
@@ -78,8 +89,26 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
         ):
             await until_stopped()
     finally:
+        if payments is not None:
+            await payments.__aexit__(None, None, None)
         await storage.close()
     return 0
+
+
+async def _payments_session(settings: Settings) -> MqttSession | None:
+    """The VTN's connection for settled payments (telemetry/paymentnotice.py); None without a broker,
+    or when it cannot be reached now (settlements then reach the households' agents at the next)."""
+    from homeflex.mqtt import MqttSession, MqttUnavailable
+    from homeflex.telemetry.paymentnotice import PAYMENTS_PART
+
+    if not settings.mqtt_url:
+        return None
+    session = MqttSession(settings.mqtt_url, f"vtn-payments-{uuid.uuid4().hex[:8]}", part=PAYMENTS_PART)
+    try:
+        return await session.__aenter__()
+    except MqttUnavailable as err:
+        log.warning("vtn: households' payments are not sent to their agents: %s", err)
+        return None
 
 
 async def cmd_telemetry(settings: Settings, args: argparse.Namespace) -> int:

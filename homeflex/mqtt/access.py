@@ -76,7 +76,7 @@ SERVICE_PARTS: Mapping[str, tuple[str, ...]] = {
     TELEMETRY: ("ingest", "profiles"),
     OPERATOR: ("console",),
     PORTAL: ("skips",),
-    VTN_OADR3: (NOTIFY_PART,),
+    VTN_OADR3: (NOTIFY_PART, "payments"),  # payments: settlement's month-to-date totals (telemetry)
 }
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
