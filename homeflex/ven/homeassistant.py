@@ -197,7 +197,9 @@ class HomeAssistantBridge:
         events = self.agent.events
         for eid in [e for e in self.own_skips if e in events and events[e].end <= now]:
             del self.own_skips[eid]  # over: the portal's message drops it too
-        payload = with_skips(self._skips_payload, list(self.own_skips.values()))
+        # The VEN's skips too: a press before the retained message reached the bridge keeps the portal's.
+        known = [{"event_id": e, "reason": r} for e, r in self.agent.skipped.items()]
+        payload = with_skips(self._skips_payload, [*known, *self.own_skips.values()])
         if payload is None:
             return
         self._skips_payload = payload

@@ -237,3 +237,20 @@ async def test_homeflex_ven_publishes_discovery_and_goes_offline_when_killed(
         await clear(mqtt_url, [*configs, state_topic(hh), availability_topic(hh), topics.status(hh)])
     log = (tmp_path / "ven.log").read_text()
     assert "Traceback" not in log, log
+
+
+async def test_a_press_before_the_bridge_has_read_the_skips_keeps_the_portals(
+    stack: Stack, home: tuple[str, Home], mqtt_url: str, uid: str
+) -> None:
+    hh, h = home
+    day = event_day()
+    first = await _event(stack, day + timedelta(hours=17, minutes=30))
+    later = await _event(stack, day + timedelta(hours=18, minutes=30))
+    await stack.portal.skip_event(await stack.portal.customer(hh), later, "ha@example.org")  # type: ignore[arg-type]
+    await until(lambda: later in h.ven.skipped, "the VEN to read the portal's skip")
+    async with bridge(h, mqtt_url, f"hatest-{uid}") as b, client(mqtt_url) as ha:
+        await until(lambda: first in h.ven.events, "the VEN to receive the event")
+        b._skips_payload = b""  # as if the retained skips message had not reached the bridge yet
+        await ha.publish(skip_topic(hh), PRESS.encode(), qos=1)
+        await until(lambda: first in h.ven.skipped, "the VEN to take the skip")
+        assert h.ven.skipped == {first: "customer override", later: "customer override"}
