@@ -142,14 +142,18 @@ class HomeAssistantBridge:
         )
 
     async def _run(self) -> None:
+        away = False  # the broker did not take the last state: said once, not at every refresh
         while True:
             try:
-                _, payload, _ = message = state_message(self.state())
+                topic, payload, _ = state_message(self.state())
                 if payload != self._last_state:
-                    await self.session.publish(message[0], payload, retain=True)
+                    await self.session.publish(topic, payload, retain=True)
                     self._last_state = payload
+                away = False
             except MqttUnavailable as err:
-                log.warning("%s: Home Assistant state not sent: %s", self.household_id, err)
+                if not away:
+                    log.warning("%s: Home Assistant state not sent: %s", self.household_id, err)
+                away = True
             except Exception:
                 log.exception("%s: Home Assistant state failed", self.household_id)
             try:
