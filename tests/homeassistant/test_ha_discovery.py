@@ -16,18 +16,24 @@ import os
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from homeflex.core import topics
+from homeflex.mqtt import MqttSession
 from homeflex.mqtt.session import parse_mqtt_url
+from homeflex.storage.records import SettlementRecord
+from homeflex.telemetry.paymentnotice import notify_payments
+from homeflex.telemetry.settler import settle_event
 from homeflex.ven.ha_discovery import ENTITIES, availability_topic, discovery_configs, entity_id, state_topic
 from homeflex.ven.homeassistant import HomeAssistantBridge
 from tests.homeassistant.harness import HomeAssistant
 from tests.portal.conftest import Stack, event_day, stack
 from tests.portal.home import Home, running_home, until
-from tests.portal.test_ha_bridge import clear
+from tests.portal.test_ha_bridge import _is, clear
 from tests.portal.test_skip_ven import _event, _opt, stage_3_customer
 
 pytestmark = pytest.mark.homeassistant
@@ -64,7 +70,7 @@ async def test_the_entities_appear_in_home_assistant_and_its_skip_reaches_the_vt
         await _run(stack, h, mqtt_url, ha)
     finally:  # HA drops the entities once their configs are gone
         configs = [topic for topic, _, _ in discovery_configs(hh)]
-        await clear(mqtt_url, [*configs, state_topic(hh), availability_topic(hh)])
+        await clear(mqtt_url, [*configs, state_topic(hh), availability_topic(hh), topics.payments(hh)])
 
 
 async def _run(stack: Stack, h: Home, mqtt_url: str, ha: HomeAssistant) -> None:
@@ -86,6 +92,8 @@ async def _run(stack: Stack, h: Home, mqtt_url: str, ha: HomeAssistant) -> None:
 
         at = event_day() + timedelta(hours=17, minutes=30)
         event_id = await _event(stack, at)
+        later_at = at + timedelta(hours=1)
+        later = await _event(stack, later_at)  # settled below: "payments this month"
         await until(lambda: event_id in h.controller.core.events, "the loop to accept the event")
 
         async def opted_in() -> bool:
@@ -114,6 +122,17 @@ async def _run(stack: Stack, h: Home, mqtt_url: str, ha: HomeAssistant) -> None:
 
         await until(skipped, "Home Assistant to show the skip")
         assert float((await states(ha, hh))["next_event_payment"]["state"]) == 0.0
+
+        # The later event, delivered and settled at the VTN (its clock moved past it); the VTN tells
+        # the household's agent its month's payments, as `homeflex vtn` does after a settlement.
+        await until(lambda: _is(stack, later, hh, "optIn"), "the VTN to store the later event's optIn")
+        record = await settle_and_tell(stack, mqtt_url, hh, later, later_at)
+
+        async def paid() -> bool:
+            return (await states(ha, hh))["payments_month"]["state"] == record.household_gbp
+
+        await until(paid, "Home Assistant to show the month's payments")
+        assert Decimal(record.household_gbp) > 0
         shot = os.environ.get("HOMEFLEX_HA_SCREENSHOT")
         if shot:
             await screenshot(ha, hh, shot)
@@ -123,6 +142,22 @@ async def _run(stack: Stack, h: Home, mqtt_url: str, ha: HomeAssistant) -> None:
         return s["stage"]["state"] == "unavailable" and s["agent"]["state"] == "off"
 
     await until(unavailable, "Home Assistant to see the agent go")
+
+
+async def settle_and_tell(
+    stack: Stack, mqtt_url: str, hh: str, event_id: str, at: datetime
+) -> SettlementRecord:
+    """The event delivered (0.3 kWh in its half-hour), settled, and the household's agent told."""
+    await stack.clock.advance((at + timedelta(hours=2) - stack.clock.now()).total_seconds())
+    await stack.meter_day(hh, at, event_kwh=0.3)
+    [record] = await settle_event(stack.storage, event_id, stack.clock.now())
+    async with MqttSession(mqtt_url, f"vtn-payments-{hh}") as vtn:
+
+        async def publish(topic: str, payload: bytes) -> None:
+            await vtn.publish(topic, payload, retain=True)
+
+        await notify_payments(stack.storage, publish, [hh], stack.clock.now())
+    return record
 
 
 def device_id(ha: HomeAssistant, hh: str) -> str:

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import aiomqtt
@@ -25,7 +26,10 @@ from homeflex.core import topics
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, HouseholdSpec, Stage
 from homeflex.drivers.homeflex_mqtt import HomeflexAddress
 from homeflex.household import DeviceConfig, HouseholdConfig
+from homeflex.mqtt import MqttSession
 from homeflex.mqtt.session import parse_mqtt_url
+from homeflex.telemetry.paymentnotice import notify_payments
+from homeflex.telemetry.settler import settle_event
 from homeflex.ven.ha_discovery import ENTITIES, PRESS, availability_topic, skip_topic, state_topic
 from homeflex.ven.homeassistant import HomeAssistantBridge
 from homeflex.ven.skips import parse_skips
@@ -254,3 +258,34 @@ async def test_a_press_before_the_bridge_has_read_the_skips_keeps_the_portals(
         await ha.publish(skip_topic(hh), PRESS.encode(), qos=1)
         await until(lambda: first in h.ven.skipped, "the VEN to take the skip")
         assert h.ven.skipped == {first: "customer override", later: "customer override"}
+
+
+async def test_a_settled_events_payment_shows_as_payments_this_month(
+    stack: Stack, home: tuple[str, Home], mqtt_url: str, uid: str
+) -> None:
+    """The VTN's settlement (the stack's, as `homeflex vtn` runs it) and its payments notice, then the
+    household's entity."""
+    hh, h = home
+    start = event_day() + timedelta(hours=17, minutes=30)
+    event_id = await _event(stack, start)
+    await until(lambda: _is(stack, event_id, hh, "optIn"), "the VTN to store the VEN's optIn")
+    try:
+        async with bridge(h, mqtt_url, f"hatest-{uid}"):
+            assert (await state_of(mqtt_url, hh))["payments_month_gbp"] == 0.0
+            await stack.clock.advance((start + timedelta(hours=2) - stack.clock.now()).total_seconds())
+            await stack.meter_day(hh, start, event_kwh=0.3)  # 0.3 kWh in the event's half-hour
+            [record] = await settle_event(stack.storage, event_id, stack.clock.now())
+            assert Decimal(record.household_gbp) > 0
+            async with MqttSession(mqtt_url, f"vtn-payments-{uid}") as vtn:
+
+                async def publish(topic: str, payload: bytes) -> None:
+                    await vtn.publish(topic, payload, retain=True)
+
+                assert await notify_payments(stack.storage, publish, [hh], stack.clock.now()) == 1
+
+            async def paid() -> bool:
+                return (await state_of(mqtt_url, hh))["payments_month_gbp"] == float(record.household_gbp)
+
+            await until(paid, "the household's entity to show the payment")
+    finally:
+        await clear(mqtt_url, [topics.payments(hh)])
