@@ -1,7 +1,8 @@
 """Home Assistant discovery on the platform's broker (a real mosquitto with the platform's password and
 ACL files): a household's agent bridge (`<household>.ha`) writes exactly its own discovery configs and
 hears HA's birth; the household's Home Assistant (`<household>.hass`) reads its own configs and none of
-another household's; no other login of the household writes discovery configs."""
+another household's; no other login of the household writes discovery configs, and no other household presses
+its "skip next event"."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ async def test_a_household_writes_only_its_own_discovery_configs(broker: Broker)
         everything = await received(own_ha, "homeassistant/#")
         other = await received(other_ha, "homeassistant/#")
         births = await received(bridge, topics.HA_BIRTH)
+        presses = await received(bridge, f"{topics.PREFIX}/hh001/ha/skip")
         await bridge.publish(config("hh001"), b'{"name": "Stage"}')
         assert await asyncio.wait_for(own.get(), 5) == (config("hh001"), b'{"name": "Stage"}')
         assert await asyncio.wait_for(everything.get(), 5) == (config("hh001"), b'{"name": "Stage"}')
@@ -47,5 +49,9 @@ async def test_a_household_writes_only_its_own_discovery_configs(broker: Broker)
         await bridge.publish(config("hh002"), b'{"name": "forged"}')  # another household's entities
         await bridge.publish("homeassistant/sensor/stranger/stage/config", b"{}")
         await loop.publish(config("hh001"), b'{"name": "from the control loop"}')  # not the bridge
+        await other_ha.publish(f"{topics.PREFIX}/hh001/ha/skip", b"PRESS")  # another household's button
         await nothing_arrives(other)
         await nothing_arrives(everything)
+        await nothing_arrives(presses)
+        await own_ha.publish(f"{topics.PREFIX}/hh001/ha/skip", b"PRESS")  # its own
+        assert (await asyncio.wait_for(presses.get(), 5))[1] == b"PRESS"
