@@ -54,6 +54,12 @@ class Settings:
     s2_port: int = 9100
     s2_tls_cert: str | None = None
     s2_tls_key: str | None = None
+    # The household agent's entities in the household's Home Assistant, by MQTT discovery
+    # (homeflex.ven.homeassistant): on the broker at ha_mqtt_url (usually the household's own, which its
+    # HA reads; none: the agent's mqtt_url), under HA's discovery prefix.
+    ha_discovery: bool = True
+    ha_mqtt_url: str | None = None
+    ha_discovery_prefix: str = "homeassistant"
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
 

@@ -70,3 +70,13 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 def uid() -> str:
     """A suffix that keeps this test's households and topics apart from every other test's."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.hookimpl(trylast=True)  # after `-m` deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Build Home Assistant's venv before the first test that needs it: a cold build takes minutes, more
+    than one test's timeout (tests/homeassistant/harness.py; a failure is said by those tests)."""
+    if any(item.get_closest_marker("homeassistant") for item in items):
+        from tests.homeassistant.harness import prepare
+
+        prepare()
