@@ -44,6 +44,20 @@ async def mqtt_url(system_mqtt: str | None) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def private_mqtt_url() -> AsyncIterator[str]:
+    """A Mosquitto of this test's own, on a free port: for tests that subscribe to every household's
+    topics (wildcards) and count what arrives, which another run on the shared broker would disturb."""
+    from homeflex.mqtt.broker import find_mosquitto
+
+    if not find_mosquitto():
+        if os.environ.get("HOMEFLEX_REQUIRE_SERVICES") == "1":
+            pytest.fail("HOMEFLEX_REQUIRE_SERVICES=1 but mosquitto is not installed")
+        pytest.skip("no mosquitto on this machine")
+    async with mqtt_broker(None) as url:
+        yield url
+
+
+@pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
     s = await SQLiteStorage.open(tmp_path / "homeflex.db")
     yield s
