@@ -109,6 +109,7 @@ class DriverInfo:
 DRIVERS: Registry[DriverInfo] = Registry(
     "device protocol",
     builtin=(
+        "homeflex.drivers.home_assistant",
         "homeflex.drivers.homeflex_mqtt",
         "homeflex.drivers.ocpp",
         "homeflex.drivers.s2",
