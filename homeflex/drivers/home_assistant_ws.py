@@ -63,6 +63,9 @@ class HaConnection:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._connected = asyncio.Event()
         self._tried = asyncio.Event()  # the first attempt has ended, either way
+        # Entities heard in events since this connection subscribed: get_states' answer is older than
+        # the events read after it (the reader runs on before the answer is taken up).
+        self._evented: set[str] = set()
 
     @property
     def connected(self) -> bool:
@@ -99,6 +102,7 @@ class HaConnection:
                                    heartbeat=max(self.timeout_s * 5, 1.0)) as ws:  # fmt: skip
             await self._authenticate(ws)
             self._ws, self._next_id = ws, 1
+            self._evented.clear()
             reader = asyncio.get_running_loop().create_task(self._read(ws), name=f"ha-read-{self.name}")
             try:
                 await self._request({"type": "subscribe_events", "event_type": "state_changed"})
@@ -221,7 +225,7 @@ class HaConnection:
             log.warning("%s: unreadable states from Home Assistant: %r", self.name, str(states)[:80])
             return
         found = {s.get("entity_id"): s for s in states if isinstance(s, dict)}
-        for entity in sorted(self.entities):
+        for entity in sorted(self.entities - self._evented):
             self.on_state(entity, found.get(entity))
 
     def _event(self, event: object) -> None:
@@ -236,4 +240,5 @@ class HaConnection:
         if new is not None and not isinstance(new, dict):
             log.warning("%s: unreadable state of %s: %r", self.name, entity, str(new)[:80])
             return
+        self._evented.add(entity)
         self.on_state(entity, new)
