@@ -172,6 +172,7 @@ class Entity:
 
     def __init__(self, link: DeviceLink, address: HomeAssistantAddress) -> None:
         self.link, self.address, self.name = link, address, link.name
+        self.key = KEYS[link.kind][0] if link.kind is not None else ""  # the (first) settings key
 
     def wanted(self, settings: Settings, state: dict[str, Any], before: Any) -> Any:
         raise NotImplementedError
@@ -183,7 +184,7 @@ class Entity:
         return "set_value", {"value": value}
 
     def report(self, value: Any, state: dict[str, Any]) -> dict[str, Any]:
-        return {KEYS[self.link.kind][0]: value}  # type: ignore[index]
+        return {self.key: value}
 
 
 class Thermostat(Entity):
@@ -229,7 +230,7 @@ class Number(Entity):
         )
 
     def wanted(self, settings: Settings, state: dict[str, Any], before: Any) -> Any:
-        key = KEYS[self.link.kind][0]  # type: ignore[index]
+        key = self.key
         watts = _setting(self.name, settings, key)
         if watts is None:
             return before
@@ -246,9 +247,8 @@ class Number(Entity):
         return round(value, 3)
 
     def report(self, value: Any, state: dict[str, Any]) -> dict[str, Any]:
-        key = KEYS[self.link.kind][0]  # type: ignore[index]
         try:
-            return {key: round(value * self._per_unit_w(state), 1)}
+            return {self.key: round(value * self._per_unit_w(state), 1)}
         except DeviceRefused:
             return {}
 
@@ -304,15 +304,25 @@ ENTITIES: dict[str, type[Entity]] = {
 }  # fmt: skip
 
 
+def entity_fits(kind: DeviceKind, address: HomeAssistantAddress) -> None:
+    """The entity's domain can drive a device of ``kind`` (ValueError saying which domains can)."""
+    if kind not in DOMAINS:
+        raise ValueError(f"Home Assistant cannot drive a {kind}")
+    if address.domain not in DOMAINS[kind]:
+        domains = " or ".join(DOMAINS[kind])
+        raise ValueError(f"a {kind} is driven through a {domains} entity, not {address.entity_id}")
+
+
 # -- the driver ------------------------------------------------------------------------------------------
 class HomeAssistantDriver:
     def __init__(self, link: DeviceLink, address: HomeAssistantAddress) -> None:
-        if link.kind not in DOMAINS:
-            raise ValueError(f"{link.name}: Home Assistant cannot drive {link.kind}")
-        if address.domain not in DOMAINS[link.kind]:
-            domains = " or ".join(DOMAINS[link.kind])
-            raise ValueError(f"{link.name}: a {link.kind} is driven through a {domains} entity, "
-                             f"not {address.entity_id}")  # fmt: skip
+        if link.kind is None:
+            raise ValueError(f"{link.name}: Home Assistant cannot be the household's meter")
+        try:
+            entity_fits(link.kind, address)
+        except ValueError as err:
+            raise ValueError(f"{link.name}: {err}") from None
+        self.kind: DeviceKind = link.kind
         self.link, self.address = link, address
         self.entity = ENTITIES[address.domain](link, address)
         self.presence = Presence(link)
@@ -351,10 +361,10 @@ class HomeAssistantDriver:
 
     # -- commands ---------------------------------------------------------------------------------------
     async def send(self, settings: Settings, expires_at: datetime | None) -> int:
-        unknown = sorted(set(settings) - set(KEYS[self.link.kind]))  # type: ignore[index]
-        if unknown or not settings:
-            raise DeviceRefused(f"{self.link.name}: a {self.link.kind} through Home Assistant takes "
-                                f"{list(KEYS[self.link.kind])}, got {sorted(settings)}")  # type: ignore[index]  # fmt: skip
+        keys = KEYS[self.kind]
+        if not settings or set(settings) - set(keys):
+            raise DeviceRefused(f"{self.link.name}: a {self.kind} through Home Assistant takes "
+                                f"{list(keys)}, got {sorted(settings)}")  # fmt: skip
         async with self._lock:
             self._expiry.cancel()
             state = self._ready()
@@ -478,5 +488,6 @@ INFO = register(
         ),
         config=HomeAssistantAddress,
         build=HomeAssistantDriver,
+        fits=entity_fits,
     )
 )

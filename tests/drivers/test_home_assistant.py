@@ -21,6 +21,7 @@ from homeflex.core.strict import ConfigError
 from homeflex.core.timeutil import LONDON
 from homeflex.drivers import DRIVERS, DeviceLink, DeviceRefused
 from homeflex.drivers.home_assistant import HomeAssistantDriver, Number, thermostat_target
+from homeflex.household import parse_config
 from tests.drivers.rigs import Seen
 
 INFO = DRIVERS.get("home_assistant")
@@ -75,6 +76,18 @@ def test_an_entity_of_the_wrong_domain_for_the_kind_is_refused_at_build() -> Non
         INFO.build(link(DeviceKind.HEAT_PUMP), INFO.parse({**GOOD, "entity_id": "switch.heat_pump"}))
     with pytest.raises(ValueError, match="a smart_plug is driven through a switch entity"):
         INFO.build(link(DeviceKind.SMART_PLUG), INFO.parse(GOOD))
+
+
+def test_the_household_configuration_says_an_entity_that_cannot_drive_the_device() -> None:
+    """At the address's field, when the configuration is read, not when the agent builds the driver."""
+    pump = {"id": "hp", "kind": "heat_pump", "max_power_w": 3000, "protocol": "home_assistant"}
+    config = parse_config({"household_id": "hh001", "devices": [{**pump, "address": GOOD}]})
+    assert config.devices[0].address.entity_id == "climate.heat_pump"
+    wrong = {**pump, "address": {**GOOD, "entity_id": "sensor.heat_pump_power"}}
+    with pytest.raises(ConfigError) as err:
+        parse_config({"household_id": "hh001", "devices": [wrong]})
+    assert err.value.field == "devices[0].address"
+    assert "a heat_pump is driven through a climate or water_heater entity" in err.value.message
 
 
 @pytest.mark.parametrize(
