@@ -20,8 +20,9 @@ entity's own range is refused by Home Assistant (DeviceRefused).
 
 Home Assistant has no command timer: the expiry is emulated. At a command's expiry (or on a command of
 None values) the driver restores the value the entity had before homeflex's first command, unless
-someone changed the entity in Home Assistant meanwhile (then it is theirs, left as is). If the agent
-stops, nothing restores it: the last command stays until changed in Home Assistant.
+someone changed the entity in Home Assistant meanwhile: a state that is neither homeflex's command nor
+the value before it (a slow device's late echo) is theirs, and left as is. If the agent stops, nothing
+restores it: the last command stays until changed in Home Assistant.
 
 Power and energy come from sensor entities (``power_entity_id`` in W or kW, ``energy_entity_id`` in Wh or
 kWh). Availability: Home Assistant reachable and the entity not ``unavailable``. An entity Home Assistant
@@ -43,6 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 from homeflex.core.domain import DeviceKind
 from homeflex.core.tasks import stop_tasks
 from homeflex.drivers import (
+    DeviceError,
     DeviceLink,
     DeviceRefused,
     DeviceUnreachable,
@@ -155,6 +157,13 @@ def _number(value: object) -> float | None:
             return None
         return parsed if math.isfinite(parsed) else None
     return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, numbers to a thousandth (Home Assistant may hand back 20.5 as 20.500000001)."""
+    if all(isinstance(x, float | int) and not isinstance(x, bool) for x in (a, b)):
+        return math.isclose(a, b, abs_tol=1e-3)
+    return bool(a == b)
 
 
 def _setting(name: str, settings: Settings, key: str) -> float | None:
@@ -369,13 +378,18 @@ class HomeAssistantDriver:
             self._expiry.cancel()
             state = self._ready()
             if all(v is None for v in settings.values()):
-                await self._give_back(state)
+                await self._give_back()
                 return 1
             wanted = self.entity.wanted(settings, state, self.before)
-            if self.before is None:
-                self.before = self.value
-            await self._set(wanted)
+            # Said before the call: Home Assistant sends the entity's new state before the call's result.
+            previous = self.before, self.commanded
+            self.before = self.value if self.before is None else self.before
             self.commanded = wanted
+            try:
+                await self._set(wanted)
+            except DeviceError:
+                self.before, self.commanded = previous
+                raise
         self._expiry.at(expires_at)
         return 1
 
@@ -398,21 +412,31 @@ class HomeAssistantDriver:
 
     async def _restore(self) -> None:
         async with self._lock:
-            await self._give_back(self._ready())
+            self._ready()
+            await self._give_back()
 
-    async def _give_back(self, state: dict[str, Any]) -> None:
-        """The value from before homeflex's commands, unless someone has changed it in Home Assistant."""
+    async def _give_back(self) -> None:
+        """The value from before homeflex's commands, unless someone has changed it in Home Assistant
+        since (``_on_entity``: then it is theirs)."""
         before, commanded = self.before, self.commanded
         if before is None:
             return  # homeflex has not changed it (or never knew its value)
-        now = self.entity.read(state)
-        if commanded is not None and now is not None and now != commanded:
-            log.info("%s: %s was changed in Home Assistant (%s, homeflex set %s): left as is",
-                     self.link.name, self.address.entity_id, now, commanded)  # fmt: skip
+        if commanded is None:
+            log.info("%s: %s was changed in Home Assistant during homeflex's command: left as is",
+                     self.link.name, self.address.entity_id)  # fmt: skip
         else:
             await self._set(before)
             log.info("%s: %s restored to %s", self.link.name, self.address.entity_id, before)
         self.before = self.commanded = None
+
+    def _changed_by_someone(self, value: Any) -> None:
+        """A value neither homeflex's command nor the one before it (a late echo of a slow device): set
+        in Home Assistant by someone, it is the entity's own value now, which expiry leaves."""
+        if self.commanded is None or _same(value, self.commanded) or _same(value, self.before):
+            return
+        log.info("%s: %s set to %s in Home Assistant (homeflex set %s)", self.link.name,
+                 self.address.entity_id, value, self.commanded)  # fmt: skip
+        self.before, self.commanded = value, None
 
     # -- what Home Assistant says -----------------------------------------------------------------------
     def _on_link(self, up: bool, why: str) -> None:
@@ -458,6 +482,7 @@ class HomeAssistantDriver:
                             str(state)[:120])  # fmt: skip
             return
         self.value = value
+        self._changed_by_someone(value)
         self._report(self.entity.report(value, state))
 
     def _reading(self, entity_id: str, state: dict[str, Any], key: str, units: dict[str, float]) -> None:

@@ -114,6 +114,19 @@ async def test_a_heat_pump_is_followed_through_an_event_and_restored_at_expiry(h
         assert seen.availability == [(True, "Home Assistant answers")]
 
 
+async def test_successive_commands_restore_the_value_from_before_the_first(ha: HomeAssistant) -> None:
+    """An event's commands follow each other (each tick's plan): the expiry gives back the thermostat's
+    own target, not the previous command's, and homeflex's own changes are not taken for someone's."""
+    clock = ScaledClock(START, 60.0)
+    async with driver(ha, DeviceKind.HEAT_PUMP, clock, entity_id=THERMOSTAT) as (d, seen):
+        await d.send({"setpoint_c": 23.0, "max_power_w": None}, clock.now() + timedelta(minutes=30))
+        await d.send({"setpoint_c": 21.5, "max_power_w": None}, clock.now() + timedelta(minutes=30))
+        await d.send({"setpoint_c": 22.0, "max_power_w": None}, clock.now() + timedelta(minutes=3))
+        assert await target(ha) == 22.0
+        await until(lambda: seen.states[-1].get("setpoint_c") == 20.0)
+        assert await target(ha) == 20.0
+
+
 async def test_a_cap_pulls_the_target_towards_the_indoor_temperature(ha: HomeAssistant) -> None:
     async with driver(ha, DeviceKind.HEAT_PUMP, entity_id=THERMOSTAT) as (d, _):
         await d.send({"setpoint_c": 22.0, "max_power_w": 1500}, None)  # half of 3000 W: 19.5 + 1.25
