@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,13 +82,15 @@ GONE = "unavailable"  # Home Assistant's state of an entity whose device it cann
 @dataclass(frozen=True, kw_only=True)
 class HomeAssistantAddress:
     """``url``: Home Assistant's address (``http://homeassistant.local:8123``); ``token``: a long-lived
-    access token (your profile in Home Assistant, Security); ``entity_id``: the entity homeflex commands;
+    access token (your profile in Home Assistant, Security), or ``token_env``: the environment variable
+    that holds it (a self-installer's file need not hold it); ``entity_id``: the entity homeflex commands;
     ``volts`` and ``phases``: an EV charger's current in A from a power; the ``*_option`` fields: a
     battery's select options. Times are wall seconds."""
 
     url: str
-    token: str
     entity_id: str
+    token: str | None = None
+    token_env: str | None = None
     power_entity_id: str = ""
     energy_entity_id: str = ""
     volts: float = 230.0
@@ -102,8 +105,14 @@ class HomeAssistantAddress:
         parts = urlsplit(self.url) if isinstance(self.url, str) else None
         if parts is None or parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
             raise ValueError(f"url must be Home Assistant's http(s):// address, got {self.url!r}")
-        if not isinstance(self.token, str) or not self.token or any(c.isspace() for c in self.token):
-            raise ValueError("token must be a long-lived access token (one word, no spaces)")
+        if (self.token is None) == (self.token_env is None):
+            raise ValueError("give one of token and token_env")
+        for name in ("token", "token_env"):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, str) or not value or any(c.isspace() for c in value)
+            ):
+                raise ValueError(f"{name} must be one word, no spaces")
         for name in ("entity_id", "power_entity_id", "energy_entity_id"):
             value = getattr(self, name)
             optional = value == "" and name != "entity_id"
@@ -118,6 +127,15 @@ class HomeAssistantAddress:
         for name in ("charge_option", "discharge_option", "idle_option"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"{name} must be one of the select's options")
+
+    def secret(self) -> str:
+        """The token (ValueError when its environment variable is not set)."""
+        if self.token is not None:
+            return self.token
+        value = os.environ.get(str(self.token_env), "").strip()
+        if not value:
+            raise ValueError(f"the environment variable {self.token_env} (token_env) is not set")
+        return value
 
     @property
     def domain(self) -> str:
@@ -342,10 +360,15 @@ class HomeAssistantDriver:
         self.before: Any = None  # its value before homeflex's first command: what expiry restores
         self.commanded: Any = None  # the value homeflex set last
         watched = {address.entity_id, address.power_entity_id, address.energy_entity_id} - {""}
+        try:
+            token, misconfigured = address.secret(), None
+        except ValueError as err:
+            token, misconfigured = "", f"{link.name}: {err}"
         self.connection = HaConnection(
-            link.name, address.ws_url, address.token, frozenset(watched), self._on_state, self._on_link,
+            link.name, address.ws_url, token, frozenset(watched), self._on_state, self._on_link,
             timeout_s=address.timeout_s, retry_max_s=address.retry_max_s,
         )  # fmt: skip
+        self.connection.refused = misconfigured
         self._expiry = EmulatedExpiry(link, self._restore)
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # one command at a time: a restore never interleaves a command
@@ -353,6 +376,10 @@ class HomeAssistantDriver:
     async def start(self) -> None:
         """Connect, and wait (bounded) for the entity's state; Home Assistant down is not an error here:
         the connection keeps trying and the device is said unavailable."""
+        if self.connection.refused:  # no token: said, and every command refused
+            log.error("%s", self.connection.refused)
+            self.presence.seen(False, self.connection.refused)
+            return
         loop = asyncio.get_running_loop()
         self._task = loop.create_task(self.connection.run(), name=f"ha-{self.link.name}")
         try:

@@ -48,8 +48,10 @@ def link(kind: DeviceKind, seen: Seen | None = None, max_power_w: float = 3000) 
     [
         ({"url": "homeassistant.local:8123"}, "url must be"),
         ({"url": "ftp://ha"}, "url must be"),
-        ({"token": "two words"}, "token must be"),
-        ({"token": ""}, "token must be"),
+        ({"token": "two words"}, "token must be one word"),
+        ({"token": ""}, "token must be one word"),
+        ({"token_env": "HA_TOKEN"}, "give one of token and token_env"),
+        ({"token": None}, "give one of token and token_env"),
         ({"entity_id": "heat_pump"}, "entity_id must be an entity id"),
         ({"entity_id": "climate.Heat Pump"}, "entity_id must be an entity id"),
         ({"power_entity_id": "sensor"}, "power_entity_id must be"),
@@ -63,6 +65,25 @@ def test_a_bad_address_is_refused_with_its_field(change: dict[str, Any], said: s
     with pytest.raises(ConfigError) as err:
         INFO.parse({**GOOD, **change}, "devices[0].address")
     assert said in str(err.value) and str(err.value).startswith("devices[0].address")
+
+
+async def test_a_token_from_an_unset_environment_variable_is_said_and_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HOMEFLEX_TEST_HA_TOKEN", raising=False)
+    seen = Seen()
+    address = INFO.parse({**GOOD, "token": None, "token_env": "HOMEFLEX_TEST_HA_TOKEN"})
+    driver = HomeAssistantDriver(link(DeviceKind.HEAT_PUMP, seen), address)
+    await driver.start()
+    try:
+        [(up, why)] = seen.availability
+        assert not up and "HOMEFLEX_TEST_HA_TOKEN (token_env) is not set" in why
+        with pytest.raises(DeviceRefused, match="HOMEFLEX_TEST_HA_TOKEN"):
+            await driver.send({"setpoint_c": 21.0, "max_power_w": None}, None)
+    finally:
+        await driver.stop()
+    monkeypatch.setenv("HOMEFLEX_TEST_HA_TOKEN", "abc")
+    assert address.secret() == "abc"
 
 
 def test_the_websocket_url_keeps_the_scheme_and_a_path_prefix() -> None:
