@@ -80,19 +80,30 @@ class HaConnection:
         """Connect, read, and reconnect after a loss with a doubling wait up to ``retry_max_s``; stops
         for good on auth_invalid."""
         delay = min(0.5, self.retry_max_s)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
+        connect = aiohttp.ClientTimeout(total=None, connect=self.timeout_s, sock_connect=self.timeout_s)
+        async with aiohttp.ClientSession(timeout=connect) as http:
             while True:
                 try:
                     await self._session(http)
-                    delay = min(0.5, self.retry_max_s)  # it was up: start the backoff afresh
                     why = "Home Assistant closed the connection"
                 except AuthInvalid as err:
                     self.refused = str(err)
                     log.error("%s", err)
                     self._lost(str(err))
                     return
-                except (aiohttp.ClientError, OSError, TimeoutError, ConnectionError) as err:
+                except (
+                    aiohttp.ClientError,
+                    OSError,
+                    TimeoutError,
+                    ConnectionError,
+                    DeviceUnreachable,
+                ) as err:
                     why = f"Home Assistant unreachable: {err or type(err).__name__}"
+                except Exception as err:  # a refused subscription, a bug: said, and tried again later
+                    log.exception("%s: the Home Assistant connection failed", self.name)
+                    why = f"the Home Assistant connection failed: {err}"
+                if self._connected.is_set():  # it was up: the backoff starts afresh
+                    delay = min(0.5, self.retry_max_s)
                 self._lost(why)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_s)
