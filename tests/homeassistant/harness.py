@@ -74,6 +74,22 @@ ENTITIES = {
 }
 
 
+# The test household as configured: what ``HomeAssistant.reset`` puts back (service calls).
+RESET = (
+    (
+        "climate",
+        "set_temperature",
+        {"entity_id": ENTITIES["thermostat"], "temperature": 20, "hvac_mode": "heat"},
+    ),
+    ("input_number", "set_value", {"entity_id": "input_number.indoor_temperature", "value": 19.5}),
+    ("input_number", "set_value", {"entity_id": "input_number.heat_pump_power", "value": 0}),
+    ("input_number", "set_value", {"entity_id": "input_number.ev_current", "value": 16}),
+    ("input_number", "set_value", {"entity_id": "input_number.plug_power", "value": 60}),
+    ("input_select", "select_option", {"entity_id": "input_select.battery_mode", "option": "auto"}),
+    ("input_boolean", "turn_on", {"entity_id": "input_boolean.plug"}),
+)
+
+
 class HomeAssistantUnavailable(RuntimeError):
     """Home Assistant cannot run here (no python3.13, an install that failed)."""
 
@@ -421,6 +437,18 @@ class HomeAssistant:
 
     def call(self, domain: str, service: str, data: dict[str, Any]) -> Any:
         return self.request("POST", f"/api/services/{domain}/{service}", data)
+
+    def reset(self) -> None:
+        """The test household back as configured (a test before may have moved it, or written junk)."""
+        for domain, service, data in RESET:
+            self.call(domain, service, data)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            thermostat = self.state(ENTITIES["thermostat"])["attributes"]
+            if thermostat.get("current_temperature") == 19.5 and thermostat.get("temperature") == 20:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the test household did not come back: {self.state(ENTITIES['thermostat'])}")
 
     def set_state(self, entity_id: str, state: str, attributes: dict[str, Any] | None = None) -> Any:
         """Write an entity's state as any API client can (EMHASS does): how a test says junk."""

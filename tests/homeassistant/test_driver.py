@@ -53,21 +53,6 @@ async def call(ha: HomeAssistant, domain: str, service: str, **data: Any) -> Non
     await asyncio.to_thread(ha.call, domain, service, data)
 
 
-@pytest.fixture
-async def ha(home_assistant: HomeAssistant) -> HomeAssistant:
-    """Home Assistant's test household as the harness configured it (a test before may have moved it)."""
-    h = home_assistant
-    await call(h, "climate", "set_temperature", entity_id=THERMOSTAT, temperature=20, hvac_mode="heat")
-    await call(h, "input_number", "set_value", entity_id="input_number.indoor_temperature", value=19.5)
-    await call(h, "input_number", "set_value", entity_id="input_number.heat_pump_power", value=0)
-    await call(h, "input_number", "set_value", entity_id="input_number.ev_current", value=16)
-    await call(h, "input_select", "select_option", entity_id="input_select.battery_mode", option="auto")
-    await call(h, "input_boolean", "turn_on", entity_id="input_boolean.plug")
-    await eventually(h, THERMOSTAT, lambda s: s["attributes"].get("current_temperature") == 19.5)
-    await eventually(h, ENTITIES["ev_current"], lambda s: s["state"] == "16.0")
-    return h
-
-
 @asynccontextmanager
 async def driver(
     ha: HomeAssistant, kind: DeviceKind, clock: ScaledClock | None = None, **address: Any

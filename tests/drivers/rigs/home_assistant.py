@@ -42,9 +42,8 @@ class Mirror:
 
 
 async def reset(ha: HomeAssistant) -> None:
-    """The thermostat back to its own target (a test before may have left it elsewhere)."""
-    data = {"entity_id": THERMOSTAT, "temperature": OWN_C, "hvac_mode": "heat"}
-    await asyncio.to_thread(ha.call, "climate", "set_temperature", data)
+    """The thermostat back to its own target, OWN_C (a test before may have left it elsewhere)."""
+    await asyncio.to_thread(ha.reset)
 
 
 def link(hh: str, clock: Clock, seen: Seen) -> DeviceLink:
