@@ -37,7 +37,7 @@ import logging
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -89,7 +89,7 @@ class HomeAssistantAddress:
 
     url: str
     entity_id: str
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # a secret: never in a log line
     token_env: str | None = None
     power_entity_id: str = ""
     energy_entity_id: str = ""

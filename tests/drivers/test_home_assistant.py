@@ -86,6 +86,10 @@ async def test_a_token_from_an_unset_environment_variable_is_said_and_refused(
     assert address.secret() == "abc"
 
 
+def test_the_token_is_never_in_the_address_repr() -> None:
+    assert "abc.def" not in repr(INFO.parse(GOOD))  # a log line or an error message that shows it
+
+
 def test_the_websocket_url_keeps_the_scheme_and_a_path_prefix() -> None:
     assert INFO.parse(GOOD).ws_url == "ws://homeassistant.local:8123/api/websocket"
     behind = INFO.parse({**GOOD, "url": "https://example.org/ha/"})

@@ -46,9 +46,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-HA_VERSION = os.environ.get("HOMEFLEX_HA_VERSION", "2025.4.4")
+# 2025.4.4: the newest Home Assistant pip installs on Python 3.13.0 (later ones need a newer 3.13 or
+# 3.14). HOMEFLEX_HA_VERSION runs the tests against another, in a venv of its own.
+DEFAULT_VERSION = "2025.4.4"
+HA_VERSION = os.environ.get("HOMEFLEX_HA_VERSION", DEFAULT_VERSION)
 ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".cache" / "ha-venv"
+VENV = ROOT / ".cache" / ("ha-venv" if HA_VERSION == DEFAULT_VERSION else f"ha-venv-{HA_VERSION}")
 INSTALL_TIMEOUT_S = 1800.0  # a cold install downloads ~300 MB of wheels
 START_TIMEOUT_S = 240.0  # a cold start on a loaded 2-core machine
 STOP_TIMEOUT_S = 30.0
