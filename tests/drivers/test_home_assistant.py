@@ -147,6 +147,19 @@ def test_an_ev_charger_power_becomes_a_current_on_its_steps() -> None:
         number.wanted({"max_power_w": 3000}, {"state": "1", "attributes": {"unit_of_measurement": "%"}}, None)
 
 
+def test_a_battery_or_pv_power_goes_to_a_number_in_w_or_kw() -> None:
+    battery = Number(link(DeviceKind.BATTERY), INFO.parse({**GOOD, "entity_id": "number.battery_power"}))
+    in_kw = {"state": "0", "attributes": {"min": -5, "max": 5, "step": 0.1, "unit_of_measurement": "kW"}}
+    assert battery.wanted({"power_w": -2040}, in_kw, None) == -2.0  # a power to the nearest step
+    assert battery.report(-2.0, in_kw) == {"power_w": -2000.0}
+    pv = Number(link(DeviceKind.PV), INFO.parse({**GOOD, "entity_id": "number.export_limit"}))
+    in_w = {"state": "0", "attributes": {"min": 0, "max": 5000, "step": 10, "unit_of_measurement": "W"}}
+    assert pv.wanted({"export_limit_w": 1234}, in_w, None) == 1230
+    assert pv.wanted({"export_limit_w": None}, in_w, 5000.0) == 5000.0  # None: the value from before
+    with pytest.raises(DeviceRefused, match="needs W or kW"):
+        pv.wanted({"export_limit_w": 1000}, {"state": "1", "attributes": {"unit_of_measurement": "A"}}, None)
+
+
 # -- a hostile peer ----------------------------------------------------------------------------------------
 Script = Callable[[web.WebSocketResponse], Any]
 

@@ -70,6 +70,7 @@ ENTITIES = {
     "compressor": "switch.heat_pump_compressor",
     "indoor": "sensor.indoor_temperature",
     "heat_pump_power": "sensor.heat_pump_power",
+    "heat_pump_energy": "sensor.heat_pump_energy",
     "ev_current": "number.ev_charger_current",
     "battery_mode": "select.battery_mode",
     "plug": "switch.plug",
@@ -86,6 +87,7 @@ RESET = (
     ),
     ("input_number", "set_value", {"entity_id": "input_number.indoor_temperature", "value": 19.5}),
     ("input_number", "set_value", {"entity_id": "input_number.heat_pump_power", "value": 0}),
+    ("input_number", "set_value", {"entity_id": "input_number.heat_pump_energy", "value": 1234.5}),
     ("input_number", "set_value", {"entity_id": "input_number.ev_current", "value": 16}),
     ("input_number", "set_value", {"entity_id": "input_number.plug_power", "value": 60}),
     ("input_select", "select_option", {"entity_id": "input_select.battery_mode", "option": "auto"}),
@@ -223,6 +225,7 @@ logger:
 input_number:
   indoor_temperature: {{min: -20, max: 40, step: 0.1, initial: 19.5, mode: box}}
   heat_pump_power: {{min: 0, max: 20000, step: 1, initial: 0, mode: box}}
+  heat_pump_energy: {{min: 0, max: 1000000, step: 0.001, initial: 1234.5, mode: box}}
   ev_current: {{min: 0, max: 32, step: 1, initial: 16, mode: box}}
   plug_power: {{min: 0, max: 4000, step: 1, initial: 60, mode: box}}
 input_boolean:
@@ -244,6 +247,12 @@ template:
         device_class: power
         state_class: measurement
         state: "{{{{ states('input_number.heat_pump_power') }}}}"
+      - name: Heat pump energy
+        unique_id: homeflex_test_heat_pump_energy
+        unit_of_measurement: kWh
+        device_class: energy
+        state_class: total_increasing
+        state: "{{{{ states('input_number.heat_pump_energy') }}}}"
       - name: Plug power
         unique_id: homeflex_test_plug_power
         unit_of_measurement: W

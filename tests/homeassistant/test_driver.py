@@ -81,9 +81,15 @@ async def driver(
 async def test_a_heat_pump_is_followed_through_an_event_and_restored_at_expiry(ha: HomeAssistant) -> None:
     clock = ScaledClock(START, 60.0)  # a minute a second
     async with driver(ha, DeviceKind.HEAT_PUMP, clock, entity_id=THERMOSTAT,
-                      power_entity_id=ENTITIES["heat_pump_power"]) as (d, seen):  # fmt: skip
+                      power_entity_id=ENTITIES["heat_pump_power"],
+                      energy_entity_id=ENTITIES["heat_pump_energy"]) as (d, seen):  # fmt: skip
         await until(lambda: seen.states)
-        assert seen.states[-1] == {"setpoint_c": 20.0, "indoor_c": 19.5, "power_w": 0.0}
+        assert seen.states[-1] == {
+            "setpoint_c": 20.0,
+            "indoor_c": 19.5,
+            "power_w": 0.0,
+            "energy_wh": 1234500.0,
+        }
         # The event: pre-heat to 22.5 °C for 4 minutes (the heat pump adapter's settings, no cap).
         assert (
             await d.send({"setpoint_c": 22.5, "max_power_w": None}, clock.now() + timedelta(minutes=4)) == 1
