@@ -46,9 +46,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-HA_VERSION = os.environ.get("HOMEFLEX_HA_VERSION", "2025.4.4")
+# 2025.4.4: the newest Home Assistant pip installs on Python 3.13.0 (later ones need a newer 3.13 or
+# 3.14). HOMEFLEX_HA_VERSION runs the tests against another, in a venv of its own.
+DEFAULT_VERSION = "2025.4.4"
+HA_VERSION = os.environ.get("HOMEFLEX_HA_VERSION", DEFAULT_VERSION)
 ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".cache" / "ha-venv"
+VENV = ROOT / ".cache" / ("ha-venv" if HA_VERSION == DEFAULT_VERSION else f"ha-venv-{HA_VERSION}")
 INSTALL_TIMEOUT_S = 1800.0  # a cold install downloads ~300 MB of wheels
 START_TIMEOUT_S = 240.0  # a cold start on a loaded 2-core machine
 STOP_TIMEOUT_S = 30.0
@@ -67,11 +70,29 @@ ENTITIES = {
     "compressor": "switch.heat_pump_compressor",
     "indoor": "sensor.indoor_temperature",
     "heat_pump_power": "sensor.heat_pump_power",
+    "heat_pump_energy": "sensor.heat_pump_energy",
     "ev_current": "number.ev_charger_current",
     "battery_mode": "select.battery_mode",
     "plug": "switch.plug",
     "plug_power": "sensor.plug_power",
 }
+
+
+# The test household as configured: what ``HomeAssistant.reset`` puts back (service calls).
+RESET = (
+    (
+        "climate",
+        "set_temperature",
+        {"entity_id": ENTITIES["thermostat"], "temperature": 20, "hvac_mode": "heat"},
+    ),
+    ("input_number", "set_value", {"entity_id": "input_number.indoor_temperature", "value": 19.5}),
+    ("input_number", "set_value", {"entity_id": "input_number.heat_pump_power", "value": 0}),
+    ("input_number", "set_value", {"entity_id": "input_number.heat_pump_energy", "value": 1234.5}),
+    ("input_number", "set_value", {"entity_id": "input_number.ev_current", "value": 16}),
+    ("input_number", "set_value", {"entity_id": "input_number.plug_power", "value": 60}),
+    ("input_select", "select_option", {"entity_id": "input_select.battery_mode", "option": "auto"}),
+    ("input_boolean", "turn_on", {"entity_id": "input_boolean.plug"}),
+)
 
 
 class HomeAssistantUnavailable(RuntimeError):
@@ -204,6 +225,7 @@ logger:
 input_number:
   indoor_temperature: {{min: -20, max: 40, step: 0.1, initial: 19.5, mode: box}}
   heat_pump_power: {{min: 0, max: 20000, step: 1, initial: 0, mode: box}}
+  heat_pump_energy: {{min: 0, max: 1000000, step: 0.001, initial: 1234.5, mode: box}}
   ev_current: {{min: 0, max: 32, step: 1, initial: 16, mode: box}}
   plug_power: {{min: 0, max: 4000, step: 1, initial: 60, mode: box}}
 input_boolean:
@@ -225,6 +247,12 @@ template:
         device_class: power
         state_class: measurement
         state: "{{{{ states('input_number.heat_pump_power') }}}}"
+      - name: Heat pump energy
+        unique_id: homeflex_test_heat_pump_energy
+        unit_of_measurement: kWh
+        device_class: energy
+        state_class: total_increasing
+        state: "{{{{ states('input_number.heat_pump_energy') }}}}"
       - name: Plug power
         unique_id: homeflex_test_plug_power
         unit_of_measurement: W
@@ -421,6 +449,18 @@ class HomeAssistant:
 
     def call(self, domain: str, service: str, data: dict[str, Any]) -> Any:
         return self.request("POST", f"/api/services/{domain}/{service}", data)
+
+    def reset(self) -> None:
+        """The test household back as configured (a test before may have moved it, or written junk)."""
+        for domain, service, data in RESET:
+            self.call(domain, service, data)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            thermostat = self.state(ENTITIES["thermostat"])["attributes"]
+            if thermostat.get("current_temperature") == 19.5 and thermostat.get("temperature") == 20:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the test household did not come back: {self.state(ENTITIES['thermostat'])}")
 
     def set_state(self, entity_id: str, state: str, attributes: dict[str, Any] | None = None) -> Any:
         """Write an entity's state as any API client can (EMHASS does): how a test says junk."""
