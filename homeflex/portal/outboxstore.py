@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from homeflex.portal.storebase import StoreBase
-from homeflex.storage.sqlbase import Row
+from homeflex.storage.sql import Row
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,8 +16,9 @@ from homeflex.portal.accountstore import AccountStore
 from homeflex.portal.categories import CategoryChange
 from homeflex.portal.journey import AuditEntry, JourneyError, JourneyState, Role, Step
 from homeflex.portal.outboxstore import Email, OutboxStore
-from homeflex.portal.storebase import Account, StoreBase, TokenError, duplicate_key
-from homeflex.storage.sqlbase import Row, Transaction
+from homeflex.portal.storebase import Account, StoreBase, TokenError
+from homeflex.storage.errors import DuplicateKey
+from homeflex.storage.sql import Row, Transaction
 
 __all__ = [
     "Account",
@@ -96,7 +97,7 @@ class PortalStore(AccountStore, OutboxStore):
                 c.household_id,
                 seq,
                 c.category.value,
-                self._db.stored_flag(c.vulnerable),
+                self._db.flag(c.vulnerable),
                 self._t(c.since),
                 c.reason,
                 c.actor,
@@ -105,7 +106,7 @@ class PortalStore(AccountStore, OutboxStore):
         # The VTN's household row carries the current category (settlement and reports read it there).
         await tx.execute(
             "UPDATE households SET category=?, vulnerable=? WHERE id=?",
-            (c.category.value, self._db.stored_flag(c.vulnerable), c.household_id),
+            (c.category.value, self._db.flag(c.vulnerable), c.household_id),
         )
 
     # -- customers and the journey ------------------------------------------------------------------
@@ -135,7 +136,7 @@ class PortalStore(AccountStore, OutboxStore):
                         state.household_id,
                         group,
                         category.category.value,
-                        self._db.stored_flag(category.vulnerable),
+                        self._db.flag(category.vulnerable),
                         self._t(state.since),
                     ),
                 )
@@ -156,10 +157,8 @@ class PortalStore(AccountStore, OutboxStore):
                 )
                 await self._audit(tx, entry)
                 await self._category(tx, category)
-        except Exception as err:
-            if duplicate_key(err):  # a concurrent request with the same email (or id) came first
-                raise ValueError("this email address has already expressed interest") from err
-            raise
+        except DuplicateKey as err:  # a concurrent request with the same email (or id) came first
+            raise ValueError("this email address has already expressed interest") from err
 
     def _customer(self, r: Row) -> Customer:
         state = JourneyState(

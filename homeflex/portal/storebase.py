@@ -8,7 +8,8 @@ from typing import Any
 
 from homeflex.portal.journey import Role
 from homeflex.storage import Storage
-from homeflex.storage.sqlbase import Row, SqlBase
+from homeflex.storage.composite import SqlStorage
+from homeflex.storage.sql import Database, Row
 
 
 class TokenError(ValueError):
@@ -23,20 +24,15 @@ class Account:
     password_hash: str
 
 
-def duplicate_key(err: Exception) -> bool:
-    """A unique key refused the row (sqlite3.IntegrityError or asyncpg's UniqueViolationError)."""
-    return type(err).__name__ in ("IntegrityError", "UniqueViolationError")
-
-
 class StoreBase:
     """Runs on the SQL backend's seam for outside stores (SqlBase.fetch, execute, transaction), so the
     portal shares the platform's database and transactions without widening the Storage protocol."""
 
     def __init__(self, storage: Storage) -> None:
-        if not isinstance(storage, SqlBase):
+        if not isinstance(storage, SqlStorage):
             raise TypeError("the portal needs one of homeflex.storage's SQL backends")
         self.storage = storage
-        self._db: SqlBase = storage
+        self._db: Database = storage.db
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -49,7 +45,7 @@ class StoreBase:
         return await self._db.fetch(f"{sql} ORDER BY {order_by}", tuple(wanted.values()))
 
     def _t(self, value: datetime) -> Any:
-        return self._db.stored_time(value)
+        return self._db.time(value)
 
     def _rt(self, value: Any) -> datetime:
         return self._db.read_time(value)

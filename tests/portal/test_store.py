@@ -192,15 +192,15 @@ async def test_concurrent_duplicates_are_refused_cleanly(backend: Storage) -> No
 
 
 async def test_the_sql_seam_rolls_back_a_failed_transaction_and_counts_changes(backend: Storage) -> None:
-    from homeflex.storage.sqlbase import SqlBase
+    from homeflex.storage.composite import SqlStorage
 
-    assert isinstance(backend, SqlBase)
-    db = backend
+    assert isinstance(backend, SqlStorage)
+    db = backend.db
     insert = (
         "INSERT INTO portal_info_sessions (id, starts_at, mode, place, capacity, created_at)"
         " VALUES (?,?,?,?,?,?)"
     )
-    row = ("is-seam", db.stored_time(T0), "online", "call", 3, db.stored_time(T0))
+    row = ("is-seam", db.time(T0), "online", "call", 3, db.time(T0))
 
     async def fail_after_the_insert() -> None:
         async with db.transaction() as tx:
