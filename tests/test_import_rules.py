@@ -5,6 +5,7 @@ VTN and the VEN meet only over OpenADR."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,13 @@ RULES = {
     "vtn": ("ven",),
     "ven": ("vtn",),
     "drivers": ("sim", "control", "ven", "vtn", "portal", "scenarios"),
+    # Storage keeps records for the packages above it and knows none of them (the portal's vocabulary
+    # it stores is in core.customer).
+    "storage": ("portal", "vtn", "ven", "control", "telemetry", "sim", "drivers", "scenarios", "household"),
 }
+
+
+SQL = re.compile(r"\b(INSERT INTO|UPDATE \w+ SET|DELETE FROM|SELECT \S.* FROM)\b")
 
 
 def imported(path: Path) -> set[str]:
@@ -39,3 +46,16 @@ def test_a_package_imports_none_of_its_forbidden_neighbours(package: str) -> Non
         if name.startswith(forbidden) and (name == name.split(".")[0] or name.split(".")[1] in RULES[package])
     ]
     assert broken == []
+
+
+@pytest.mark.parametrize("package", ["portal", "vtn", "telemetry"])
+def test_sql_is_written_only_in_storage(package: str) -> None:
+    """The portal's tables, the VTN's and telemetry's are reached through storage's repositories: no
+    package above storage writes SQL (nor so another context's tables)."""
+    found = [
+        f"{path.relative_to(ROOT.parent)}:{number}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if SQL.search(line)
+    ]
+    assert found == []

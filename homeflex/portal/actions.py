@@ -35,7 +35,7 @@ from homeflex.portal.energy import PLANS, eligible_plans, parse_profile
 from homeflex.portal.eventactions import EventActions
 from homeflex.portal.interest import parse_interest
 from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, stage_of, start, transition
-from homeflex.portal.store import Customer
+from homeflex.storage.portal import Customer
 from homeflex.storage.records import ProfileRecord
 from homeflex.telemetry.importer import import_intervals, rejected_rows
 from homeflex.telemetry.profiles import learn_and_store

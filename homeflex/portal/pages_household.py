@@ -25,8 +25,8 @@ from homeflex.portal.energy import (
     eligible_plans,
 )
 from homeflex.portal.journey import TITLES, JourneyError, Role, progress, stage_of
-from homeflex.portal.store import Customer
 from homeflex.portal.web import actor, allow, message, page, portal, redirect
+from homeflex.storage.portal import Customer
 from homeflex.telemetry.books import household_statement
 from homeflex.telemetry.profiles import half_hourly_energy
 

@@ -14,6 +14,7 @@ from homeflex.storage.errors import CorruptRecordError, DuplicateKey, Overlappin
 from homeflex.storage.events import EventStore
 from homeflex.storage.households import HouseholdStore
 from homeflex.storage.oadr3 import Oadr3Store
+from homeflex.storage.portal import PortalStore
 from homeflex.storage.profiles import ProfileStore
 from homeflex.storage.programmes import ProgrammeStore
 from homeflex.storage.readings import ReadingStore
@@ -38,6 +39,10 @@ class Storage(
     Protocol,
 ):
     """Times are aware datetimes (UTC); money is decimal strings; energy kWh, power kW or W as named."""
+
+    @property
+    def portal(self) -> PortalStore:
+        """The portal's repository (its own tables), on the same database."""
 
     async def close(self) -> None:
         """Release the connection (or pool)."""

@@ -13,6 +13,7 @@ from homeflex.storage.deliveries import SqlDeliveries
 from homeflex.storage.events import SqlEvents
 from homeflex.storage.households import SqlHouseholds
 from homeflex.storage.oadr3 import SqlOadr3
+from homeflex.storage.portal import PortalStore
 from homeflex.storage.profiles import SqlProfiles
 from homeflex.storage.programmes import SqlProgrammes
 from homeflex.storage.readings import SqlReadings
@@ -35,6 +36,11 @@ class SqlStorage(
 ):
     """The repositories above on one Database (self.db); a test in tests/storage holds that no two of
     them define the same name, so nothing here is overridden by accident."""
+
+    @property
+    def portal(self) -> PortalStore:
+        """The portal's repository, on the same database (it shares its transactions)."""
+        return PortalStore(self.db)
 
     async def close(self) -> None:
         await self.db.close()

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from homeflex.core.domain import Category
 from homeflex.storage.records import HouseholdRecord, VenRecord
-from homeflex.storage.sql import Row, SqlRepository
+from homeflex.storage.sql import Database, Row, SqlRepository, Transaction
 
 
 class HouseholdStore(Protocol):
@@ -43,6 +43,31 @@ def household_of(row: Row) -> HouseholdRecord:
         category=Category(row["category"]),
         vulnerable=bool(row["vulnerable"]),
     )
+
+
+# Writes another repository makes inside its own transaction (the portal enrols a household with its
+# customer row, and moves its category and group with the journey): the households table's SQL stays here.
+
+
+async def add_household(tx: Transaction, db: Database, h: HouseholdRecord, at: datetime) -> None:
+    """A new household; DuplicateKey if its id is taken."""
+    await tx.execute(
+        "INSERT INTO households (id, group_name, category, vulnerable, created_at) VALUES (?,?,?,?,?)",
+        (h.id, h.group, h.category.value, db.flag(h.vulnerable), db.time(at)),
+    )
+
+
+async def set_category(
+    tx: Transaction, db: Database, household_id: str, category: Category, vulnerable: bool
+) -> None:
+    await tx.execute(
+        "UPDATE households SET category=?, vulnerable=? WHERE id=?",
+        (category.value, db.flag(vulnerable), household_id),
+    )
+
+
+async def set_group(tx: Transaction, household_id: str, group: str) -> None:
+    await tx.execute("UPDATE households SET group_name=? WHERE id=?", (group, household_id))
 
 
 class SqlHouseholds(SqlRepository):

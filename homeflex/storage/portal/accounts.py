@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homeflex.portal.journey import Role
-from homeflex.portal.storebase import Account, StoreBase, TokenError
+from homeflex.core.customer import Role
 from homeflex.storage.errors import DuplicateKey
+from homeflex.storage.portal.base import StoreBase
+from homeflex.storage.portal.records import Account, TokenError
 
 
 class AccountStore(StoreBase):
