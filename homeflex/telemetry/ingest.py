@@ -7,13 +7,15 @@ import logging
 import secrets
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol
 
 from homeflex import metrics
 from homeflex.core import topics
 from homeflex.core.clock import Clock
 from homeflex.core.domain import MeterReading
 from homeflex.mqtt import MqttSession
-from homeflex.storage import Storage
+from homeflex.storage.households import HouseholdStore
+from homeflex.storage.readings import ReadingStore
 from homeflex.storage.records import RejectedReading
 from homeflex.telemetry.validate import ReadingRejected, parse_history, parse_reading
 
@@ -28,6 +30,10 @@ class IngestCounters:
     rejected: int = 0
 
 
+class IngestStore(ReadingStore, HouseholdStore, Protocol):
+    """Where readings go, and which households are enrolled (a stranger's reading is rejected)."""
+
+
 class Ingestor:
     """Subscribes to every household's meter topics; flushes when a batch fills or every `flush_s`.
 
@@ -40,7 +46,7 @@ class Ingestor:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: IngestStore,
         clock: Clock,
         mqtt_url: str,
         *,
