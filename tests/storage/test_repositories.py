@@ -10,25 +10,32 @@ from homeflex.core.domain import Category
 from homeflex.storage import DuplicateKey, Storage
 from homeflex.storage.composite import REPOSITORIES, SqlStorage
 from homeflex.storage.households import SqlHouseholds
+from homeflex.storage.portal import PortalStore
+from homeflex.storage.portal.base import StoreBase
 from homeflex.storage.records import HouseholdRecord, VenRecord
 from homeflex.storage.sql import SqlRepository
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 
 
-def test_no_two_repositories_define_the_same_name() -> None:
-    """The composite inherits every repository: a name two of them defined would hide one silently."""
+def shared_names(parts: tuple[type, ...]) -> dict[str, list[str]]:
     owners: dict[str, list[str]] = {}
-    for repo in REPOSITORIES:
-        for name in vars(repo):
+    for part in parts:
+        for name in vars(part):
             if not name.startswith("__"):
-                owners.setdefault(name, []).append(repo.__name__)
-    assert {name: repos for name, repos in owners.items() if len(repos) > 1} == {}
-    assert set(SqlStorage.__mro__) >= set(REPOSITORIES)
+                owners.setdefault(name, []).append(part.__name__)
+    return {name: owner for name, owner in owners.items() if len(owner) > 1}
+
+
+def test_no_two_repositories_define_the_same_name() -> None:
+    """The composites inherit their parts: a name two of them defined would hide one silently."""
+    assert shared_names(REPOSITORIES) == {}
+    assert shared_names(PortalStore.__bases__) == {}
 
 
 def test_a_repository_depends_on_the_database_alone() -> None:
     assert all(repo.__bases__ == (SqlRepository,) for repo in REPOSITORIES)
+    assert all(part.__bases__ == (StoreBase,) for part in PortalStore.__bases__)
 
 
 async def test_both_backends_raise_the_same_duplicate_key_for_the_same_duplicate(backend: Storage) -> None:

@@ -1,7 +1,7 @@
-"""The portal's repository, in the shared SQL of homeflex.storage (migration 0006), on either backend:
-customers and their journey, categories, information sessions, skips and VEN provisioning (accounts and
-links are in accounts.py, the mail outbox in outbox.py). Enrolment and category or group changes write
-the household's row in the same transaction, through homeflex.storage.households."""
+"""Customers and their journey, in the shared SQL of homeflex.storage (migration 0006), on either
+backend: the audit trail, categories, information sessions, skips and VEN provisioning. Enrolment and
+category or group changes write the household's row in the same transaction, through
+homeflex.storage.households."""
 
 from __future__ import annotations
 
@@ -15,16 +15,15 @@ from homeflex.core.customer import AuditEntry, CategoryChange, JourneyError, Jou
 from homeflex.core.domain import Category
 from homeflex.storage.errors import DuplicateKey
 from homeflex.storage.households import add_household, set_category, set_group
-from homeflex.storage.portal.accounts import AccountStore
-from homeflex.storage.portal.outbox import OutboxStore
+from homeflex.storage.portal.base import StoreBase
 from homeflex.storage.portal.records import Customer, InfoSession, Skip
 from homeflex.storage.records import HouseholdRecord
 from homeflex.storage.sql import Row, Transaction
 
 
-class PortalStore(AccountStore, OutboxStore):
+class CustomerStore(StoreBase):
     """The customer journey with its audit trail, category history, information sessions, event
-    skips and VEN provisioning; accounts and links in AccountStore, the mail outbox in OutboxStore."""
+    skips and VEN provisioning."""
 
     async def _next_seq(self, tx: Transaction, table: str, household_id: str) -> int:
         rows = await tx.fetch(
