@@ -10,7 +10,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -19,7 +19,9 @@ from homeflex.core.clock import Clock
 from homeflex.core.domain import Category, household_id_problem
 from homeflex.core.timeutil import iso
 from homeflex.storage import CorruptRecordError, OverlappingEventError, Storage
+from homeflex.storage.deliveries import DeliveryStore
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProfileVersion, SettlementRecord
+from homeflex.storage.settlement import SettlementStore
 from homeflex.telemetry.books import household_statement, reconcile_books
 from homeflex.telemetry.limits import UnsettleableEventError
 from homeflex.telemetry.profiles import profile_document
@@ -31,6 +33,12 @@ from homeflex.vtn.openapi import openapi_json
 
 Settle = Callable[[str], Awaitable[list[SettlementRecord]]]
 STORAGE = web.AppKey("storage", Storage)
+
+
+class EventSettlements(DeliveryStore, SettlementStore, Protocol):
+    """An event's targets with what they answered and how they were settled."""
+
+
 CLOCK = web.AppKey("clock", Clock)
 SETTLE = web.AppKey("settle", object)
 
@@ -267,7 +275,7 @@ def settlement_json(s: SettlementRecord) -> dict[str, Any]:
     }
 
 
-async def event_json(storage: Storage, event: EventRecord, now: Any) -> dict[str, Any]:
+async def event_json(storage: EventSettlements, event: EventRecord, now: Any) -> dict[str, Any]:
     targets = await storage.event_targets(event.event_id)
     settlements = {s.household_id: s for s in await storage.latest_settlements(event.event_id)}
     rows = []
