@@ -20,6 +20,7 @@ from homeflex.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from homeflex.mqtt import MqttSession
+    from homeflex.mqtt.access import Rules
     from homeflex.storage import Storage
 
 log = logging.getLogger("homeflex")
@@ -404,9 +405,52 @@ async def _profile_show(storage: Storage, household_id: str) -> int:
 
 
 async def cmd_mqtt_access(settings: Settings, args: argparse.Namespace) -> int:
-    from homeflex.mqtt.command import cmd_mqtt_access as run
+    """The broker's files (mqtt/command.py) for the enrolled households, the services and the VTN's
+    OpenADR 3.1 clients, with the broker's certificate from the community CA when --pki names it."""
+    from pathlib import Path
 
-    return await run(settings, args)
+    from homeflex.mqtt.access import SERVICES
+    from homeflex.mqtt.command import BROKER_TLS_FILES, write_all
+    from homeflex.vtn.identity import issue_broker_certificate
+
+    households, oadr3 = await _broker_accounts(settings, args.ids)
+    hosts = [h for h in args.broker_hosts.split(",") if h]
+
+    def certificate(out: Path) -> None:
+        issue_broker_certificate(Path(args.pki), out, WallClock().now(), hosts=hosts, files=BROKER_TLS_FILES)
+
+    try:
+        print(write_all(Path(args.out), households, args, {**SERVICES, **oadr3}, certificate=certificate))
+    except (ValueError, RuntimeError, OSError) as err:
+        print(f"homeflex mqtt-access: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _broker_accounts(settings: Settings, ids: list[str] | None) -> tuple[list[str], dict[str, Rules]]:
+    """The households and the OpenADR 3.1 clients that get broker logins: ``ids`` (no 3.1 client then,
+    the database is not read), else every enrolled household and every provisioned client."""
+    from homeflex.core.domain import household_id_problem
+    from homeflex.mqtt.access import is_username
+    from homeflex.storage import open_storage
+    from homeflex.vtn.oadr3.broker_access import acl_rules, client_rules
+    from homeflex.vtn.oadr3.service import DEFAULT_TOPIC_PREFIX
+
+    if ids:
+        return ids, acl_rules(DEFAULT_TOPIC_PREFIX, {})
+    storage = await open_storage(settings.database_url)
+    try:
+        households = [h.id for h in await storage.list_households()]
+        oadr3 = await client_rules(storage, DEFAULT_TOPIC_PREFIX)
+    finally:
+        await storage.close()
+    # Ids stored before they were checked at enrolment must not stop everyone else's credentials.
+    for bad in [h for h in households if household_id_problem(h)]:
+        print(f"homeflex mqtt-access: skipped: {household_id_problem(bad)}", file=sys.stderr)
+    for client in [c for c in oadr3 if not is_username(c)]:
+        print(f"homeflex mqtt-access: skipped 3.1 client {client!r}: not a username", file=sys.stderr)
+        del oadr3[client]
+    return [h for h in households if not household_id_problem(h)], oadr3
 
 
 async def cmd_oadr3_client(settings: Settings, args: argparse.Namespace) -> int:

@@ -59,9 +59,6 @@ KNOWN_CYCLES = {
     # The household document builds the control core's setup (control.setup, .planner, .tariffs) and
     # the loop takes the document: the control core's views still live in control/ (issue 18).
     ("household", "control"): {"homeflex/household/config.py", "homeflex/household/follow.py"},
-    # `homeflex mqtt-access` (mqtt/command.py) writes the broker's accounts, the VTN's OpenADR 3.1
-    # clients among them: a command living in mqtt/ rather than beside the other commands.
-    ("mqtt", "vtn"): {"homeflex/mqtt/command.py"},
 }
 
 

@@ -10,19 +10,20 @@
   notification topics (vtn/oadr3/broker_access.py); the VTN's notifier has the account svc-vtn-oadr3.
   Run again after enrolling households or provisioning 3.1 clients: accounts already in it keep their
   passwords, new ones get theirs, accounts no longer enrolled are dropped.
+
+This module writes the broker's files from the accounts it is given; the command itself (cli.py) reads
+the enrolled households from storage and the 3.1 clients' rules from the VTN, and has the community CA
+(vtn/identity.py) issue the broker's certificate: the broker knows nothing of the VTN.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from homeflex.core.domain import household_id_problem
-from homeflex.mqtt.access import SERVICES, Rules, is_username, issue_passwords, parts_of, write_access_files
+from homeflex.mqtt.access import SERVICES, Rules, issue_passwords, parts_of, write_access_files
 from homeflex.mqtt.brokerconf import (
     OUTAGE_S,
     READING_INTERVAL_S,
@@ -33,9 +34,6 @@ from homeflex.mqtt.brokerconf import (
     parse_listen,
     queue_limit,
 )
-
-if TYPE_CHECKING:
-    from homeflex.settings import Settings
 
 
 def add_arguments(s: argparse.ArgumentParser, household_ids: Callable[[str], list[str]]) -> None:
@@ -74,35 +72,6 @@ def add_arguments(s: argparse.ArgumentParser, household_ids: Callable[[str], lis
     )
 
 
-async def cmd_mqtt_access(settings: Settings, args: argparse.Namespace) -> int:
-    from homeflex.storage import open_storage
-    from homeflex.vtn.oadr3.broker_access import acl_rules, client_rules
-    from homeflex.vtn.oadr3.service import DEFAULT_TOPIC_PREFIX
-
-    if args.ids:
-        households, oadr3 = args.ids, acl_rules(DEFAULT_TOPIC_PREFIX, {})
-    else:
-        storage = await open_storage(settings.database_url)
-        try:
-            households = [h.id for h in await storage.list_households()]
-            oadr3 = await client_rules(storage, DEFAULT_TOPIC_PREFIX)
-        finally:
-            await storage.close()
-        # Ids stored before they were checked at enrolment must not stop everyone else's credentials.
-        for bad in [h for h in households if household_id_problem(h)]:
-            print(f"homeflex mqtt-access: skipped: {household_id_problem(bad)}", file=sys.stderr)
-        households = [h for h in households if not household_id_problem(h)]
-        for client in [c for c in oadr3 if not is_username(c)]:
-            print(f"homeflex mqtt-access: skipped 3.1 client {client!r}: not a username", file=sys.stderr)
-            del oadr3[client]
-    try:
-        print(write_all(Path(args.out), households, args, {**SERVICES, **oadr3}))
-    except (ValueError, RuntimeError, OSError) as err:
-        print(f"homeflex mqtt-access: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
 def broker_config(args: argparse.Namespace, conf_dir: str, households: int) -> BrokerConfig:
     """The configuration the command line asks for; ValueError says what is wrong with it."""
     listeners = []
@@ -134,13 +103,22 @@ def broker_config(args: argparse.Namespace, conf_dir: str, households: int) -> B
 
 
 def write_all(
-    out: Path, households: list[str], args: argparse.Namespace, services: Mapping[str, Rules] = SERVICES
+    out: Path,
+    households: list[str],
+    args: argparse.Namespace,
+    services: Mapping[str, Rules] = SERVICES,
+    *,
+    certificate: Callable[[Path], None] | None = None,
 ) -> str:
+    """The four files in ``out``. ``certificate`` writes the broker's TLS files (BROKER_TLS_FILES) into
+    ``out`` when ``--pki`` asks for them: the community CA is the VTN's, which this package does not know."""
     conf_dir = (args.conf_dir or str(out.resolve())).rstrip("/")
     config = broker_config(args, conf_dir, len(households))  # refused before anything is written
+    if args.pki and certificate is None:
+        raise ValueError("--pki: no certificate authority to issue the broker's certificate")
     out.mkdir(parents=True, exist_ok=True)
-    if args.pki:
-        issue_broker_certificate(Path(args.pki), out, [h for h in args.broker_hosts.split(",") if h])
+    if args.pki and certificate is not None:
+        certificate(out)
     secrets_file = out / "credentials.json"
     passwords = _keep_known(secrets_file, issue_passwords([*households, *services]))
     files = write_access_files(out, passwords, services=services)
@@ -173,23 +151,3 @@ def _keep_known(secrets_file: Path, fresh: Mapping[str, str]) -> dict[str, str]:
 
 
 BROKER_TLS_FILES = ("broker.crt", "broker.key", "ca.crt")
-
-
-def issue_broker_certificate(pki: Path, out: Path, hosts: list[str]) -> None:
-    """broker.crt and broker.key for `hosts`, signed by the community CA in `pki`, and that CA's
-    certificate, in `out`; kept when they are there already. The key is readable by all: mosquitto
-    2.0 reads it after dropping root to its own user, so `out` belongs to the broker alone."""
-    from homeflex.core.clock import WallClock
-    from homeflex.vtn.identity import Credential, issue
-
-    cert, key, ca_copy = (out / n for n in BROKER_TLS_FILES)
-    if cert.exists() and key.exists() and ca_copy.exists():
-        return
-    try:
-        ca = Credential(cert_pem=(pki / "ca.crt").read_bytes(), key_pem=(pki / "ca.key").read_bytes())
-    except FileNotFoundError as err:
-        raise ValueError(f"no community CA in {pki}: run `homeflex provision-vens --pki {pki}`") from err
-    issue(ca, "homeflex MQTT broker", WallClock().now(), hosts=hosts).write(out, "broker")
-    ca_copy.write_bytes(ca.cert_pem)
-    for path in (cert, key, ca_copy):
-        path.chmod(0o644)

@@ -130,6 +130,28 @@ def issue(ca: Credential, common_name: str, now: datetime, *, hosts: Sequence[st
     return Credential(cert_pem=cert.public_bytes(serialization.Encoding.PEM), key_pem=key_pem)
 
 
+def issue_broker_certificate(
+    pki: Path, out: Path, now: datetime, *, hosts: Sequence[str], files: Sequence[str]
+) -> None:
+    """The MQTT broker's certificate and key for `hosts`, signed by the community CA in `pki`, and that
+    CA's certificate, written in `out` as ``files`` (certificate, key, CA); kept when they are there
+    already. The key is readable by all: mosquitto 2.0 reads it after dropping root to its own user, so
+    `out` belongs to the broker alone. ValueError when `pki` holds no CA."""
+    cert, key, ca_copy = (out / n for n in files)
+    if cert.exists() and key.exists() and ca_copy.exists():
+        return
+    try:
+        ca = Credential(cert_pem=(pki / "ca.crt").read_bytes(), key_pem=(pki / "ca.key").read_bytes())
+    except FileNotFoundError as err:
+        raise ValueError(f"no community CA in {pki}: run `homeflex provision-vens --pki {pki}`") from err
+    issued = issue(ca, "homeflex MQTT broker", now, hosts=hosts)
+    cert.write_bytes(issued.cert_pem)
+    key.write_bytes(issued.key_pem)
+    ca_copy.write_bytes(ca.cert_pem)
+    for path in (cert, key, ca_copy):
+        path.chmod(0o644)
+
+
 def _san(host: str) -> x509.GeneralName:
     try:
         return x509.IPAddress(ipaddress.ip_address(host))
