@@ -56,9 +56,8 @@ PURE = {
 
 # Top-level import cycles not yet broken, each edge that closes one (importer -> imported: the module).
 KNOWN_CYCLES = {
-    # The household document builds the control core's setup (control.setup, .planner, .tariffs) and
-    # the loop takes the document: the control core's views still live in control/ (issue 18).
-    ("household", "control"): {"homeflex/household/config.py", "homeflex/household/follow.py"},
+    # The household document checks its tariff with control's tariffs, and the loop takes the document.
+    ("household", "control"): {"homeflex/household/config.py"},
 }
 
 

@@ -35,6 +35,7 @@ from homeflex.drivers import DRIVERS, DeviceError, DeviceLink, Driver, State
 from homeflex.drivers.homeflex_mqtt import HomeflexAddress
 from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig
 from homeflex.mqtt import MqttSession
+from homeflex.mqtt.session import Handler
 from homeflex.profiles import HouseholdProfile, Readiness, profile_from_json
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,9 @@ class HouseholdController:
         self.household = config.spec
         self.clock = clock
         self.settings = settings
-        self.setup = setup or (config.setup if isinstance(household, HouseholdConfig) else HouseholdSetup())
+        self.setup = setup or (
+            HouseholdSetup.of(config) if isinstance(household, HouseholdConfig) else HouseholdSetup()
+        )
         self._forecast = forecast
         hh = self.household.id
         self.session = MqttSession(mqtt_url, f"ctl-{hh}", will=(topics.status(hh), b"offline"), part="ctl")
@@ -229,6 +232,10 @@ class HouseholdController:
             "; ".join(self.readiness.reasons),
         )
 
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Another MQTT subscription on the loop's own session (the configuration follower, the VEN)."""
+        self.session.subscribe(topic_filter, handler)
+
     def snapshot(self) -> dict[str, dict[str, Any]]:
         return {k: dict(v) for k, v in self.states.items()}
 
@@ -272,7 +279,7 @@ class HouseholdController:
             await self._change_meter(config.meter)
         self.config = config
         self.household = config.spec
-        self.setup = config.setup
+        self.setup = HouseholdSetup.of(config)
         self.core.change_setup(self.setup, self.household)
         log.info("%s: configuration v%d applied", self.household.id, config.version)
         self._wake.set()

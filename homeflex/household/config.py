@@ -19,11 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from homeflex.control.planner import Building, HeatPump
-from homeflex.control.setup import Equipment, HouseholdSetup, Preferences
 from homeflex.control.tariffs import tariff_from_config
 from homeflex.core import topics
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, HouseholdSpec, Stage
+from homeflex.core.household import Building, Equipment, HeatPump, Preferences
 from homeflex.core.strict import ConfigError, from_mapping
 from homeflex.core.timeutil import iso
 from homeflex.drivers import DRIVERS, DriverInfo
@@ -114,12 +113,6 @@ class HouseholdConfig:
             vulnerable=self.vulnerable,
             group=self.group,
             max_import_w=self.max_import_w,
-        )
-
-    @property
-    def setup(self) -> HouseholdSetup:
-        return HouseholdSetup(
-            preferences=self.preferences, equipment=self.equipment, tariff=tariff_from_config(self.tariff)
         )
 
     def device(self, device_id: str) -> DeviceConfig:

@@ -12,16 +12,15 @@ import logging
 import uuid
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from homeflex.core import topics
+from homeflex.core.domain import HouseholdSpec
 from homeflex.core.strict import ConfigError
 from homeflex.core.tasks import stop_tasks
 from homeflex.household.config import HouseholdConfig, config_from_json, load_config_file
 from homeflex.mqtt import MqttSession
-
-if TYPE_CHECKING:
-    from homeflex.control.loop import HouseholdController
+from homeflex.mqtt.session import Handler
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +86,26 @@ async def agent_config(
     return found
 
 
+class ConfiguredLoop(Protocol):
+    """What the follower needs of the household's control loop (homeflex.control.loop.HouseholdController):
+    the configuration it runs, a subscription on its MQTT session, and applying a new version."""
+
+    @property
+    def household(self) -> HouseholdSpec: ...
+
+    @property
+    def config(self) -> HouseholdConfig: ...
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None: ...
+
+    async def apply_config(self, config: HouseholdConfig) -> None: ...
+
+
 class ConfigFollower:
     """Applies each newer configuration version pushed on ``topics.config`` to ``controller``, one at a
     time and the latest first (versions that arrive meanwhile are skipped to the newest)."""
 
-    def __init__(self, controller: HouseholdController) -> None:
+    def __init__(self, controller: ConfiguredLoop) -> None:
         self.controller = controller
         self.household_id = controller.household.id
         self.applied: list[int] = []  # versions applied, in order
@@ -99,7 +113,7 @@ class ConfigFollower:
         self._pending: HouseholdConfig | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        controller.session.subscribe(topics.config(self.household_id), self._on_config)
+        controller.subscribe(topics.config(self.household_id), self._on_config)
 
     @property
     def version(self) -> int:

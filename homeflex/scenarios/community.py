@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from homeflex.control.core import ControlCore
+from homeflex.control.setup import HouseholdSetup
 from homeflex.scenarios.closedloop import Controlled, profile_from
 from homeflex.scenarios.household import (
     HouseholdResult,
@@ -55,7 +56,7 @@ def run_batch(
     observed = fleet.stop_recording()
     # Each household's configuration document, as a real one has it from the portal (a dynamic tariff's
     # prices start here).
-    setups = [household_config_for(c, now=start).setup for c in configs]
+    setups = [HouseholdSetup.of(household_config_for(c, now=start)) for c in configs]
     floors = np.array([s.preferences.comfort_min_c for s in setups]) - COLD_SLACK_C
     unmanaged_fleet = fleet.copy()
     controls, histories = [], [metered(observed, i, devices=True) for i in range(len(configs))]

@@ -99,7 +99,7 @@ def simulate(config: SimHouseholdConfig, scenario: Scenario) -> Runs:
     profile, history = observe_with_trace(household, observe_start, scenario.observe_days)
     # The household's configuration document, as a real one has it from the portal; after observing, so
     # that a dynamic tariff's prices start here.
-    setup = household_config_for(config, household).setup
+    setup = HouseholdSetup.of(household_config_for(config, household))
     end = start + timedelta(days=scenario.days)
     offered = offered_events(config, scenario)
     twin = copy.deepcopy(household)

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from homeflex.control.forecast import ProfileForecast
-from homeflex.control.planner import Building, HeatPump
-from homeflex.control.setup import Equipment, HouseholdSetup, Preferences
+from homeflex.control.setup import HouseholdSetup
 from homeflex.control.tariffs import TariffSource, tariff_from_config
 from homeflex.control.tariffs.dynamic import agile_like_prices
+from homeflex.core.household import Building, Equipment, HeatPump, Preferences
 from homeflex.core.timeutil import local_date
 from homeflex.drivers import DRIVERS
 from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig

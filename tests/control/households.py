@@ -24,9 +24,10 @@ from homeflex.control.schedule import (
     max_import_kw,
     n_steps,
 )
-from homeflex.control.setup import Equipment, HouseholdSetup, Preferences
+from homeflex.control.setup import HouseholdSetup
 from homeflex.control.tariffs import tariff_from_config
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, FlexEvent, HouseholdSpec, Stage
+from homeflex.core.household import Equipment, Preferences
 from homeflex.core.timeutil import PERIOD
 
 States = dict[str, dict[str, Any]]

@@ -34,8 +34,9 @@ from homeflex.control.schedule import (
     ready_by_step,
     step_index,
 )
-from homeflex.control.setup import Equipment, HouseholdSetup, Preferences
+from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import DeviceKind
+from homeflex.core.household import Equipment, Preferences
 from homeflex.core.timeutil import LONDON
 from tests.control.households import (
     ALL,

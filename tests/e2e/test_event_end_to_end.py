@@ -20,10 +20,11 @@ from typing import Any
 import aiohttp
 
 from homeflex.control.loop import ControlSettings, HouseholdController
-from homeflex.control.setup import HouseholdSetup, Preferences
+from homeflex.control.setup import HouseholdSetup
 from homeflex.core import topics
 from homeflex.core.clock import ScaledClock, sleep_until
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, HouseholdSpec, Stage
+from homeflex.core.household import Preferences
 from homeflex.core.timeutil import LONDON, iso
 from homeflex.metering.ingest import Ingestor
 from homeflex.mqtt import MqttSession

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from homeflex.control.setup import HouseholdSetup
 from homeflex.core import topics
 from homeflex.household import load_config_file
 from homeflex.mqtt import MqttSession
@@ -61,7 +62,7 @@ def test_the_example_file_for_self_installers_parses() -> None:
     assert config.device("ev").address.charge_point_id == "WB-12345"
     assert config.device("dryer").address.device == "plug-kitchen"
     assert config.meter.protocol == "shelly_pro3em"
-    assert config.setup.preferences.ev_ready_by_h == 7.5 and config.setup.tariff.name == "two_rate"
+    assert config.preferences.ev_ready_by_h == 7.5 and HouseholdSetup.of(config).tariff.name == "two_rate"
 
 
 async def test_no_configuration_on_the_broker_is_a_clear_error(mqtt_url: str, uid: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from homeflex.control.setup import HouseholdSetup
 from homeflex.core.strict import ConfigError
 from homeflex.household import HouseholdConfig, load_config_file, parse_config
 from homeflex.scenarios.setup import household_config_for, setup_for
@@ -53,8 +54,8 @@ def test_every_simulated_household_round_trips_through_json() -> None:
         again = parse_config(json.loads(config.to_json()))
         assert again.to_document() == config.to_document()
         assert again.spec == sim.spec
-        assert again.setup.preferences == setup_for(sim).preferences
-        assert again.setup.equipment == setup_for(sim).equipment
+        assert again.preferences == setup_for(sim).preferences
+        assert again.equipment == setup_for(sim).equipment
 
 
 def test_a_self_installers_toml_file(tmp_path: Path) -> None:
@@ -65,7 +66,7 @@ def test_a_self_installers_toml_file(tmp_path: Path) -> None:
     assert [d.id for d in config.devices] == ["ev", "washer"]
     assert config.device("washer").address.device == "plug-kitchen"
     assert config.equipment.ev_capacity_kwh == 77 and config.equipment.building.htc_w_per_k == 180
-    assert config.setup.preferences.comfort_min_c == 19.5
+    assert config.preferences.comfort_min_c == 19.5
     assert config.spec.stage == 3
     assert parse_config(json.loads(config.to_json())) == config
 
@@ -131,4 +132,4 @@ def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_defaults_make_a_household() -> None:
     config = HouseholdConfig(household_id="hh001")
-    assert config.spec.devices == () and config.setup.tariff.import_price is not None
+    assert config.spec.devices == () and HouseholdSetup.of(config).tariff.import_price is not None

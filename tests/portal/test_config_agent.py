@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from homeflex.control.loop import HouseholdController
+from homeflex.control.setup import HouseholdSetup
 from homeflex.core import topics
 from homeflex.core.clock import ScaledClock
 from homeflex.core.domain import Stage
@@ -60,7 +61,7 @@ async def test_a_profile_saved_in_the_portal_replans_the_running_agent(
     assert config.version == 3 and config.stage is Stage.AUTOMATIC and config.category.value == "B"
     [ev] = config.devices
     assert (ev.id, ev.kind.value, ev.max_power_w, ev.protocol) == ("ev", "ev_charger", 7400.0, "homeflex")
-    assert config.equipment.ev_capacity_kwh == 60 and config.setup.tariff.name == "two_rate"
+    assert config.equipment.ev_capacity_kwh == 60 and HouseholdSetup.of(config).tariff.name == "two_rate"
 
     clock = ScaledClock(stack.clock.now(), 1.0)
     sim = SimHousehold(

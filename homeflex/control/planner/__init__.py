@@ -7,17 +7,16 @@ from homeflex.control.planner.baseline import unmanaged
 from homeflex.control.planner.plan import Plan, PlanStatus
 from homeflex.control.planner.problem import (
     Battery,
-    Building,
     Comfort,
     EvSession,
     Heating,
-    HeatPump,
     PlanningProblem,
     Tariff,
     cap_from_reduction,
 )
 from homeflex.control.planner.solve import plan
 from homeflex.control.planner.thermal import cop_series, simulate_indoor
+from homeflex.core.household import Building, HeatPump  # the planner's inputs, the household's facts
 
 __all__ = [
     "Battery",

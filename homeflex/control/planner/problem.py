@@ -13,6 +13,8 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from homeflex.core.household import Building, HeatPump
+
 FloatArray = NDArray[np.float64]
 
 
@@ -69,20 +71,6 @@ class EvSession:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Building:
-    """1R1C building: heat-transfer coefficient H (W/K), capacity C (kWh/K), internal gains (kW)."""
-
-    htc_w_per_k: float = 200.0
-    capacity_kwh_per_k: float = 8.0
-    initial_indoor_c: float = 20.0
-    internal_gains_kw: float = 0.3
-
-    def __post_init__(self) -> None:
-        if self.htc_w_per_k <= 0 or self.capacity_kwh_per_k <= 0 or self.internal_gains_kw < 0:
-            raise ValueError("building: H > 0, C > 0 and gains >= 0 required")
-
-
-@dataclass(frozen=True, kw_only=True)
 class Comfort:
     """Indoor band (°C). The lower bound is hard in the LP for every household; ``vulnerable`` marks
     households for which it must stay hard if a later planner softens it for others."""
@@ -94,24 +82,6 @@ class Comfort:
     def __post_init__(self) -> None:
         if self.max_c - self.min_c < 0.5:
             raise ValueError("comfort band must be at least 0.5 °C wide")
-
-
-@dataclass(frozen=True, kw_only=True)
-class HeatPump:
-    """Air-source heat pump with a linear weather-compensation flow curve (Staffell COP)."""
-
-    max_electric_kw: float = 2.5
-    max_thermal_kw: float = float("inf")  # heat output limit: at a good COP it binds before the electrical
-    min_thermal_kw: float = 0.0  # below this output the pump cannot modulate (dispatch runs it on/off)
-    ground_source: bool = False
-    flow_c_at_cold: float = 45.0  # flow temperature at outdoor ``cold_outdoor_c``
-    cold_outdoor_c: float = -2.0
-    flow_c_at_mild: float = 25.0  # flow temperature at outdoor ``mild_outdoor_c``
-    mild_outdoor_c: float = 20.0
-
-    def __post_init__(self) -> None:
-        if min(self.max_electric_kw, self.max_thermal_kw) <= 0 or self.mild_outdoor_c <= self.cold_outdoor_c:
-            raise ValueError("heat pump: max_electric_kw > 0 and mild_outdoor_c > cold_outdoor_c required")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from homeflex.control.planner.problem import Building, FloatArray, HeatPump
+from homeflex.control.planner.problem import FloatArray
+from homeflex.core.household import Building, HeatPump
 
 
 def flow_temperature_c(pump: HeatPump, outdoor_c: FloatArray) -> FloatArray:
