@@ -29,8 +29,8 @@ from homeflex.control.planner import (
 )
 from homeflex.control.planner.problem import FloatArray
 from homeflex.control.planner.thermal import cop_series
+from homeflex.control.prices import horizon_prices
 from homeflex.control.setup import HouseholdSetup
-from homeflex.control.tariffs import horizon_prices
 from homeflex.core.domain import DeviceKind, HouseholdSpec
 from homeflex.core.timeutil import LONDON, period_start
 

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from homeflex.control.tariffs import TariffSource, tariff_from_config
 from homeflex.core.household import Equipment, Preferences
+from homeflex.tariffs import TariffSource, tariff_from_config
 
 
 class SetupDocument(Protocol):

@@ -19,13 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from homeflex.control.tariffs import tariff_from_config
 from homeflex.core import topics
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, HouseholdSpec, Stage
 from homeflex.core.household import Building, Equipment, HeatPump, Preferences
 from homeflex.core.strict import ConfigError, from_mapping
 from homeflex.core.timeutil import iso
 from homeflex.drivers import DRIVERS, DriverInfo
+from homeflex.tariffs import tariff_from_config
 
 SCHEMA = 1  # the document's format; a change that old agents cannot read bumps it
 

@@ -13,8 +13,8 @@ from datetime import datetime
 
 import numpy as np
 
-from homeflex.control.tariffs import TariffSource
 from homeflex.scenarios.closedloop import Trace
+from homeflex.tariffs import TariffSource
 
 COLD_SLACK_C = 0.3  # minutes this far below the comfort floor count as violations
 

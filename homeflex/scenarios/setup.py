@@ -11,8 +11,6 @@ from typing import Any
 
 from homeflex.control.forecast import ProfileForecast
 from homeflex.control.setup import HouseholdSetup
-from homeflex.control.tariffs import TariffSource, tariff_from_config
-from homeflex.control.tariffs.dynamic import agile_like_prices
 from homeflex.core.household import Building, Equipment, HeatPump, Preferences
 from homeflex.core.timeutil import local_date
 from homeflex.drivers import DRIVERS
@@ -21,6 +19,8 @@ from homeflex.profiles import HouseholdProfile
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.physics.pv import PvInverter, ac_output_w
 from homeflex.sim.population import SimHouseholdConfig
+from homeflex.tariffs import TariffSource, tariff_from_config
+from homeflex.tariffs.dynamic import agile_like_prices
 
 SETPOINT_MARGIN_C = 0.5  # the comfort band's floor sits this far below the thermostat's default
 

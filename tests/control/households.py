@@ -25,10 +25,10 @@ from homeflex.control.schedule import (
     n_steps,
 )
 from homeflex.control.setup import HouseholdSetup
-from homeflex.control.tariffs import tariff_from_config
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, FlexEvent, HouseholdSpec, Stage
 from homeflex.core.household import Equipment, Preferences
 from homeflex.core.timeutil import PERIOD
+from homeflex.tariffs import tariff_from_config
 
 States = dict[str, dict[str, Any]]
 WINTER_EVENING = datetime(2026, 1, 14, 18, 10, tzinfo=UTC)

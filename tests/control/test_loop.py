@@ -12,7 +12,6 @@ import pytest
 
 from homeflex.control.loop import CommandOutcome, ControlSettings, HouseholdController
 from homeflex.control.setup import HouseholdSetup
-from homeflex.control.tariffs import tariff_from_config
 from homeflex.core import topics
 from homeflex.core.clock import ScaledClock
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, FlexEvent, HouseholdSpec, Stage
@@ -24,6 +23,7 @@ from homeflex.sim.household import SimHousehold
 from homeflex.sim.physics.base_load import BaseLoad
 from homeflex.sim.physics.battery import Battery
 from homeflex.sim.physics.weather import LondonWeather
+from homeflex.tariffs import tariff_from_config
 
 START = datetime(2026, 12, 2, 18, 0, tzinfo=LONDON)
 BATTERY = DeviceSpec(id="battery", kind=DeviceKind.BATTERY, max_power_w=5000)

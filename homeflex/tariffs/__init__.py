@@ -1,21 +1,18 @@
-"""Time-of-use tariffs as adapters, one per file, found through a registry by name (evcc-style).
+"""Tariffs as adapters, one per file, found through a registry by name (evcc-style).
 
-A tariff turns a horizon (start, steps, step length) into per-step import and export prices in £/kWh
-for the planner. Configs are plain mappings, e.g. ``{"type": "two_rate", "night_gbp_per_kwh": 0.085}``;
-unknown types and unknown keys are errors that list the valid choices.
+A tariff prices a household's supply: import and export £/kWh at a given time (the planner's per-step
+prices are control/prices.py's). Pure values: the household's configuration document checks its tariff
+here, the control loop plans against it, the scenarios price energy with it. Configs are plain mappings,
+e.g. ``{"type": "two_rate", "night_gbp_per_kwh": 0.085}``; unknown types and unknown keys are errors that
+list the valid choices.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Callable, Hashable, Mapping
-from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
-
-import numpy as np
-
-from homeflex.control.planner import Tariff
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
 
 # UK Smart Export Guarantee rates are well below import rates; the planner refuses export above import.
 DEFAULT_EXPORT_GBP_PER_KWH = 0.15
@@ -69,28 +66,6 @@ def tariff_from_config(config: Mapping[str, Any]) -> TariffSource:
     return source
 
 
-def horizon_prices(source: TariffSource, start: datetime, n_steps: int, step_h: float) -> Tariff:
-    """The planner's per-step prices: each step priced at its start. Cached for a hashable (frozen)
-    source: households on one tariff re-plan the same horizons."""
-    try:
-        hash(source)
-    except TypeError:  # e.g. a dynamic tariff holds its prices in a mapping
-        return _prices(source, start, n_steps, step_h)
-    return _cached_prices(cast(Hashable, source), start, n_steps, step_h)
-
-
-@functools.lru_cache(maxsize=1024)
-def _cached_prices(source: Hashable, start: datetime, n_steps: int, step_h: float) -> Tariff:
-    return _prices(cast(TariffSource, source), start, n_steps, step_h)
-
-
-def _prices(source: TariffSource, start: datetime, n_steps: int, step_h: float) -> Tariff:
-    times = [start + timedelta(hours=step_h * i) for i in range(n_steps)]
-    imp = np.array([source.import_price(t) for t in times])
-    exp = np.minimum(np.array([source.export_price(t) for t in times]), imp)
-    return Tariff(import_gbp_per_kwh=imp, export_gbp_per_kwh=exp)
-
-
 def check_price(name: str, value: float) -> None:
     if not -1.0 <= value <= 10.0:
         raise ValueError(f"{name} must be between -1 and 10 £/kWh, got {value}")
@@ -98,4 +73,4 @@ def check_price(name: str, value: float) -> None:
 
 def _load_builtin() -> None:
     # Importing the modules registers them; one file per tariff type.
-    from homeflex.control.tariffs import dynamic, flat, time_of_use  # noqa: F401
+    from homeflex.tariffs import dynamic, flat, time_of_use  # noqa: F401

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from homeflex.control.tariffs import horizon_prices, register, registered, tariff_from_config
-from homeflex.control.tariffs.dynamic import Dynamic, agile_like_prices
+from homeflex.control.prices import horizon_prices
 from homeflex.core.timeutil import LONDON, PERIOD, period_start
+from homeflex.tariffs import register, registered, tariff_from_config
+from homeflex.tariffs.dynamic import Dynamic, agile_like_prices
 from tests.control.households import tariff_configs
 
 EXAMPLES: dict[str, dict[str, Any]] = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from homeflex.control.tariffs import DEFAULT_EXPORT_GBP_PER_KWH, check_price, register
 from homeflex.core.timeutil import LONDON
+from homeflex.tariffs import DEFAULT_EXPORT_GBP_PER_KWH, check_price, register
 
 
 def _local_hour(when: datetime) -> float:

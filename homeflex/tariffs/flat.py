@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from homeflex.control.tariffs import DEFAULT_EXPORT_GBP_PER_KWH, check_price, register
+from homeflex.tariffs import DEFAULT_EXPORT_GBP_PER_KWH, check_price, register
 
 
 @register("flat")

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from homeflex.control.tariffs import DEFAULT_EXPORT_GBP_PER_KWH, check_price, register
 from homeflex.core.timeutil import LONDON, PERIOD, parse_utc, period_start
+from homeflex.tariffs import DEFAULT_EXPORT_GBP_PER_KWH, check_price, register
 
 
 @register("dynamic")
