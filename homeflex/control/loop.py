@@ -31,8 +31,9 @@ from homeflex.control.setup import HouseholdSetup
 from homeflex.core import topics
 from homeflex.core.clock import Clock, perf_seconds, sleep_until
 from homeflex.core.domain import DeviceKind, FlexEvent, HouseholdSpec, Stage
+from homeflex.core.errors import Permanent
 from homeflex.core.tasks import stop_tasks
-from homeflex.drivers import DRIVERS, DeviceError, DeviceLink, Driver, State
+from homeflex.drivers import DRIVERS, DeviceError, DeviceLink, DeviceUnreachable, Driver, State
 from homeflex.drivers.homeflex_mqtt import HomeflexAddress
 from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig
 from homeflex.mqtt import MqttSession
@@ -365,7 +366,7 @@ class HouseholdController:
         try:
             driver = self.drivers.get(device_id)
             if driver is None:
-                raise DeviceError(f"{self.household.id}/{device_id}: no driver")
+                raise DeviceUnreachable(f"{self.household.id}/{device_id}: no driver")
             attempts = await driver.send(settings, expires)
             self._sent[device_id] = _Sent(settings=settings, expires=expires)
             self._retry.pop(device_id, None)
@@ -382,7 +383,7 @@ class HouseholdController:
             )
         except DeviceError as err:
             self._sent.pop(device_id, None)  # unknown: send again
-            if not err.transient:  # the device is there and said no: the next plan sends anew
+            if isinstance(err, Permanent):  # the device is there and said no: the next plan sends anew
                 log.error("%s", err)
             else:
                 if device_id not in self.unavailable:  # said once, not on every tick
