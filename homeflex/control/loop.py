@@ -27,7 +27,7 @@ from homeflex.control.flexplan import Assessment
 from homeflex.control.forecast import Forecast, ForecastSource, ProfileForecast
 from homeflex.control.profile import HouseholdProfile, Readiness, profile_from_json
 from homeflex.control.schedule import Schedule
-from homeflex.control.setup import HouseholdSetup
+from homeflex.control.setup import HouseholdSetup, Preferences
 from homeflex.core import topics
 from homeflex.core.clock import Clock, perf_seconds, sleep_until
 from homeflex.core.domain import DeviceKind, FlexEvent, HouseholdSpec, Stage
@@ -37,6 +37,7 @@ from homeflex.drivers import DRIVERS, DeviceError, DeviceLink, DeviceUnreachable
 from homeflex.drivers.homeflex_mqtt import HomeflexAddress
 from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig
 from homeflex.mqtt import MqttSession
+from homeflex.mqtt.session import Handler
 
 log = logging.getLogger(__name__)
 OUTCOMES_KEPT = 1000  # the latest command outcomes, for the demo and tests; a long run keeps no more
@@ -230,6 +231,15 @@ class HouseholdController:
             "; ".join(self.readiness.reasons),
         )
 
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Another MQTT subscription on the loop's own session (the VEN reads the household's skips)."""
+        self.session.subscribe(topic_filter, handler)
+
+    def metered_power_w(self) -> float:
+        """The latest net household power (W, + import) from the meter; 0 before the first reading."""
+        value = self.states.get(topics.METER, {}).get("power_w", 0.0)
+        return float(value) if isinstance(value, int | float) else 0.0
+
     def snapshot(self) -> dict[str, dict[str, Any]]:
         return {k: dict(v) for k, v in self.states.items()}
 
@@ -241,6 +251,10 @@ class HouseholdController:
         outdoor = next((s["outdoor_c"] for s in self.states.values() if "outdoor_c" in s), None)
         level = float(outdoor) if isinstance(outdoor, int | float) else 10.0
         return ProfileForecast(profile=self.profile, outdoor_c=lambda _: level)
+
+    @property
+    def preferences(self) -> Preferences:
+        return self.setup.preferences
 
     @property
     def schedule(self) -> Schedule | None:

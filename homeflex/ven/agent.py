@@ -16,18 +16,18 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from openleadr import OpenADRClient, enums
 
-from homeflex.control.loop import HouseholdController
 from homeflex.core import topics
 from homeflex.core.clock import Clock
-from homeflex.core.domain import FlexEvent, HouseholdSpec, Stage
+from homeflex.core.domain import FlexEvent, HouseholdSpec
 from homeflex.core.tasks import stop_tasks
-from homeflex.ven.decision import OptDecision, decide_opt
+from homeflex.ven.decision import FlexTarget, OptDecision, decide_event
 from homeflex.ven.events import parse_event
 from homeflex.ven.push import PushEndpoint
 from homeflex.ven.skips import parse_skips
@@ -37,10 +37,20 @@ log = logging.getLogger(__name__)
 OPT_OUT_ATTEMPTS = 8
 
 
+class ControlLoop(FlexTarget, Protocol):
+    """What the VEN needs of the household's control loop (``homeflex.control.loop.HouseholdController``):
+    the flex target its events go to, the meter's power for the VTN's report, and the loop's MQTT
+    session for the household's skips."""
+
+    def metered_power_w(self) -> float: ...
+
+    def subscribe(self, topic_filter: str, handler: Callable[[str, bytes], Awaitable[None]]) -> None: ...
+
+
 class VenAgent:
     def __init__(
         self,
-        controller: HouseholdController,
+        controller: ControlLoop,
         clock: Clock,
         vtn_url: str,
         *,
@@ -76,7 +86,7 @@ class VenAgent:
             report_duration=timedelta(hours=1),  # how much the VEN may buffer while the VTN is away
             unit="W",
         )
-        controller.session.subscribe(topics.skips(self.household.id), self._on_skips)
+        controller.subscribe(topics.skips(self.household.id), self._on_skips)
 
     @property
     def household(self) -> HouseholdSpec:
@@ -111,9 +121,7 @@ class VenAgent:
 
     def metered_power(self) -> float:
         """Latest net household power (W) from the meter's state, for the VTN's telemetry report."""
-        meter = self.controller.states.get("meter", {})
-        value = meter.get("power_w", 0.0)
-        return float(value) if isinstance(value, int | float) else 0.0
+        return self.controller.metered_power_w()
 
     async def on_event(self, event: dict[str, Any]) -> str:
         try:
@@ -121,22 +129,11 @@ class VenAgent:
         except (KeyError, TypeError, ValueError) as err:
             log.error("%s: unreadable event, opting out: %s", self.household.id, err)
             return "optOut"
-        assessment = self.controller.assess(flex) if self.household.stage >= Stage.FLEX else None
-        decision = decide_opt(
-            self.household,
-            flex,
-            self.clock.now(),
-            assessment,
-            min_share=self.controller.setup.preferences.min_event_share,
-            override=self.skipped.get(flex.event_id),
-        )
+        override = self.skipped.get(flex.event_id)
+        decision = decide_event(self.controller, flex, self.clock.now(), override=override)
         self.decisions[flex.event_id] = decision
         self.events[flex.event_id] = flex
         log.info("%s %s event %s: %s", self.household.id, decision.opt_type, flex.event_id, decision.reason)
-        if decision.opt_in:
-            self.controller.schedule_event(flex)
-        else:
-            self.controller.cancel(flex.event_id)
         return decision.opt_type
 
     async def on_update_event(self, event: dict[str, Any]) -> str:
@@ -160,9 +157,8 @@ class VenAgent:
         if flex is None:
             return
         before = self.decisions.get(event_id)
-        decision = decide_opt(self.household, flex, self.clock.now(), None, override=reason)
+        decision = decide_event(self.controller, flex, self.clock.now(), override=reason)
         self.decisions[event_id] = decision
-        self.controller.cancel(event_id)
         if before is None or not before.opt_in or flex.cancelled:
             return
         # openleadr answers a repeated delivery of the same modification with its remembered answer.
