@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, event, given, settings
 from homeflex.control.core import ControlCore
 from homeflex.control.flexplan import Assessment
 from homeflex.control.schedule import horizon_start
+from homeflex.control.setup import Preferences
 from homeflex.core.domain import DeviceKind, FlexEvent, HouseholdSpec, Stage
 from homeflex.core.timeutil import PERIOD
-from homeflex.control.setup import Preferences
 from homeflex.scenarios.closedloop import CoreAtTick
 from homeflex.ven.decision import OptDecision, decide_event, decide_opt
 from tests.control.households import (
