@@ -79,7 +79,7 @@ class VenAgent:
         self.client.add_handler("on_event", self.on_event)
         self.client.add_handler("on_update_event", self.on_update_event)
         self.client.add_report(
-            callback=self.metered_power,
+            callback=controller.metered_power_w,  # the VTN's telemetry report
             resource_id=f"{self.household.id}-meter",
             measurement=enums.MEASUREMENTS.REAL_POWER,
             sampling_rate=report_interval,
@@ -118,10 +118,6 @@ class VenAgent:
         await self.client.stop()
         if self.push is not None:
             await self.push.__aexit__(exc_type, exc, tb)
-
-    def metered_power(self) -> float:
-        """Latest net household power (W) from the meter's state, for the VTN's telemetry report."""
-        return self.controller.metered_power_w()
 
     async def on_event(self, event: dict[str, Any]) -> str:
         try:
