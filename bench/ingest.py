@@ -19,11 +19,11 @@ from homeflex.core import topics
 from homeflex.core.clock import WallClock, perf_seconds
 from homeflex.core.domain import Category, MeterReading
 from homeflex.core.timeutil import iso
+from homeflex.metering.ingest import Ingestor
 from homeflex.mqtt import MqttSession
 from homeflex.mqtt.broker import find_mosquitto, mosquitto
 from homeflex.storage import SQLiteStorage
 from homeflex.storage.records import HouseholdRecord
-from homeflex.telemetry.ingest import Ingestor
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SCHEMA = (

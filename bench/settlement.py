@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.report import append_section
 from homeflex.core.clock import WallClock, perf_seconds
-from homeflex.telemetry.vectorised import settle_many, settle_many_reference
+from homeflex.settlement.vectorised import settle_many, settle_many_reference
 
 FIRST = datetime(2026, 9, 1, tzinfo=UTC)
 

@@ -28,10 +28,10 @@ import numpy as np
 from bench.report import append_section, cpu_description
 from homeflex.control.core import ControlCore, Decision
 from homeflex.control.devices import Settings, States
-from homeflex.control.profile import HouseholdProfile
 from homeflex.control.schedule import Schedule
 from homeflex.core.clock import WallClock, perf_seconds
 from homeflex.core.timeutil import LONDON
+from homeflex.profiles import HouseholdProfile
 from homeflex.scenarios.closedloop import Trace, observe, run
 from homeflex.scenarios.metered import bill_gbp, from_trace
 from homeflex.scenarios.setup import forecast_for, setup_for

@@ -38,9 +38,9 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.settlement.settler import settle_event
     from homeflex.storage import open_storage
     from homeflex.storage.records import SettlementRecord
-    from homeflex.telemetry.settler import settle_event
     from homeflex.vtn.oadr3 import Oadr3Service
     from homeflex.vtn.poll import favour_database_thread
     from homeflex.vtn.posture import posture
@@ -83,8 +83,8 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_telemetry(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.metering.ingest import Ingestor
     from homeflex.storage import open_storage
-    from homeflex.telemetry.ingest import Ingestor
 
     if not settings.mqtt_url:
         print("homeflex telemetry needs HOMEFLEX_MQTT_URL (mqtt://host:port)", file=sys.stderr)
@@ -181,8 +181,8 @@ async def cmd_sim(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_settle(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.settlement.settler import settle_event, settle_period
     from homeflex.storage import open_storage
-    from homeflex.telemetry.settler import settle_event, settle_period
 
     if (args.event_id is None) == (args.period_from is None or args.period_to is None):
         print(
@@ -216,8 +216,8 @@ async def cmd_settle(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.ledger.books import reconcile_books
     from homeflex.storage import open_storage
-    from homeflex.telemetry.books import reconcile_books
 
     storage = await open_storage(settings.database_url)
     try:
@@ -233,9 +233,9 @@ async def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_statement(settings: Settings, args: argparse.Namespace) -> int:
+    from homeflex.ledger.books import household_statement
+    from homeflex.ledger.statements import render_text
     from homeflex.storage import open_storage
-    from homeflex.telemetry.books import household_statement
-    from homeflex.telemetry.statements import render_text
 
     storage = await open_storage(settings.database_url)
     try:
@@ -255,9 +255,9 @@ async def cmd_statement(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from homeflex.metering.importer import import_intervals, rejected_rows
+    from homeflex.metering.validate import ReadingRejected
     from homeflex.storage import open_storage
-    from homeflex.telemetry.importer import import_intervals, rejected_rows
-    from homeflex.telemetry.validate import ReadingRejected
 
     now = WallClock().now()
     try:
@@ -313,7 +313,7 @@ async def cmd_profile(settings: Settings, args: argparse.Namespace) -> int:
 async def _profile_learn(
     storage: Storage, household_id: str | None, as_of: datetime | None, publish_to: str | None
 ) -> int:
-    from homeflex.telemetry.profiles import learn_all, learn_and_store, publish_profiles
+    from homeflex.profiles.job import learn_all, learn_and_store, publish_profiles
 
     now = WallClock().now()
     as_of = as_of or now
@@ -335,7 +335,7 @@ async def _profile_learn(
 
 
 async def _profile_show(storage: Storage, household_id: str) -> int:
-    from homeflex.telemetry.profiles import profile_summary, stored_profile
+    from homeflex.profiles.job import profile_summary, stored_profile
 
     if await storage.get_household(household_id) is None:
         raise LookupError(f"unknown household {household_id!r}")

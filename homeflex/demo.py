@@ -23,17 +23,17 @@ from homeflex.control.loop import HouseholdController
 from homeflex.core.clock import Clock, ScaledClock
 from homeflex.core.timeutil import LONDON, PERIOD, iso, period_start
 from homeflex.drivers import DRIVERS, driver_services
+from homeflex.metering.ingest import Ingestor
 from homeflex.mqtt.broker import mqtt_broker
+from homeflex.profiles.job import learn_all, publish_profiles
 from homeflex.scenarios.mix import Wire, wires_for
 from homeflex.scenarios.setup import forecast_for, household_config_for
 from homeflex.settings import Settings
+from homeflex.settlement.settler import settle_event
 from homeflex.sim.devices import publish_history, run_population
 from homeflex.sim.history import generate_history
 from homeflex.sim.population import SimHouseholdConfig, build_household, make_population
 from homeflex.storage import Storage, open_storage
-from homeflex.telemetry.ingest import Ingestor
-from homeflex.telemetry.profiles import learn_all, publish_profiles
-from homeflex.telemetry.settler import settle_event
 from homeflex.ven.agent import VenAgent
 from homeflex.vtn.posture import loopback_only
 from homeflex.vtn.service import VtnService

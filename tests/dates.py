@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from homeflex.core.calendar_uk import is_bank_holiday
 from homeflex.core.clock import WallClock
 from homeflex.core.timeutil import LONDON
-from homeflex.telemetry.calendar_uk import is_bank_holiday
 
 
 def is_working_day(day: date) -> bool:

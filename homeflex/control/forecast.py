@@ -12,9 +12,9 @@ from typing import Protocol
 import numpy as np
 
 from homeflex.control.planner.problem import FloatArray, as_series
-from homeflex.control.profile import HouseholdProfile
+from homeflex.core.calendar_uk import is_non_working
 from homeflex.core.timeutil import LONDON, local_date
-from homeflex.telemetry.calendar_uk import is_non_working
+from homeflex.profiles import HouseholdProfile
 
 AtTime = Callable[[datetime], float]
 DEFAULT_BASE_LOAD_KW = 0.35  # about 3,100 kWh a year, when there is no profile to go on

@@ -25,7 +25,6 @@ from homeflex.control.core import ControlCore
 from homeflex.control.devices import Settings
 from homeflex.control.flexplan import Assessment
 from homeflex.control.forecast import Forecast, ForecastSource, ProfileForecast
-from homeflex.control.profile import HouseholdProfile, Readiness, profile_from_json
 from homeflex.control.schedule import Schedule
 from homeflex.control.setup import HouseholdSetup, Preferences
 from homeflex.core import topics
@@ -38,6 +37,7 @@ from homeflex.drivers.homeflex_mqtt import HomeflexAddress
 from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig
 from homeflex.mqtt import MqttSession
 from homeflex.mqtt.session import Handler
+from homeflex.profiles import HouseholdProfile, Readiness, profile_from_json
 
 log = logging.getLogger(__name__)
 OUTCOMES_KEPT = 1000  # the latest command outcomes, for the demo and tests; a long run keeps no more

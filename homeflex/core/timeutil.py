@@ -1,4 +1,4 @@
-"""Settlement periods and day types: UTC half-hours, UK local dates."""
+"""Settlement periods: UTC half-hours, UK local dates (the day type of a date: calendar_uk.day_type)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
 PERIOD = timedelta(minutes=30)
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # event and reading times outside these years are typos
 
 
 def parse_utc(text: str) -> datetime:
@@ -40,8 +41,3 @@ def periods(start: datetime, end: datetime) -> list[datetime]:
 
 def local_date(value: datetime) -> date:
     return value.astimezone(LONDON).date()
-
-
-def is_weekend(value: datetime) -> bool:
-    """Day type by UK local date: Saturday and Sunday are weekend days."""
-    return local_date(value).weekday() >= 5

@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from homeflex.core.domain import Category, Stage
+from homeflex.metering.importer import import_intervals, rejected_rows
+from homeflex.metering.validate import ReadingRejected
 from homeflex.portal import auth
 from homeflex.portal.accounts import AccountActions
 from homeflex.portal.base import (
@@ -36,10 +38,8 @@ from homeflex.portal.eventactions import EventActions
 from homeflex.portal.interest import parse_interest
 from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, stage_of, start, transition
 from homeflex.portal.store import Customer
+from homeflex.profiles.job import learn_and_store
 from homeflex.storage.records import ProfileRecord
-from homeflex.telemetry.importer import import_intervals, rejected_rows
-from homeflex.telemetry.profiles import learn_and_store
-from homeflex.telemetry.validate import ReadingRejected
 from homeflex.vtn.oadr3.auth import provision_client
 from homeflex.vtn.openadr import ven_id_for
 

@@ -14,6 +14,8 @@ from aiohttp import web
 
 from homeflex.core.domain import Category, household_id_problem
 from homeflex.core.timeutil import iso
+from homeflex.ledger.books import household_statement
+from homeflex.ledger.statements import statement_json
 from homeflex.portal.actions import ActionError, LoginError
 from homeflex.portal.apidoc import OPENAPI, P
 from homeflex.portal.energy import ProfileError
@@ -22,8 +24,6 @@ from homeflex.portal.journey import JourneyError, Role, Step, allowed_next
 from homeflex.portal.store import Customer, TokenError
 from homeflex.portal.vtnclient import VtnError
 from homeflex.portal.web import PUBLIC, Handler, actor, allow, client_address, portal
-from homeflex.telemetry.books import household_statement
-from homeflex.telemetry.statements import statement_json
 
 
 def _error(status: int, why: str) -> web.Response:

@@ -19,7 +19,7 @@ from homeflex.portal.mailer import SmtpServer
 from homeflex.portal.pages_household import household_page
 from homeflex.portal.vtnclient import VtnError
 from homeflex.portal.web import actor, allow, message, page, portal, redirect
-from homeflex.telemetry.profiles import half_hourly_energy
+from homeflex.profiles.job import half_hourly_energy
 
 OPERATOR = (Role.OPERATOR,)
 # Buttons in the customer table; the other moves need the customer's details (their page's forms).

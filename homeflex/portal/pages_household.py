@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from homeflex.core.timeutil import LONDON
+from homeflex.ledger.books import household_statement
 from homeflex.portal.actions import MAX_UPLOAD_BYTES, ActionError, Upload
 from homeflex.portal.categories import CATEGORIES, VULNERABLE_RULES
 from homeflex.portal.charts import Series, bar_chart, line_chart
@@ -27,8 +28,7 @@ from homeflex.portal.energy import (
 from homeflex.portal.journey import TITLES, JourneyError, Role, progress, stage_of
 from homeflex.portal.store import Customer
 from homeflex.portal.web import actor, allow, message, page, portal, redirect
-from homeflex.telemetry.books import household_statement
-from homeflex.telemetry.profiles import half_hourly_energy
+from homeflex.profiles.job import half_hourly_energy
 
 HOUSEHOLD = (Role.HOUSEHOLDER, Role.OPERATOR)
 

@@ -17,10 +17,10 @@ import numpy as np
 from homeflex.control.core import ControlCore
 from homeflex.control.devices import Settings, States
 from homeflex.control.flexplan import Assessment
-from homeflex.control.profile import DeviceSeries, HouseholdProfile, learn_profile
 from homeflex.control.setup import HouseholdSetup, Preferences
 from homeflex.core.domain import FlexEvent, HouseholdSpec
 from homeflex.core.timeutil import PERIOD
+from homeflex.profiles import DeviceSeries, HouseholdProfile, learn_profile
 from homeflex.scenarios.setup import forecast_for
 from homeflex.sim.household import SimHousehold
 from homeflex.ven.decision import OptDecision, decide_event

@@ -34,7 +34,7 @@ from homeflex.scenarios.spec import (
     parse_compare,
     parse_mix,
 )
-from homeflex.telemetry.baseline import METHODS
+from homeflex.settlement.baselines import METHODS
 
 if TYPE_CHECKING:
     from homeflex.scenarios.runner import Progress, ScenarioResult

@@ -13,10 +13,10 @@ from datetime import date, datetime, timedelta
 
 from homeflex.core.domain import FlexEvent
 from homeflex.core.timeutil import PERIOD, local_date, period_start, periods
+from homeflex.settlement.delivery import HouseholdSettlement
+from homeflex.settlement.programme import Rules
+from homeflex.settlement.settler import settle_from_energy
 from homeflex.storage.records import EventRecord
-from homeflex.telemetry.programme import Rules
-from homeflex.telemetry.settlement import HouseholdSettlement
-from homeflex.telemetry.settler import settle_from_energy
 
 PERIOD_H = PERIOD.total_seconds() / 3600
 

@@ -11,13 +11,13 @@ from typing import Any
 
 from homeflex.control.forecast import ProfileForecast
 from homeflex.control.planner import Building, HeatPump
-from homeflex.control.profile import HouseholdProfile
 from homeflex.control.setup import Equipment, HouseholdSetup, Preferences
 from homeflex.control.tariffs import TariffSource, tariff_from_config
 from homeflex.control.tariffs.dynamic import agile_like_prices
 from homeflex.core.timeutil import local_date
 from homeflex.drivers import DRIVERS
 from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig
+from homeflex.profiles import HouseholdProfile
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.physics.pv import PvInverter, ac_output_w
 from homeflex.sim.population import SimHouseholdConfig

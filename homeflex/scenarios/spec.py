@@ -12,9 +12,9 @@ from datetime import date, datetime, time, timedelta
 
 from homeflex.core.domain import Category, FlexEvent
 from homeflex.core.timeutil import LONDON
+from homeflex.settlement.payments import LINEAR, SLIDING_SCALE, PaymentCurve
+from homeflex.settlement.programme import Rules, rules_from_record
 from homeflex.storage.records import ProgrammeRecord
-from homeflex.telemetry.payments import LINEAR, SLIDING_SCALE, PaymentCurve
-from homeflex.telemetry.programme import Rules, rules_from_record
 
 DEFAULT_MIX = {Category.A: 0.05, Category.B: 0.20, Category.C: 0.40, Category.D: 0.35}
 CURVES: dict[str, PaymentCurve | None] = {"delivered": None, "linear": LINEAR, "sliding": SLIDING_SCALE}

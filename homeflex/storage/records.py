@@ -143,7 +143,7 @@ class ProfileVersion:
 
 @dataclass(frozen=True, kw_only=True)
 class ProfileRecord(ProfileVersion):
-    """A stored profile version with its document (homeflex.control.profile's JSON form)."""
+    """A stored profile version with its document (homeflex.profiles.serial's JSON form)."""
 
     profile: dict[str, Any]  # its "version" is the record's version
 

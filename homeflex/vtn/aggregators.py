@@ -3,7 +3,7 @@
 An aggregator is enrolled as a household of its own (category A, group `aggregators`), so its VEN
 registers like any other (ven_name = the aggregator id); its members are existing households. Events
 target the members (or their group) as usual; the aggregator's VEN gets them with the members as
-eiTarget resourceIDs (homeflex.vtn.poll) and the DSO pays the aggregator for them (homeflex.telemetry).
+eiTarget resourceIDs (homeflex.vtn.poll) and the DSO pays the aggregator for them (homeflex.settlement).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from aiohttp import web
 
 from homeflex.core.clock import Clock
 from homeflex.core.domain import Category
+from homeflex.settlement.limits import MAX_REDUCTION_KW
+from homeflex.settlement.portfolio import portfolio_statement, portfolio_statement_json
 from homeflex.storage import Storage
 from homeflex.storage.records import AggregatorRecord, HouseholdRecord, PortfolioMember
-from homeflex.telemetry.limits import MAX_REDUCTION_KW
-from homeflex.telemetry.portfolio import portfolio_statement, portfolio_statement_json
 from homeflex.vtn.events import BadRequest
 
 AGGREGATOR_GROUP = "aggregators"

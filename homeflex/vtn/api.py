@@ -18,13 +18,13 @@ from homeflex import metrics
 from homeflex.core.clock import Clock
 from homeflex.core.domain import Category, household_id_problem
 from homeflex.core.timeutil import iso
+from homeflex.ledger.books import household_statement, reconcile_books
+from homeflex.ledger.statements import statement_json
+from homeflex.profiles.job import profile_document
+from homeflex.settlement.limits import UnsettleableEventError
+from homeflex.settlement.programme import programme_from_json, programme_json, rules_from_record
 from homeflex.storage import CorruptRecordError, OverlappingEventError, Storage
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProfileVersion, SettlementRecord
-from homeflex.telemetry.books import household_statement, reconcile_books
-from homeflex.telemetry.limits import UnsettleableEventError
-from homeflex.telemetry.profiles import profile_document
-from homeflex.telemetry.programme import programme_from_json, programme_json, rules_from_record
-from homeflex.telemetry.statements import statement_json
 from homeflex.vtn import aggregators
 from homeflex.vtn.events import TRIAL_PROGRAMME, BadRequest, event_status, new_event, parse_event_request
 from homeflex.vtn.openapi import openapi_json

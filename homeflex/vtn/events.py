@@ -11,16 +11,14 @@ from typing import Any
 
 from openleadr import objects
 
-from homeflex.core.timeutil import parse_utc
-from homeflex.storage.records import EventRecord
-from homeflex.telemetry.limits import (
-    FIRST_YEAR,
-    LAST_YEAR,
+from homeflex.core.timeutil import FIRST_YEAR, LAST_YEAR, parse_utc
+from homeflex.settlement.limits import (
     MAX_DURATION,
     MAX_PRICE_GBP_PER_MWH,
     MAX_REDUCTION_KW,
     MIN_DURATION,
 )
+from homeflex.storage.records import EventRecord
 
 MARKET_CONTEXT = "oadr://homeflex/flex"
 TRIAL_PROGRAMME = "trial"

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 import pytest
 
 from homeflex.control.loop import CommandOutcome, ControlSettings, HouseholdController
-from homeflex.control.profile import profile_to_json
 from homeflex.control.setup import HouseholdSetup
 from homeflex.control.tariffs import tariff_from_config
 from homeflex.core import topics
@@ -19,6 +18,7 @@ from homeflex.core.clock import ScaledClock
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, FlexEvent, HouseholdSpec, Stage
 from homeflex.core.timeutil import LONDON
 from homeflex.mqtt import MqttSession
+from homeflex.profiles import profile_to_json
 from homeflex.sim.devices import HouseholdSimulator
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.physics.base_load import BaseLoad
@@ -110,7 +110,7 @@ async def test_event_curtail_refresh_hold_and_restore(mqtt_url: str, uid: str) -
 
 
 async def test_stage1_observes_and_never_commands(mqtt_url: str, uid: str) -> None:
-    from homeflex.control.profile import learn_profile
+    from homeflex.profiles import learn_profile
 
     hh = f"obs{uid}"
     clock = ScaledClock(START, 120.0)

@@ -16,9 +16,9 @@ from homeflex.core.domain import DeviceKind, MeterReading
 from homeflex.core.timeutil import LONDON
 from homeflex.drivers.shelly import ShellyAddress
 from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig
+from homeflex.metering.validate import parse_reading
 from homeflex.mqtt import MqttSession
 from homeflex.sim.devices import HouseholdSimulator
-from homeflex.telemetry.validate import parse_reading
 from tests.drivers.rigs.plugs import plug_household
 
 START = datetime(2026, 12, 2, 18, 0, tzinfo=LONDON)

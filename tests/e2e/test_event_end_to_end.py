@@ -25,7 +25,9 @@ from homeflex.core import topics
 from homeflex.core.clock import ScaledClock, sleep_until
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, HouseholdSpec, Stage
 from homeflex.core.timeutil import LONDON, iso
+from homeflex.metering.ingest import Ingestor
 from homeflex.mqtt import MqttSession
+from homeflex.settlement.settler import settle_event
 from homeflex.sim.devices import HouseholdSimulator
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.physics.base_load import BaseLoad
@@ -33,8 +35,6 @@ from homeflex.sim.physics.battery import Battery
 from homeflex.sim.physics.heat_pump import HeatPump
 from homeflex.sim.physics.weather import LondonWeather, TemperatureSource
 from homeflex.storage import SQLiteStorage
-from homeflex.telemetry.ingest import Ingestor
-from homeflex.telemetry.settler import settle_event
 from homeflex.ven.agent import VenAgent
 from homeflex.vtn.service import VtnService
 from tests.dates import is_working_day, london, next_working_day

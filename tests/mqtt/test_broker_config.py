@@ -21,13 +21,13 @@ from homeflex.cli import main
 from homeflex.core import topics
 from homeflex.core.clock import WallClock
 from homeflex.core.timeutil import iso
+from homeflex.metering.ingest import Ingestor
 from homeflex.mqtt import MqttSession, MqttUnavailable
 from homeflex.mqtt.access import HOUSEHOLD_PARTS, TELEMETRY, with_credentials
 from homeflex.mqtt.broker import find_mosquitto, free_port, running_mosquitto
 from homeflex.mqtt.brokerconf import Listener, queue_limit
 from homeflex.sim.population import KINDS
 from homeflex.storage import SQLiteStorage
-from homeflex.telemetry.ingest import Ingestor
 from homeflex.vtn.identity import new_ca
 from tests.reliability.helpers import enrol, until
 

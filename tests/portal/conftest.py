@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from homeflex.core.clock import ManualClock, WallClock
+from homeflex.metering.importer import import_intervals
 from homeflex.portal.actions import Portal
 from homeflex.portal.journey import Role
 from homeflex.portal.service import PortalService
+from homeflex.settlement.settler import settle_event
 from homeflex.storage import SQLiteStorage
 from homeflex.storage.records import SettlementRecord
-from homeflex.telemetry.importer import import_intervals
-from homeflex.telemetry.settler import settle_event
 from homeflex.vtn.service import VtnService
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday

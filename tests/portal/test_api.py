@@ -15,9 +15,9 @@ import tests.hostile  # noqa: F401  (extreme dates and durations for schemathesi
 from homeflex.portal.apidoc import OPENAPI
 from homeflex.portal.journey import Role, Step
 from homeflex.portal.service import PortalService
+from homeflex.settlement.settler import settle_event
 from homeflex.storage import SQLiteStorage
 from homeflex.storage.records import SettlementRecord
-from homeflex.telemetry.settler import settle_event
 from homeflex.vtn.service import VtnService
 from tests.portal.conftest import INSTALLER, NOW, OPERATOR, Stack
 from tests.portal.helpers import PASSWORD, customer_at

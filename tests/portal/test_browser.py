@@ -18,8 +18,8 @@ import pytest
 
 from homeflex.core.domain import DeviceKind
 from homeflex.drivers import DRIVERS
+from homeflex.metering.ingest import Ingestor
 from homeflex.portal.journey import Role, Step
-from homeflex.telemetry.ingest import Ingestor
 from tests.portal.conftest import (
     INSTALLER,
     NOW,

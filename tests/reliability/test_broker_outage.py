@@ -9,13 +9,13 @@ from datetime import timedelta
 from homeflex.control.loop import ControlSettings, HouseholdController
 from homeflex.core.clock import ScaledClock
 from homeflex.core.domain import Category, DeviceKind, DeviceSpec, FlexEvent, HouseholdSpec, Stage
+from homeflex.metering.ingest import Ingestor
 from homeflex.sim.devices import HouseholdSimulator
 from homeflex.sim.household import SimHousehold
 from homeflex.sim.physics.base_load import BaseLoad
 from homeflex.sim.physics.battery import Battery
 from homeflex.sim.physics.weather import LondonWeather
 from homeflex.storage import SQLiteStorage
-from homeflex.telemetry.ingest import Ingestor
 from tests.reliability.brokers import Mosquitto
 from tests.reliability.helpers import START, enrol, until
 

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from homeflex.core import topics
 from homeflex.core.clock import WallClock
 from homeflex.core.timeutil import iso
+from homeflex.metering.ingest import Ingestor
+from homeflex.metering.validate import ReadingRejected, parse_history, parse_reading
 from homeflex.mqtt import MqttSession
 from homeflex.storage import SQLiteStorage
-from homeflex.telemetry.ingest import Ingestor
-from homeflex.telemetry.validate import ReadingRejected, parse_history, parse_reading
 from tests.reliability.helpers import enrol, until
 
 EXAMPLES = int(os.environ.get("HOMEFLEX_FUZZ_EXAMPLES", "60"))

@@ -15,9 +15,9 @@ import aiohttp
 
 from homeflex.core.clock import WallClock
 from homeflex.core.domain import MeterReading
+from homeflex.ledger.reconcile import reconcile
+from homeflex.settlement.settler import settle_event
 from homeflex.storage import SQLiteStorage
-from homeflex.telemetry.reconcile import reconcile
-from homeflex.telemetry.settler import settle_event
 from homeflex.ven.aggregator import AggregatorVen, Resource
 from homeflex.ven.push import PushEndpoint
 from homeflex.vtn.service import VtnService

@@ -11,9 +11,9 @@ import pytest
 
 from homeflex.core.clock import ManualClock
 from homeflex.core.domain import Category, MeterReading
+from homeflex.profiles.job import learn_and_store
 from homeflex.storage import Storage
 from homeflex.storage.records import HouseholdRecord
-from homeflex.telemetry.profiles import learn_and_store
 from homeflex.vtn.service import VtnService
 
 START = datetime(2026, 11, 2, tzinfo=UTC)

@@ -14,13 +14,13 @@ from homeflex.control.flexplan import Assessment
 from homeflex.control.planner import PlanStatus
 from homeflex.control.planner.plan import failed_plan
 from homeflex.core.domain import Category, FlexEvent, HouseholdSpec, Stage
+from homeflex.settlement.settler import settle_event
 from homeflex.storage import Storage
 from homeflex.storage.records import EventRecord
-from homeflex.telemetry.settler import settle_event
 from homeflex.ven.decision import decide_opt
 from homeflex.ven.events import parse_event
 from homeflex.vtn.events import TRIAL_MARKET_CONTEXT, openadr_event
-from tests.telemetry.test_settler import AFTER, add_event_readings, setup
+from tests.settlement.test_settler import AFTER, add_event_readings, setup
 from tests.vtn.test_api import NOW, api, event_body  # noqa: F401 - the fixture
 
 

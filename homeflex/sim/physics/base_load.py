@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from homeflex.core.timeutil import is_weekend, local_date
+from homeflex.core.calendar_uk import DayType, day_type
+from homeflex.core.timeutil import local_date
 from homeflex.sim.physics.calendar import DailyDraw, local_hours
 
 # Relative demand by local hour (value at hh:30), shaped like the Elexon domestic profile class 1:
@@ -48,7 +49,8 @@ class BaseLoad:
 
     def shape(self, now: datetime) -> float:
         """Relative demand (weekly mean 1), linearly interpolated between hourly points."""
-        table = WEEKEND if is_weekend(now) else WEEKDAY
+        # Saturday and Sunday only: the simulated household's shape does not follow bank holidays.
+        table = WEEKEND if day_type(local_date(now)) is DayType.WEEKEND else WEEKDAY
         x = local_hours(now) - 0.5
         i = math.floor(x)
         w = x - i

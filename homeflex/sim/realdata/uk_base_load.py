@@ -1,5 +1,5 @@
 """UK household base load from the eemeter 4.1.1 UK smart-meter samples 1 and 2 (data.md §1): native
-half-hourly kWh with naive stamps, read as UTC (as the telemetry importer does).
+half-hourly kWh with naive stamps, read as UTC (as the metering importer does).
 
 Sample 1 (≈4,200 kWh in its typical year) looks like an ordinary home. Sample 2 is an Economy 7 home:
 over half its energy falls 00:00-07:00 all year and about three quarters in winter (storage heating and

@@ -14,9 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from homeflex import metrics
+from homeflex.settlement.limits import MAX_DURATION
 from homeflex.storage import OverlappingEventError, Storage
 from homeflex.storage.records import EventQuery, EventRecord, Oadr3Program
-from homeflex.telemetry.limits import MAX_DURATION
 from homeflex.vtn.events import EventRequest, new_event, parse_event_request
 from homeflex.vtn.oadr3.access import own_vens
 from homeflex.vtn.oadr3.http import Problem, body, ctx, flag, page, paging, principal

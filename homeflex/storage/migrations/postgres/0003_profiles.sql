@@ -9,7 +9,7 @@ CREATE TABLE profiles (
     learned_at   TIMESTAMPTZ NOT NULL,  -- when it was learned
     ready        BOOLEAN NOT NULL,      -- may the household leave stage 1 (manual)?
     reasons      TEXT NOT NULL,         -- JSON list of strings: failed checks, or the checks passed
-    profile      TEXT NOT NULL,         -- JSON object (homeflex.control.profile.profile_to_json)
+    profile      TEXT NOT NULL,         -- JSON object (homeflex.profiles.profile_to_json)
     PRIMARY KEY (household_id, version)
 );
 CREATE FUNCTION profiles_refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$

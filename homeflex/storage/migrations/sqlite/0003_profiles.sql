@@ -6,7 +6,7 @@ CREATE TABLE profiles (
     learned_at   TEXT NOT NULL,     -- when it was learned
     ready        INTEGER NOT NULL,  -- 0/1: may the household leave stage 1 (manual)?
     reasons      TEXT NOT NULL,     -- JSON list of strings: failed checks, or the checks passed
-    profile      TEXT NOT NULL,     -- JSON object (homeflex.control.profile.profile_to_json)
+    profile      TEXT NOT NULL,     -- JSON object (homeflex.profiles.profile_to_json)
     PRIMARY KEY (household_id, version)
 );
 CREATE TRIGGER profiles_no_update BEFORE UPDATE ON profiles

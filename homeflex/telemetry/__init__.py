@@ -1,1 +1,0 @@
-"""Meter readings in, baselines, delivery and payments out."""
