@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from homeflex.core.timeutil import LONDON, iso
 from homeflex.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from homeflex.mqtt import MqttSession
     from homeflex.storage import Storage
 
 log = logging.getLogger("homeflex")
@@ -42,6 +44,7 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.storage import open_storage
     from homeflex.storage.records import SettlementRecord
     from homeflex.vtn.oadr3 import Oadr3Service
+    from homeflex.vtn.paymentnotice import notify_payments
     from homeflex.vtn.poll import favour_database_thread
     from homeflex.vtn.posture import posture
     from homeflex.vtn.service import VtnService
@@ -59,10 +62,18 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
     oadr3 = Oadr3Service(  # 3.1 under /openadr3
         storage, clock, mqtt_url=settings.mqtt_url, token_key=key, webhooks=trust.webhooks
     )
+    payments = await _payments_session(settings)
     try:
 
         async def settle(event_id: str) -> list[SettlementRecord]:
-            return await settle_event(storage, event_id, clock.now())
+            records = await settle_event(storage, event_id, clock.now())
+            if payments is not None:  # each settled household's agent hears its month's total
+
+                async def publish(topic: str, payload: bytes) -> None:
+                    await payments.publish(topic, payload, retain=True, timeout=5)
+
+                await notify_payments(storage, publish, [r.household_id for r in records], clock.now())
+            return records
 
         async with VtnService(
             storage,
@@ -78,8 +89,26 @@ async def cmd_vtn(settings: Settings, args: argparse.Namespace) -> int:
         ):
             await until_stopped()
     finally:
+        if payments is not None:
+            await payments.__aexit__(None, None, None)
         await storage.close()
     return 0
+
+
+async def _payments_session(settings: Settings) -> MqttSession | None:
+    """The VTN's connection for settled payments (vtn/paymentnotice.py); None without a broker,
+    or when it cannot be reached now (settlements then reach the households' agents at the next)."""
+    from homeflex.mqtt import MqttSession, MqttUnavailable
+    from homeflex.vtn.paymentnotice import PAYMENTS_PART
+
+    if not settings.mqtt_url:
+        return None
+    session = MqttSession(settings.mqtt_url, f"vtn-payments-{uuid.uuid4().hex[:8]}", part=PAYMENTS_PART)
+    try:
+        return await session.__aenter__()
+    except MqttUnavailable as err:
+        log.warning("vtn: households' payments are not sent to their agents: %s", err)
+        return None
 
 
 async def cmd_telemetry(settings: Settings, args: argparse.Namespace) -> int:
@@ -128,6 +157,7 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
     from homeflex.household.follow import ConfigFollower, NoConfiguration, agent_config
     from homeflex.mqtt import MqttUnavailable
     from homeflex.ven.agent import VenAgent
+    from homeflex.ven.homeassistant import HA_PART, HomeAssistantBridge
     from homeflex.ven.tls import VenTls
 
     if not settings.mqtt_url:
@@ -157,8 +187,21 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
         driver_services(protocols, settings) as services,
         HouseholdController(config, clock, settings.mqtt_url, services=services) as controller,
         ConfigFollower(controller),
-        VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls, push=push),
+        VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls, push=push) as ven,
+        contextlib.AsyncExitStack() as extras,
     ):
+        if settings.ha_discovery:  # on the platform broker it logs in as <household>.ha
+            own = settings.ha_mqtt_url not in (None, settings.mqtt_url)
+            bridge = HomeAssistantBridge(
+                ven,
+                settings.ha_mqtt_url or settings.mqtt_url,
+                prefix=settings.ha_discovery_prefix,
+                part=None if own else HA_PART,
+            )
+            try:
+                await extras.enter_async_context(bridge)
+            except MqttUnavailable as err:  # the agent runs on without it (e.g. an ACL without <hh>.ha)
+                log.warning("household %s: Home Assistant discovery off: %s", hh, err)
         await until_stopped()
     return 0
 

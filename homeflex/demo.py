@@ -75,7 +75,7 @@ async def ingest_settled(ingestor: Ingestor, expected: int) -> bool:
 
 def demo_services_settings(settings: Settings) -> Settings:
     """The protocols' servers listen on loopback, on free ports: the demo's devices are on this machine."""
-    here: dict[str, Any] = {"ocpp_host": "127.0.0.1", "ocpp_port": 0}
+    here: dict[str, Any] = {"ocpp_host": "127.0.0.1", "ocpp_port": 0, "s2_host": "127.0.0.1", "s2_port": 0}
     return replace(settings, **{k: v for k, v in here.items() if hasattr(settings, k)})
 
 
@@ -198,7 +198,8 @@ async def start_households(
 ) -> tuple[list[Household], dict[str, dict[str, Wire]]]:
     """Every household's simulated devices and its control loop (driver per device, as configured)."""
     # Each household's devices stand for products that speak their own protocols (scenarios.mix);
-    # the protocols' servers (an OCPP central system) start once for the whole community.
+    # the protocols' servers (an OCPP central system, an S2 CEM endpoint) start once for the whole
+    # community; an S2 endpoint still binds each resource manager to its own household (path and token).
     wires = {
         c.spec.id: wires_for(i, c.spec.id, [d.id for d in c.spec.devices], DRIVERS.names().__contains__)
         for i, c in enumerate(population)
@@ -240,11 +241,13 @@ def _num(value: float | None, fmt: str) -> str:
 
 
 def format_report(status: dict[str, Any]) -> str:
+    width = max([41, *(len(d) for d in status.get("devices", {}).values())])  # the devices column
     lines = [
         f"Event {status['event_id']}  {status['start']} -> {status['end']}  "
         f"{status['reduction_kw']} kW per household at £{status['price_gbp_per_mwh']:.0f}/MWh",
         "",
-        f"{'household':<10}{'cat':<5}{'vuln':<6}{'devices':<42}{'opt':<5}{'baseline kW':>12}{'actual kW':>11}"
+        f"{'household':<10}{'cat':<5}{'vuln':<6}{'devices':<{width + 1}}{'opt':<5}{'baseline kW':>12}"
+        f"{'actual kW':>11}"
         f"{'delivered kWh':>15}{'payment £':>11}  reason",
     ]
     for t in status["targets"]:
@@ -253,7 +256,7 @@ def format_report(status: dict[str, Any]) -> str:
         lines.append(
             f"{hh:<10}{status['categories'].get(hh, '?'):<5}"
             f"{'yes' if status['vulnerable'].get(hh) else '':<6}"
-            f"{status.get('devices', {}).get(hh, ''):<41} "
+            f"{status.get('devices', {}).get(hh, ''):<{width}} "
             f"{'in' if t['opt_type'] == 'optIn' else 'out':<5}{_num(s.get('baseline_kw'), '.2f'):>12}"
             f"{_num(s.get('actual_kw'), '.2f'):>11}{_num(s.get('delivered_kwh'), '.3f'):>15}"
             f"{s.get('payment_gbp', '-'):>11}  {status['reasons'].get(hh, '')}"

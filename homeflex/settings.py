@@ -48,9 +48,18 @@ class Settings:
     ocpp_tls_cert: str | None = None
     ocpp_tls_key: str | None = None
     # The S2 CEM endpoint that S2 resource managers (heat pumps, batteries) connect to
-    # (homeflex.drivers.s2_cem): plain ws, one per household agent
+    # (homeflex.drivers.s2_cem), one per household agent: RMs connect to <endpoint>/s2/<household id>
+    # with their device's token; with a certificate and key it serves TLS (wss), else plain ws
     s2_host: str = "127.0.0.1"
     s2_port: int = 9100
+    s2_tls_cert: str | None = None
+    s2_tls_key: str | None = None
+    # The household agent's entities in the household's Home Assistant, by MQTT discovery
+    # (homeflex.ven.homeassistant): on the broker at ha_mqtt_url (usually the household's own, which its
+    # HA reads; none: the agent's mqtt_url), under HA's discovery prefix.
+    ha_discovery: bool = True
+    ha_mqtt_url: str | None = None
+    ha_discovery_prefix: str = "homeassistant"
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
 

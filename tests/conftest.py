@@ -44,6 +44,20 @@ async def mqtt_url(system_mqtt: str | None) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def private_mqtt_url() -> AsyncIterator[str]:
+    """A Mosquitto of this test's own, on a free port: for tests that subscribe to every household's
+    topics (wildcards) and count what arrives, which another run on the shared broker would disturb."""
+    from homeflex.mqtt.broker import find_mosquitto
+
+    if not find_mosquitto():
+        if os.environ.get("HOMEFLEX_REQUIRE_SERVICES") == "1":
+            pytest.fail("HOMEFLEX_REQUIRE_SERVICES=1 but mosquitto is not installed")
+        pytest.skip("no mosquitto on this machine")
+    async with mqtt_broker(None) as url:
+        yield url
+
+
+@pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
     s = await SQLiteStorage.open(tmp_path / "homeflex.db")
     yield s
@@ -70,3 +84,13 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 def uid() -> str:
     """A suffix that keeps this test's households and topics apart from every other test's."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.hookimpl(trylast=True)  # after `-m` deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Build Home Assistant's venv before the first test that needs it: a cold build takes minutes, more
+    than one test's timeout (tests/homeassistant/harness.py; a failure is said by those tests)."""
+    if any(item.get_closest_marker("homeassistant") for item in items):
+        from tests.homeassistant.harness import prepare
+
+        prepare()

@@ -10,6 +10,10 @@ homeflex/v1/<household>/profile          telemetry -> control, retained {"versio
                                          "profile"}
 homeflex/v1/<household>/skips            portal -> VEN, retained {"skips": [{"event_id", "reason", "at"}]}:
                                          the events the household sits out (not yet ended)
+homeflex/v1/<household>/payments         settlement -> agent, retained {"month", "total_gbp"}: paid this
+                                         UK month (for the household's Home Assistant)
+homeflex/v1/<household>/ha/...           the agent's Home Assistant entities: availability, state, skip
+                                         (homeflex.ven.ha_discovery)
 """
 
 from __future__ import annotations
@@ -55,6 +59,24 @@ def profile(household_id: str) -> str:
 
 def skips(household_id: str) -> str:
     return f"{PREFIX}/{household_id}/skips"
+
+
+def payments(household_id: str) -> str:
+    return f"{PREFIX}/{household_id}/payments"
+
+
+HA_PREFIX = "homeassistant"  # Home Assistant's default discovery prefix
+HA_BIRTH = f"{HA_PREFIX}/status"  # HA's birth ("online") and last will ("offline")
+
+
+def ha_node_id(household_id: str) -> str:
+    """The node id of the household's discovery topics (and its HA device's identifier)."""
+    return f"homeflex_{household_id}"
+
+
+def ha_config_filter(household_id: str, prefix: str = HA_PREFIX) -> str:
+    """Every Home Assistant discovery config of the household, and no other's."""
+    return f"{prefix}/+/{ha_node_id(household_id)}/+/config"
 
 
 def household_of(topic: str) -> str:

@@ -102,6 +102,10 @@ class DriverInfo:
     # the protocol in one process: built from the platform's settings, put in DeviceLink.services
     # under the protocol's name.
     service: Callable[[Any], AbstractAsyncContextManager[Any]] | None = None
+    # The address's check against the device's kind (ValueError saying why), for an address that only
+    # fits some kinds (a Home Assistant entity's domain): the household's configuration says it at its
+    # field instead of the agent failing when it builds the driver.
+    fits: Callable[[DeviceKind, Any], None] | None = None
 
     def parse(self, raw: Mapping[str, Any], where: str = "address") -> Any:
         return from_mapping(self.config, raw, where)
@@ -110,6 +114,7 @@ class DriverInfo:
 DRIVERS: Registry[DriverInfo] = Registry(
     "device protocol",
     builtin=(
+        "homeflex.drivers.home_assistant",
         "homeflex.drivers.homeflex_mqtt",
         "homeflex.drivers.ocpp",
         "homeflex.drivers.s2",

@@ -1,23 +1,37 @@
 """homeflex's S2 CEM endpoint (EN 50491-12-2): the WebSocket server resource managers connect to.
 
-One endpoint per household agent, shared by its S2 drivers (like the OCPP central system). A resource
-manager (RM) connects, sends ``Handshake``; the CEM answers ``HandshakeResponse``. The RM says who it is
-in ``ResourceManagerDetails``: its ``resource_id`` is the address a driver registered; an unknown one is
-answered PERMANENT_ERROR and let go (logged once). The CEM then selects FRBC (``SelectControlType``) and
-hands everything the RM sends to the driver. Every message is answered with ``ReceptionStatus``; one
-that is not S2 is answered INVALID_DATA (when it has a message id) and recorded, never a crash.
+One endpoint per household agent, shared by its S2 drivers (like the OCPP central system). S2 itself has
+no authentication, so the endpoint binds each RM to one household before a message is read: the RM
+connects to ``ws(s)://host:port/s2/<household id>`` with its device's token, as
+``Authorization: Bearer <token>`` or ``?token=<token>`` (for devices that take only a URL). A household
+no driver registered is refused at the handshake with 404, a token that opens none of that household's
+resources with 401 (each logged once; the token is never logged). TLS when the settings give a
+certificate and key (``s2_tls_cert``/``s2_tls_key``): without it the token crosses the LAN in clear.
+
+The RM sends ``Handshake``; the CEM answers ``HandshakeResponse``. The RM says who it is in
+``ResourceManagerDetails``: its ``resource_id`` must be one the token opens in that household, else it is
+answered PERMANENT_ERROR and let go (the same answer whether the resource is unknown or another
+household's). The CEM then selects FRBC (``SelectControlType``) and hands everything the RM sends to the
+driver. Every message is answered with ``ReceptionStatus``; one that is not S2 is answered INVALID_DATA
+(when it has a message id) and recorded, never a crash. Answers are matched by the ids of what this
+session sent and is still waiting for: a replayed ReceptionStatus or InstructionStatusUpdate of an
+earlier instruction answers nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
+import ssl
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from s2python.common import (
     ControlType,
@@ -38,6 +52,7 @@ from s2python.s2_validation_error import S2ValidationError
 from s2python.version import S2_VERSION
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from homeflex.drivers import DeviceRefused, DeviceUnreachable
 
@@ -46,7 +61,8 @@ log = logging.getLogger(__name__)
 DONE = {InstructionStatus.ACCEPTED, InstructionStatus.STARTED, InstructionStatus.SUCCEEDED}
 REFUSED = {InstructionStatus.REJECTED, InstructionStatus.ABORTED, InstructionStatus.REVOKED}
 MAX_MESSAGE_BYTES = 1 << 20  # a system description is a few kB; more is not an RM
-UNKNOWN_REMEMBERED = 1024  # unknown resource ids logged once; forgotten beyond this
+REFUSALS_REMEMBERED = 1024  # refusals logged once each; forgotten beyond this
+PATH = "/s2/"
 
 
 class Listener(Protocol):
@@ -60,17 +76,42 @@ class CemSettings:
     host: str = "127.0.0.1"
     port: int = 9100  # 0: a free port (tests), see Cem.port
     response_timeout_s: float = 10.0  # wall seconds for an RM to answer an instruction
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("s2_tls_cert and s2_tls_key go together: give both or neither")
         if not 0 <= self.port <= 65535 or self.response_timeout_s <= 0:
             raise ValueError("s2 port must be 0..65535 and the response timeout positive")
+
+
+@dataclass(frozen=True)
+class _Registration:
+    token: str
+    listener: Listener
+
+
+def household_of(path: str) -> str:
+    """The household id in ``/s2/<household id>[?...]``; "" for any other path."""
+    route = unquote(urlsplit(path).path)
+    return route[len(PATH) :] if route.startswith(PATH) and "/" not in route[len(PATH) :] else ""
+
+
+def token_of(request: Request) -> str:
+    header = request.headers.get("Authorization") or ""
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return (parse_qs(urlsplit(request.path).query).get("token") or [""])[0]
 
 
 class Session:
     """One connected RM: sends, and matches the answers to what was sent."""
 
-    def __init__(self, connection: ServerConnection) -> None:
+    def __init__(self, connection: ServerConnection, household_id: str, opens: frozenset[str]) -> None:
         self.connection = connection
+        self.household_id = household_id
+        self.opens = opens  # the resource ids its token opens in its household
         self.resource_id: str | None = None
         self.waiting: dict[str, asyncio.Future[Any]] = {}  # message id / instruction id -> answer
 
@@ -92,13 +133,14 @@ class Session:
 
 
 class Cem:
-    """The server; drivers ``register`` their resource ids and ``instruct`` their RMs."""
+    """The server; drivers ``register`` their resources (household, resource id, token) and
+    ``instruct`` their RMs. Resources are keyed by (household id, resource id)."""
 
     def __init__(self, settings: CemSettings | None = None) -> None:
         self.settings = settings or CemSettings()
-        self.registered: dict[str, Listener] = {}
-        self.sessions: dict[str, Session] = {}
-        self._unknown: set[str] = set()
+        self.registered: dict[tuple[str, str], _Registration] = {}
+        self.sessions: dict[tuple[str, str], Session] = {}
+        self._refusals: set[tuple[str, str]] = set()
         self._server: Server | None = None
 
     @property
@@ -109,13 +151,27 @@ class Cem:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.settings.host}:{self.port}/s2"
+        """The base: household ``hh``'s RMs connect to ``url + "/" + hh`` (``url_for``)."""
+        scheme = "wss" if self.settings.tls_cert else "ws"
+        return f"{scheme}://{self.settings.host}:{self.port}{PATH.rstrip('/')}"
+
+    def url_for(self, household_id: str) -> str:
+        return f"{self.url}/{household_id}"
 
     async def __aenter__(self) -> Cem:
+        context = None
+        if self.settings.tls_cert and self.settings.tls_key:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.settings.tls_cert, self.settings.tls_key)
         self._server = await serve(
-            self._handle, self.settings.host, self.settings.port, max_size=MAX_MESSAGE_BYTES
+            self._handle,
+            self.settings.host,
+            self.settings.port,
+            max_size=MAX_MESSAGE_BYTES,
+            process_request=self._check,
+            ssl=context,
         )
-        log.info("S2 CEM endpoint on %s", self.url)
+        log.info("S2 CEM endpoint on %s/<household>", self.url)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -124,24 +180,28 @@ class Cem:
             await self._server.wait_closed()
             self._server = None
 
-    def register(self, resource_id: str, listener: Listener) -> None:
-        if resource_id in self.registered:
+    def register(self, household_id: str, resource_id: str, token: str, listener: Listener) -> None:
+        if not token:
+            raise ValueError(f"S2 resource {resource_id}: an empty token would let any RM in")
+        if (household_id, resource_id) in self.registered:
             raise ValueError(f"S2 resource {resource_id} is already driven by another device")
-        self.registered[resource_id] = listener
+        self.registered[household_id, resource_id] = _Registration(token, listener)
 
-    async def unregister(self, resource_id: str) -> None:
-        self.registered.pop(resource_id, None)
-        if (session := self.sessions.pop(resource_id, None)) is not None:
+    async def unregister(self, household_id: str, resource_id: str) -> None:
+        self.registered.pop((household_id, resource_id), None)
+        if (session := self.sessions.pop((household_id, resource_id), None)) is not None:
             await session.connection.close()
 
-    def is_connected(self, resource_id: str) -> bool:
-        return resource_id in self.sessions
+    def is_connected(self, household_id: str, resource_id: str) -> bool:
+        return (household_id, resource_id) in self.sessions
 
-    async def instruct(self, resource_id: str, instruction: FRBCInstruction) -> InstructionStatus:
+    async def instruct(
+        self, household_id: str, resource_id: str, instruction: FRBCInstruction
+    ) -> InstructionStatus:
         """Send an instruction; its status once the RM accepted it. DeviceRefused when the RM rejects
         it (ReceptionStatus not OK, or status REJECTED/ABORTED/REVOKED), DeviceUnreachable when no RM is
         connected or it does not answer in time."""
-        session = self.sessions.get(resource_id)
+        session = self.sessions.get((household_id, resource_id))
         if session is None:
             raise DeviceUnreachable(f"S2 resource {resource_id} is not connected")
         received = session.expect(str(instruction.message_id))
@@ -170,25 +230,69 @@ class Cem:
             session.waiting.pop(str(instruction.message_id), None)
             session.waiting.pop(str(instruction.id), None)
 
+    def _opens(self, household_id: str, token: str) -> frozenset[str]:
+        """The resource ids of the household whose token is ``token`` (compared in constant time)."""
+        return frozenset(
+            rid
+            for (hh, rid), registration in self.registered.items()
+            if hh == household_id and hmac.compare_digest(token.encode(), registration.token.encode())
+        )
+
+    def _check(self, connection: ServerConnection, request: Request) -> Response | None:
+        """The handshake: a household a driver registered, with a token of one of its resources."""
+        household_id = household_of(request.path)
+        if not any(hh == household_id for hh, _ in self.registered):
+            return self._refuse(connection, household_id, HTTPStatus.NOT_FOUND, "unknown household")
+        if not self._opens(household_id, token_of(request)):
+            return self._refuse(connection, household_id, HTTPStatus.UNAUTHORIZED, "wrong or missing token")
+        return None
+
+    def _refuse(
+        self, connection: ServerConnection, household_id: str, status: HTTPStatus, why: str
+    ) -> Response:
+        self._said(f"{household_id[:64]!r}: {why}", "S2: refused an RM for household %s from %s",
+                   connection.remote_address)  # fmt: skip
+        response = connection.respond(status, f"{why}\n")
+        if status is HTTPStatus.UNAUTHORIZED:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="homeflex S2"'
+        return response
+
+    def _said(self, what: str, message: str, where: object) -> None:
+        """Log a refusal once (a refused RM retries every few seconds)."""
+        key = (what, str(where).split(",")[0])
+        if key not in self._refusals:
+            if len(self._refusals) >= REFUSALS_REMEMBERED:
+                self._refusals.clear()
+            self._refusals.add(key)
+            log.warning(message, what, where)
+
     async def _handle(self, connection: ServerConnection) -> None:
-        session = Session(connection)
+        request = connection.request
+        household_id = household_of(request.path) if request else ""
+        opens = self._opens(household_id, token_of(request)) if request else frozenset()
+        if not opens:  # unregistered between the handshake and now
+            return
+        session = Session(connection, household_id, opens)
         try:
             async for raw in connection:
                 await self._receive(session, raw)
         except ConnectionClosed:
             pass
         finally:
-            rid = session.resource_id
-            if rid is not None and self.sessions.get(rid) is session:
-                del self.sessions[rid]
-                log.info("S2: resource %s disconnected", rid)
-                if (listener := self.registered.get(rid)) is not None:
-                    listener.connected(False)
+            key = (household_id, session.resource_id or "")
+            if session.resource_id is not None and self.sessions.get(key) is session:
+                del self.sessions[key]
+                log.info("S2: resource %s of %s disconnected", session.resource_id, household_id)
+                if (registration := self.registered.get(key)) is not None:
+                    registration.listener.connected(False)
 
     async def _receive(self, session: Session, raw: str | bytes) -> None:
         try:
-            message = S2Parser.parse_as_any_message(raw if isinstance(raw, str) else raw.decode())
-        except (S2ValidationError, ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is one
+            text = raw if isinstance(raw, str) else raw.decode()
+            if not isinstance(json.loads(text), dict):  # s2-python assumes an object
+                raise ValueError("not a JSON object")
+            message = S2Parser.parse_as_any_message(text)
+        except (S2ValidationError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError are ones
             await self._garbage(session, raw, err)
             return
         subject = getattr(message, "message_id", None)
@@ -205,8 +309,11 @@ class Cem:
         if isinstance(message, ResourceManagerDetails):
             await self._details(session, message)
             return
-        listener = self.registered.get(session.resource_id or "")
-        if listener is None:
+        registration = self.registered.get((session.household_id, session.resource_id or ""))
+        if (
+            registration is None
+            or self.sessions.get((session.household_id, session.resource_id or "")) is not session
+        ):
             await session.answer(
                 subject, ReceptionStatusValues.TEMPORARY_ERROR, "ResourceManagerDetails first"
             )
@@ -214,31 +321,31 @@ class Cem:
         await session.answer(subject, ReceptionStatusValues.OK)
         if isinstance(message, InstructionStatusUpdate):
             session.resolve(str(message.instruction_id), message)
-        listener.received(message)
+        registration.listener.received(message)
 
     async def _details(self, session: Session, details: ResourceManagerDetails) -> None:
         rid = str(details.resource_id)
-        listener = self.registered.get(rid)
-        if listener is None:
-            if rid not in self._unknown:
-                if len(self._unknown) >= UNKNOWN_REMEMBERED:
-                    self._unknown.clear()
-                self._unknown.add(rid)
-                log.warning("S2: refused unknown resource %s from %s", rid, session.connection.remote_address)
+        key = (session.household_id, rid)
+        registration = self.registered.get(key) if rid in session.opens else None
+        if registration is None or session.resource_id not in (None, rid):
+            self._said(f"{rid} in {session.household_id[:64]!r}",
+                       "S2: refused resource %s: not one its token opens (from %s)",
+                       session.connection.remote_address)  # fmt: skip
             await session.answer(
                 details.message_id, ReceptionStatusValues.PERMANENT_ERROR, "unknown resource"
             )
             await session.connection.close()
             return
+        listener = registration.listener
         if ControlType.FILL_RATE_BASED_CONTROL not in details.available_control_types:
             log.error("S2: resource %s does not offer FRBC (it offers %s)", rid,
                       [c.value for c in details.available_control_types])  # fmt: skip
             await session.answer(details.message_id, ReceptionStatusValues.PERMANENT_ERROR, "FRBC needed")
             return
         await session.answer(details.message_id, ReceptionStatusValues.OK)
-        old = self.sessions.get(rid)
+        old = self.sessions.get(key)
         session.resource_id = rid
-        self.sessions[rid] = session  # first: the old connection's end must not count as a loss
+        self.sessions[key] = session  # first: the old connection's end must not count as a loss
         if old is not None and old is not session:
             await old.connection.close()
         log.info("S2: resource %s connected (%s %s)", rid, details.manufacturer or "", details.model or "")
@@ -260,5 +367,13 @@ class Cem:
 @asynccontextmanager
 async def cem_endpoint(settings: Any) -> AsyncIterator[Cem]:
     """The S2 driver's shared service, from homeflex's settings (homeflex.settings.Settings)."""
-    async with Cem(CemSettings(host=settings.s2_host, port=settings.s2_port)) as cem:
+    cem = Cem(
+        CemSettings(
+            host=settings.s2_host,
+            port=settings.s2_port,
+            tls_cert=settings.s2_tls_cert,
+            tls_key=settings.s2_tls_key,
+        )
+    )
+    async with cem:
         yield cem

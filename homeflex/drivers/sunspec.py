@@ -1,18 +1,27 @@
 """SunSpec over Modbus TCP, for hybrid inverters and home batteries (protocols.md §6; the SunSpec
-information models 103 inverter, 123 immediate controls, 124 storage):
+information models 103 inverter, 123 immediate controls, 124 storage, and the DER models 704 AC
+controls and 802 battery). Each kind has two ways, the first the device fully implements is used:
 
-    battery {"power_w": W}          StorCtl_Mod 3 with InWRte = W and OutWRte = -W (% of WChaMax, + charge):
-                                     a window of one point, the battery holds W; None: StorCtl_Mod 0
-    pv      {"export_limit_w": W}   WMaxLimPct = W (% of WMax, model 121, else the configured rating),
+    battery {"power_w": W}          124: StorCtl_Mod 3 with InWRte = W and OutWRte = -W (% of WChaMax,
+                                     + charge): a window of one point, the battery holds W;
+                                     None: StorCtl_Mod 0
+                                     704 + 802: WSetMod 1 (watts), WSet = -W (+ into the grid), WSetEna 1;
+                                     None: WSetEna 0. 802's LocRemCtl LOCAL (the battery takes no remote
+                                     control) refuses the command
+    pv      {"export_limit_w": W}   123: WMaxLimPct = W (% of WMax, model 121, else the configured rating),
                                      WMaxLim_Ena 1; None: WMaxLim_Ena 0
+                                     704: WMaxLimPct, WMaxLimPctEna 1; None: WMaxLimPctEna 0
 
-The command's expiry goes to the device as seconds in ``InOutWRte_RvrtTms`` / ``WMaxLimPct_RvrtTms``: the
-device reverts on its own clock even when homeflex is gone (NATIVE). The device is polled for power
-(model 103 ``W``, + into the grid), lifetime energy (``WH``) and, for a battery, ``ChaState`` (SoC).
+The command's expiry goes to the device as seconds in the control's own revert timeout
+(``InOutWRte_RvrtTms``, ``WMaxLimPct_RvrtTms``; 704: ``WSetRvrtTms``, ``WMaxLimPctRvrtTms``, with the
+reversion enable 0 so that the device goes back to its own behaviour): the device reverts on its own
+clock even when homeflex is gone (NATIVE). The device is polled for power (model 103 ``W``, + into the
+grid), lifetime energy (``WH``) and, for a battery, its SoC (124 ``ChaState`` or 802 ``SoC``).
 
 At start the driver finds the map (``SunS`` at ``base``, else 40000, 0, 50000) and the models it needs;
-a model or point the device does not implement is said once, as "unsupported by this device", and every
-command it would need is refused (DeviceRefused) rather than failing at event time. No answer (a Modbus
+a model or point the device does not implement is said once, as "unsupported by this device" with what
+is missing, and every command it would need is refused (DeviceRefused) rather than failing at event
+time. No answer (a Modbus
 timeout, a refused connection) is DeviceUnreachable, and the device is said unavailable once.
 """
 
@@ -31,7 +40,18 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from homeflex.core.domain import DeviceKind
-from homeflex.core.sunspec import BASES, END, MARKER, MAX_MODELS, SF_RANGE, decode, model, scaled, unscaled
+from homeflex.core.sunspec import (
+    BASES,
+    END,
+    MARKER,
+    MAX_MODELS,
+    SF_RANGE,
+    decode,
+    encode,
+    model,
+    scaled,
+    unscaled,
+)
 from homeflex.core.tasks import stop_tasks
 from homeflex.drivers import (
     DeviceLink,
@@ -46,19 +66,35 @@ from homeflex.drivers.watts import watts_setting
 
 log = logging.getLogger(__name__)
 
-MAX_REVERT_S = 0xFFFF  # RvrtTms is a uint16 of seconds (about 18 h)
 ILLEGAL_ADDRESS, ILLEGAL_VALUE = 2, 3  # Modbus exception codes that mean "no" (others: try again)
-# What a kind needs: the settings key, the models, and the points the device must implement.
-NEEDS = {
-    DeviceKind.BATTERY: (
-        "power_w",
-        {103: ("W", "W_SF"), 124: ("WChaMax", "WChaMax_SF", "StorCtl_Mod", "InWRte", "OutWRte",
-                                   "InOutWRte_SF", "InOutWRte_RvrtTms")},
-    ),
-    DeviceKind.PV: (
-        "export_limit_w",
-        {103: ("W", "W_SF"), 123: ("WMaxLimPct", "WMaxLimPct_SF", "WMaxLimPct_RvrtTms", "WMaxLim_Ena")},
-    ),
+LIMIT_704 = ("WMaxLimPctEna", "WMaxLimPctRvrtTms")  # 704's names for 123's WMaxLim_Ena, WMaxLimPct_RvrtTms
+
+
+@dataclass(frozen=True)
+class Control:
+    """One way to command a kind: the models and the points the device must implement for it, and the
+    longest revert timeout its timeout point can say (seconds)."""
+
+    name: str
+    needs: dict[int, tuple[str, ...]]
+    max_revert_s: int
+
+
+# What a kind needs: the settings key, and its controls in the order they are tried.
+CONTROLS = {
+    DeviceKind.BATTERY: ("power_w", (
+        Control("storage (124)", {103: ("W", "W_SF"), 124: ("WChaMax", "WChaMax_SF", "StorCtl_Mod", "InWRte",
+                                  "OutWRte", "InOutWRte_SF", "InOutWRte_RvrtTms")}, 0xFFFF),
+        Control("DER (704, 802)", {103: ("W", "W_SF"), 704: ("WSetEna", "WSetMod", "WSet", "WSet_SF",
+                                   "WSetEnaRvrt", "WSetRvrtTms"), 802: ("SoC", "SoC_SF", "WChaRteMax",
+                                   "WDisChaRteMax", "WChaDisChaMax_SF")}, 0xFFFFFFFF),
+    )),
+    DeviceKind.PV: ("export_limit_w", (
+        Control("immediate controls (123)", {103: ("W", "W_SF"), 123: ("WMaxLimPct", "WMaxLimPct_SF",
+                                             "WMaxLimPct_RvrtTms", "WMaxLim_Ena")}, 0xFFFF),
+        Control("DER (704)", {103: ("W", "W_SF"), 704: ("WMaxLimPctEna", "WMaxLimPct", "WMaxLimPct_SF",
+                              "WMaxLimPctEnaRvrt", "WMaxLimPctRvrtTms")}, 0xFFFFFFFF),
+    )),
 }  # fmt: skip
 
 
@@ -106,11 +142,13 @@ class Map:
 
 class SunSpecDriver:
     def __init__(self, link: DeviceLink, address: SunSpecAddress) -> None:
-        if link.kind not in NEEDS:
+        if link.kind not in CONTROLS:
             raise ValueError(f"{link.name}: SunSpec drives a battery or a PV inverter, not {link.kind}")
         self.link = link
         self.address = address
-        self.key, self.needs = NEEDS[link.kind]
+        self.key, self.controls = CONTROLS[link.kind]
+        self.control = self.controls[0]  # the one in use, once the device's map is known
+        self.lacks: list[str] = []  # what the device lacks for each control tried
         self.map: Map | None = None
         self.unsupported: str | None = None
         self.up: bool | None = None
@@ -151,14 +189,19 @@ class SunSpecDriver:
                 log.exception("%s: SunSpec poll failed", self.link.name)
 
     # -- commands --------------------------------------------------------------------------------------
+    @property
+    def needs(self) -> dict[int, tuple[str, ...]]:
+        return self.control.needs
+
     async def send(self, settings: Settings, expires_at: datetime | None) -> int:
         watts = self._setting(settings)
-        revert_s = self._revert_seconds(expires_at)
         found = await self._ready()
+        revert_s = self._revert_seconds(expires_at)
+        der = 704 in self.needs
         if self.link.kind is DeviceKind.BATTERY:
-            await self._storage(found, watts, revert_s)
+            await (self._der_power(found, watts, revert_s) if der else self._storage(found, watts, revert_s))
         else:
-            await self._curtail(found, watts, revert_s)
+            await self._curtail(found, watts, revert_s, 704 if der else 123)
         with suppress(DeviceUnreachable):  # the command took; the reading will come with the next poll
             await self._read(found)
         return 1
@@ -171,9 +214,10 @@ class SunSpecDriver:
         if expires_at is None:
             return 0
         seconds = math.ceil((expires_at - self.link.clock.now()).total_seconds())
-        if not 0 < seconds <= MAX_REVERT_S:
-            raise DeviceRefused(f"{self.link.name}: an expiry {seconds} s away cannot be said in RvrtTms "
-                                f"(1..{MAX_REVERT_S} s)")  # fmt: skip
+        longest = self.control.max_revert_s
+        if not 0 < seconds <= longest:
+            raise DeviceRefused(f"{self.link.name}: an expiry {seconds} s away cannot be said in the revert "
+                                f"timeout (1..{longest} s)")  # fmt: skip
         return seconds
 
     async def _ready(self) -> Map:
@@ -205,21 +249,45 @@ class SunSpecDriver:
             await self._write(at, 124, {"ChaGriSet": 1})
         await self._write(at, 124, {"StorCtl_Mod": 3})
 
-    async def _curtail(self, found: Map, watts: float | None, revert_s: int) -> None:
-        at = found.models[123]
+    async def _curtail(self, found: Map, watts: float | None, revert_s: int, model_id: int = 123) -> None:
+        """The output limit, % of WMax, in model 123 or 704 (the same points but their names; 704 is told
+        to revert to no limit)."""
+        at = found.models[model_id]
+        enable, timeout = ("WMaxLim_Ena", "WMaxLimPct_RvrtTms") if model_id == 123 else LIMIT_704
         if watts is None:
-            await self._write(at, 123, {"WMaxLim_Ena": 0})
+            await self._write(at, model_id, {enable: 0})
             return
-        regs = await self._registers(at, model(123).length + 2)
-        sf = self._sf(123, regs, "WMaxLimPct_SF")
+        regs = await self._registers(at, model(model_id).length + 2)
+        sf = self._sf(model_id, regs, "WMaxLimPct_SF")
         rating = await self._wmax()
         if sf is None or rating <= 0:
             raise DeviceRefused(f"{self.link.name}: unreadable WMaxLimPct_SF or WMax from the device")
         pct = unscaled(max(watts, 0.0) / rating * 100, sf)
         if pct > 0xFFFE:
             raise DeviceRefused(f"{self.link.name}: {watts:g} W is beyond the inverter's WMax {rating:g} W")
-        await self._write(at, 123, {"WMaxLimPct": pct, "WMaxLimPct_RvrtTms": revert_s})
-        await self._write(at, 123, {"WMaxLim_Ena": 1})
+        reversion = {"WMaxLimPctEnaRvrt": 0} if model_id == 704 else {}
+        await self._write(at, model_id, {"WMaxLimPct": pct, timeout: revert_s, **reversion})
+        await self._write(at, model_id, {enable: 1})
+
+    async def _der_power(self, found: Map, watts: float | None, revert_s: int) -> None:
+        """Model 704's active power setpoint, in watts (+ into the grid), reverting to disabled."""
+        at = found.models[704]
+        if watts is None:
+            await self._write(at, 704, {"WSetEna": 0})
+            return
+        battery = await self._registers(found.models[802], model(802).length + 2)
+        if self._raw(802, battery, "LocRemCtl") == 1:
+            raise DeviceRefused(f"{self.link.name}: the battery is under local control (802 LocRemCtl "
+                                "LOCAL): it takes no setpoint from homeflex")  # fmt: skip
+        limit = self._scaled(802, battery, "WChaRteMax" if watts > 0 else "WDisChaRteMax")
+        if limit is not None and abs(watts) > limit:
+            raise DeviceRefused(f"{self.link.name}: {watts:g} W is beyond the battery's rating {limit:g} W")
+        sf = self._sf(704, await self._registers(at, model(704).length + 2), "WSet_SF")
+        if sf is None:
+            raise DeviceRefused(f"{self.link.name}: unreadable WSet_SF from the device")
+        await self._write(at, 704, {"WSetMod": 1, "WSet": unscaled(-watts, sf)})
+        await self._write(at, 704, {"WSetEnaRvrt": 0, "WSetRvrtTms": revert_s})
+        await self._write(at, 704, {"WSetEna": 1})
 
     async def _wmax(self) -> float:
         """WMax from model 121 when the device has it, else the rating homeflex was configured with."""
@@ -232,8 +300,8 @@ class SunSpecDriver:
         return self.link.max_power_w
 
     async def _write(self, at: int, model_id: int, values: dict[str, int]) -> None:
-        """Write 16-bit points of one model; neighbours go in one request, so that the device takes
-        them together (a charge rate and a discharge rate that only agree as a pair)."""
+        """Write points of one model; neighbours go in one request, so that the device takes them
+        together (a charge rate and a discharge rate that only agree as a pair)."""
         spec = model(model_id)
         run: list[int] = []
         start = -1
@@ -243,7 +311,10 @@ class SunSpecDriver:
                 run = []
             if not run:
                 start = point.offset
-            run.append(values[point.name] & 0xFFFF)  # two's complement for the signed ones
+            try:
+                run += encode(point, values[point.name])  # two's complement for the signed ones
+            except ValueError as err:
+                raise DeviceRefused(f"{self.link.name}: {err}") from None
         if run:
             await self._request("write", at + start, run)
 
@@ -285,34 +356,49 @@ class SunSpecDriver:
         return found
 
     def _check(self, found: Map) -> None:
-        """Say once what the device lacks of what homeflex needs; commands are then refused."""
+        """Pick the first control whose models the device has; say once when none is complete (every
+        command is then refused)."""
         if self.unsupported is not None:
             return
-        missing = [f"model {m}" for m in self.needs if m not in found.models]
-        if missing:
-            self.unsupported = (
-                f"{self.link.name}: unsupported by this device: {', '.join(missing)} "
-                f"(it has models {sorted(found.models)}); {self.key} cannot be commanded"
-            )
-            log.error("%s", self.unsupported)
+        for control in self.controls[self.controls.index(self.control) :]:
+            missing = [f"model {m}" for m in control.needs if m not in found.models]
+            if not missing:
+                self.control = control
+                return
+            self.lacks.append(f"{control.name}: {', '.join(missing)}")
+        self._unsupported(f"it has models {sorted(found.models)}")
 
-    def _check_points(self, model_id: int, regs: Sequence[int]) -> None:
+    def _check_points(self, found: Map, model_id: int, regs: Sequence[int]) -> bool:
+        """False when the control in use lacks a point: the next control is tried (or none is left)."""
         if self.unsupported is not None:
-            return
-        spec = model(model_id)
+            return True
         absent = [name for name in self.needs.get(model_id, ()) if self._raw(model_id, regs, name) is None]
-        if absent:
-            self.unsupported = (f"{self.link.name}: unsupported by this device: model {model_id} "
-                                f"({spec.name}) does not implement {', '.join(absent)}; "
-                                f"{self.key} cannot be commanded")  # fmt: skip
-            log.error("%s", self.unsupported)
+        if not absent:
+            return True
+        spec = model(model_id)
+        self.lacks.append(f"{self.control.name}: model {model_id} ({spec.name}) does not implement "
+                          f"{', '.join(absent)}")  # fmt: skip
+        later = self.controls[self.controls.index(self.control) + 1 :]
+        if not later:
+            self._unsupported("")
+            return True
+        self.control = later[0]
+        self._check(found)
+        return False
+
+    def _unsupported(self, has: str) -> None:
+        self.unsupported = (f"{self.link.name}: unsupported by this device: {'; '.join(self.lacks)}"
+                            f"{f' ({has})' if has else ''}; {self.key} cannot be commanded")  # fmt: skip
+        log.error("%s", self.unsupported)
 
     async def _read(self, found: Map) -> None:
         state: dict[str, Any] = {}
         try:
             for model_id in sorted(set(self.needs) & set(found.models)):
                 regs = await self._registers(found.models[model_id], model(model_id).length + 2)
-                self._check_points(model_id, regs)
+                if not self._check_points(found, model_id, regs):
+                    await self._read(found)  # with the next control (at most one more per control)
+                    return
                 state.update(self._state(model_id, regs))
         except ValueError as err:
             log.warning("%s: unreadable reading from the device: %s", self.link.name, err)
@@ -330,6 +416,17 @@ class SunSpecDriver:
         if model_id == 123:
             enabled, pct = self._raw(123, regs, "WMaxLim_Ena"), self._scaled(123, regs, "WMaxLimPct")
             return {"export_limit_pct": pct if enabled == 1 else None}
+        if model_id == 802:
+            soc = self._scaled(802, regs, "SoC")
+            return {"soc": None if soc is None else round(soc / 100, 4)}
+        if model_id == 704 and self.link.kind is DeviceKind.PV:
+            enabled, pct = self._raw(704, regs, "WMaxLimPctEna"), self._scaled(704, regs, "WMaxLimPct")
+            return {"export_limit_pct": pct if enabled == 1 else None}
+        if model_id == 704:
+            enabled, mode, inject = self._raw(704, regs, "WSetEna"), self._raw(704, regs, "WSetMod"), None
+            if enabled == 1 and mode == 1:
+                inject = self._scaled(704, regs, "WSet")
+            return {"setpoint_w": None if inject is None else -inject}
         return {}
 
     def _setpoint(self, regs: Sequence[int]) -> float | None:
@@ -446,11 +543,13 @@ INFO = register(
         products=(
             "Fronius GEN24 Plus (battery: model 124)",
             "any SunSpec inverter with model 123 (PV) or 124 (storage)",
+            "a SunSpec DER device with models 704 (PV, battery) and 802 (battery)",
         ),
         expiry=Expiry.NATIVE,
         fail_safe=(
-            "native: the expiry is written as InOutWRte_RvrtTms (battery) or WMaxLimPct_RvrtTms (PV); "
-            "the device drops the limit by itself when it runs out"
+            "native: the expiry is written as the control's revert timeout, InOutWRte_RvrtTms (battery) or "
+            "WMaxLimPct_RvrtTms (PV), or 704's WSetRvrtTms / WMaxLimPctRvrtTms with reversion disabled; "
+            "the device drops the setpoint or limit by itself when it runs out"
         ),
         config=SunSpecAddress,
         build=SunSpecDriver,

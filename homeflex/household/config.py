@@ -298,13 +298,19 @@ def _device(raw: Any, where: str) -> DeviceConfig:
     power = raw["max_power_w"]
     if not isinstance(power, int | float) or isinstance(power, bool) or not 0 < power <= 100_000:
         raise ConfigError(f"{where}.max_power_w", "must be a number of watts in (0, 100000]")
+    address = _address(info, raw.get("address"), where)
+    if info.fits is not None:
+        try:
+            info.fits(kind, address)
+        except ValueError as err:
+            raise ConfigError(f"{where}.address", str(err)) from None
     try:
         return DeviceConfig(
             id=str(raw["id"]),
             kind=kind,
             max_power_w=float(power),
             protocol=info.protocol,
-            address=_address(info, raw.get("address"), where),
+            address=address,
             product=raw.get("product"),
         )
     except ConfigError:

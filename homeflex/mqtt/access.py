@@ -22,7 +22,7 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -63,12 +63,20 @@ HOUSEHOLD_PARTS = (
     "plug2",
     "plug3",
     "plug4",
+    "ha",  # the agent's Home Assistant bridge (homeflex.ven.homeassistant)
+    "hass",  # the household's own Home Assistant, when it reads the platform broker
 )
+# Beyond its subtree, Home Assistant discovery: the agent's bridge writes exactly the household's own
+# discovery configs and hears HA's birth; the household's HA reads those configs and announces itself.
+HOUSEHOLD_HA_RULES: Mapping[str, Callable[[str], Rules]] = {
+    "ha": lambda hh: (("write", topics.ha_config_filter(hh)), ("read", topics.HA_BIRTH)),
+    "hass": lambda hh: (("read", topics.ha_config_filter(hh)), ("write", topics.HA_BIRTH)),
+}
 SERVICE_PARTS: Mapping[str, tuple[str, ...]] = {
     TELEMETRY: ("ingest", "profiles"),
     OPERATOR: ("console",),
     PORTAL: ("skips",),
-    VTN_OADR3: (NOTIFY_PART,),
+    VTN_OADR3: (NOTIFY_PART, "payments"),  # payments: settlement's month-to-date totals (telemetry)
 }
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -98,6 +106,8 @@ def acl_text(
         for part in HOUSEHOLD_PARTS:
             lines.append(f"user {connection_username(household, part)}")
             lines.append(f"topic readwrite {topics.PREFIX}/{household}/#")
+            extra = HOUSEHOLD_HA_RULES.get(part)
+            lines += [f"topic {access} {topic}" for access, topic in (extra(household) if extra else ())]
         lines.append("")
     # %u is the username: a household's own subtree under its bare account name.
     lines += ["pattern readwrite " + f"{topics.PREFIX}/%u/#", ""]

@@ -110,7 +110,7 @@ class MqttSession:
         self._will = will
         self._keepalive = keepalive
         self._max_outgoing = max_concurrent_outgoing
-        self._handlers: list[tuple[str, Handler]] = []
+        self._handlers: list[tuple[str, Handler, bool]] = []  # (filter, handler, takes retained)
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -121,9 +121,11 @@ class MqttSession:
         self._persistent = persistent
         self._unacked: list[tuple[aiomqtt.Client, int, int]] = []
 
-    def subscribe(self, topic_filter: str, handler: Handler) -> None:
-        """Call `handler(topic, payload)` for every message matching `topic_filter` (QoS 1)."""
-        self._handlers.append((topic_filter, handler))
+    def subscribe(self, topic_filter: str, handler: Handler, *, retained: bool = True) -> None:
+        """Call `handler(topic, payload)` for every message matching `topic_filter` (QoS 1).
+        `retained=False`: only messages published while subscribed, not a retained one the broker
+        replays at (re)subscription (a command must not be carried out again on every reconnect)."""
+        self._handlers.append((topic_filter, handler, retained))
         if self._client is not None and self._connected.is_set():
             asyncio.get_running_loop().create_task(self._subscribe_one(topic_filter))
 
@@ -233,7 +235,7 @@ class MqttSession:
             try:
                 async with self._make_client() as client:
                     self._client = client
-                    for topic_filter, _ in self._handlers:
+                    for topic_filter, _, _ in self._handlers:
                         await client.subscribe(topic_filter, qos=1)
                     if self._online_payload is not None:
                         await client.publish(*self._online_payload, qos=1, retain=True)
@@ -242,7 +244,9 @@ class MqttSession:
                         log.info("%s: reconnected to the broker", self.identifier)
                     backoff = 0.2
                     async for message in client.messages:
-                        await self._dispatch(str(message.topic), message.topic, message.payload)
+                        await self._dispatch(
+                            str(message.topic), message.topic, message.payload, bool(message.retain)
+                        )
                         if self._persistent and message.qos > 0:
                             self._unacked.append((client, message.mid, message.qos))
             except MqttConnectError as err:
@@ -260,10 +264,10 @@ class MqttSession:
                 await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
                 backoff = min(backoff * 2, 10.0)
 
-    async def _dispatch(self, topic: str, matcher: aiomqtt.Topic, payload: Any) -> None:
+    async def _dispatch(self, topic: str, matcher: aiomqtt.Topic, payload: Any, retain: bool = False) -> None:
         data = payload if isinstance(payload, bytes) else str(payload).encode()
-        for topic_filter, handler in self._handlers:
-            if not matcher.matches(topic_filter):
+        for topic_filter, handler, takes_retained in self._handlers:
+            if not matcher.matches(topic_filter) or (retain and not takes_retained):
                 continue
             try:
                 result = handler(topic, data)

@@ -1,6 +1,7 @@
 """Which real product each simulated device stands for, so a simulated community mixes the protocols
 people's devices speak: chargers that are OCPP charge points, batteries behind SunSpec Modbus inverters,
-plugs that are Shelly, Tasmota or Zigbee2MQTT plugs, and homeflex's own simulators. One table per
+heat pumps whose S2 resource manager connects to the household agent, plugs that are Shelly, Tasmota or
+Zigbee2MQTT plugs, and homeflex's own simulators. One table per
 device; a household's place in the community picks its row, so a run has the same products every time.
 
 A ``Wire`` is both sides of one device: the address the household's configuration gives its driver, and
@@ -9,11 +10,15 @@ the options its simulator is started with (the same address, plus where a server
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from homeflex.mqtt.broker import free_port
+
+S2_NAMESPACE = uuid.UUID("6f1c2d1e-5b0a-4a8e-9d3c-2f1e0b7a5c41")  # a household's S2 resource ids
 
 # device id -> the products it stands for in turn: (protocol, product, address of household hh)
 Product = tuple[str, str, Callable[[str], dict[str, Any]]]
@@ -33,6 +38,18 @@ MIX: dict[str, tuple[Product, ...]] = {
             lambda hh: {"host": "127.0.0.1", "port": free_port()},
         ),
         ("homeflex", "homeflex simulated battery", lambda hh: {}),
+    ),
+    "heat_pump": (  # the odd households: the demo's event then reaches S2 heat pumps in opted-in homes
+        ("homeflex", "homeflex simulated heat pump", lambda hh: {}),
+        (
+            "s2",
+            "heat pump with an S2 resource manager (FRBC)",
+            lambda hh: {
+                "resource_id": str(uuid.uuid5(S2_NAMESPACE, f"{hh}-heat-pump")),
+                "token": secrets.token_urlsafe(24),
+                "fill_level_is": "indoor_c",
+            },
+        ),
     ),
     "plug": (
         ("shelly", "Shelly Plus Plug S", lambda hh: {"topic_prefix": f"shellyplusplugs-{hh}"}),

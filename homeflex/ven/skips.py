@@ -30,3 +30,21 @@ def parse_skips(payload: bytes) -> dict[str, str]:
         reason = item.get("reason") or CUSTOMER_OVERRIDE
         out[event_id] = str(reason)
     return out
+
+
+def with_skips(payload: bytes, wanted: list[dict[str, str]]) -> bytes | None:
+    """The retained skips message with every skip in `wanted` (`{"event_id", "reason", "at"}`) that it
+    lacks added after the ones it has, kept as they are; None when it has them all (nothing to send).
+    The household's other way to skip (its Home Assistant) sends this on the same topic, so the VEN
+    takes both alike; an unreadable message counts as no skips, as the VEN reads it."""
+    try:
+        body: Any = json.loads(payload) if payload else {"skips": []}
+    except ValueError:
+        body = {"skips": []}
+    items = body.get("skips") if isinstance(body, dict) else None
+    kept = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    have = {i.get("event_id") for i in kept}
+    added = [w for w in wanted if w["event_id"] not in have]
+    if not added:
+        return None
+    return json.dumps({"skips": [*kept, *added]}, separators=(",", ":")).encode()

@@ -32,7 +32,7 @@ def test_every_registered_driver_has_a_rig() -> None:
     assert commandable == [r.protocol for r in RIGS]
 
 
-@pytest.fixture(params=RIGS, ids=lambda r: r.protocol)
+@pytest.fixture(params=[pytest.param(r, marks=r.marks, id=r.protocol) for r in RIGS])
 def rig(request: pytest.FixtureRequest) -> Rig:
     return request.param  # type: ignore[no-any-return]
 

@@ -29,12 +29,17 @@ JSON_MODELS = Path(sunspec2.__file__).parent / "models" / "json"
 
 
 def published(model_id: int) -> tuple[str, tuple[tuple[str, str, int, str | None, str], ...]]:
+    """The model's points in register order; a group that occurs once (model 704's power factor
+    settings) follows the model's own points, its points named ``group.point``."""
     group = json.loads((JSON_MODELS / f"model_{model_id}.json").read_text())["group"]
-    assert not group.get("groups"), "homeflex's table holds flat models only"
-    points = tuple(
-        (p["name"], p["type"], p["size"], p.get("sf"), p.get("access", "R")) for p in group["points"]
-    )
-    return group["name"], points
+    points = [(p["name"], p["type"], p["size"], p.get("sf"), p.get("access", "R")) for p in group["points"]]
+    for sub in group.get("groups", ()):
+        assert sub.get("count", 1) == 1 and not sub.get("groups"), (
+            "homeflex's table holds no repeating groups"
+        )
+        points += [(f"{sub['name']}.{p['name']}", p["type"], p["size"], p.get("sf"), p.get("access", "R"))
+                   for p in sub["points"]]  # fmt: skip
+    return group["name"], tuple(points)
 
 
 def test_the_embedded_models_are_the_published_ones() -> None:

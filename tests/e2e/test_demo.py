@@ -37,4 +37,5 @@ async def test_demo_runs_end_to_end() -> None:
     report = format_report(status)
     assert "Totals:" in report
     assert "ev:ocpp" in report
+    assert "heat_pump:s2" in report  # an S2 resource manager connected to its household's CEM endpoint
     assert all(t["household_id"] in report for t in targets)

@@ -38,15 +38,15 @@ async def wait_counted(ingestor: Ingestor, n: int) -> None:
 
 
 async def test_bad_readings_are_recorded_and_ingestion_goes_on(
-    mqtt_url: str, storage: SQLiteStorage, uid: str
+    private_mqtt_url: str, storage: SQLiteStorage, uid: str
 ) -> None:
     hh = f"ing{uid}"
     await storage.upsert_household(HouseholdRecord(id=hh, group="g", category=Category.C), NOW)
     labels = {"reason": "impossible_value"}
     impossible_before = REGISTRY.get_sample_value("homeflex_readings_rejected_total", labels)
     async with (
-        Ingestor(storage, ManualClock(NOW), mqtt_url) as ingestor,
-        MqttSession(mqtt_url, f"meter-{uid}") as meter,
+        Ingestor(storage, ManualClock(NOW), private_mqtt_url) as ingestor,
+        MqttSession(private_mqtt_url, f"meter-{uid}") as meter,
     ):
         topic = topics.meter_reading(hh)
         await meter.publish(topic, reading(3, 100.0))
@@ -75,14 +75,14 @@ async def test_bad_readings_are_recorded_and_ingestion_goes_on(
 
 
 async def test_history_backlog_keeps_good_items_and_records_bad_ones(
-    mqtt_url: str, storage: SQLiteStorage, uid: str
+    private_mqtt_url: str, storage: SQLiteStorage, uid: str
 ) -> None:
     hh = f"hist{uid}"
     await storage.upsert_household(HouseholdRecord(id=hh, group="g", category=Category.C), NOW)
     backlog = [reading(60, 10.0), {"ts": "yesterday"}, reading(30, 20.0), reading(0, 30.0)]
     async with (
-        Ingestor(storage, ManualClock(NOW), mqtt_url) as ingestor,
-        MqttSession(mqtt_url, f"meter-{uid}") as meter,
+        Ingestor(storage, ManualClock(NOW), private_mqtt_url) as ingestor,
+        MqttSession(private_mqtt_url, f"meter-{uid}") as meter,
     ):
         await meter.publish(topics.meter_history(hh), backlog)
         await meter.publish(topics.meter_history(hh), b'{"not": "a list"}')
@@ -94,12 +94,12 @@ async def test_history_backlog_keeps_good_items_and_records_bad_ones(
 
 
 async def test_readings_pending_at_shutdown_are_written(
-    mqtt_url: str, storage: SQLiteStorage, uid: str
+    private_mqtt_url: str, storage: SQLiteStorage, uid: str
 ) -> None:
     hh = f"flush{uid}"
     await storage.upsert_household(HouseholdRecord(id=hh, group="g", category=Category.C), NOW)
-    ingestor = Ingestor(storage, ManualClock(NOW), mqtt_url, batch_size=10_000, flush_s=3600)
-    async with ingestor, MqttSession(mqtt_url, f"meter-{uid}") as meter:
+    ingestor = Ingestor(storage, ManualClock(NOW), private_mqtt_url, batch_size=10_000, flush_s=3600)
+    async with ingestor, MqttSession(private_mqtt_url, f"meter-{uid}") as meter:
         for i in range(50):
             await meter.publish(topics.meter_reading(hh), json.dumps(reading(50 - i, float(i))))
         async with asyncio.timeout(5):

@@ -11,6 +11,15 @@ basic settings, 123 immediate controls), its map built from the published model 
              but not modelled: the physics charges from the house whatever its source.
     pv       WMaxLim_Ena 1 caps the output at WMaxLimPct % of WMax (model 121); WMaxLimPct_RvrtTms as above.
 
+With ``models`` giving the DER models instead (SunSpec 7xx/8xx, IEEE 1547):
+
+    704      battery: WSetEna 1 holds it at WSet W (WSetMod 1; WSetMod 0: WSetPct % of its rating), + into
+             the grid (discharge); pv: WMaxLimPctEna 1 caps the output at WMaxLimPct %. Each control's
+             WSetRvrtTms / WMaxLimPctRvrtTms > 0 reverts it after that many seconds to its reversion
+             values (WSetEnaRvrt, WSetRvrt / WMaxLimPctEnaRvrt, WMaxLimPctRvrt; enable 0: its own behaviour).
+    802      the battery: ratings, SoC (live), W (the battery's power, + charge; live), LocRemCtl (0 remote;
+             option ``local`` 1: it takes no remote control and refuses a 704 WSetEna 1).
+
 A write the device cannot take (a rate beyond 100 %, a read-only point) is a Modbus exception and
 changes nothing. Options: ``host`` (127.0.0.1), ``port`` (502; 0 picks a free one, see ``port``),
 ``unit_id`` (1), ``base`` (40000), ``models`` (ids, default by kind), ``unimplemented`` (point names that
@@ -23,6 +32,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,13 +55,42 @@ DEFAULT_MODELS = {DeviceKind.BATTERY: (1, 103, 124), DeviceKind.PV: (1, 103, 121
 SCALE = {  # the device's scale factors (fixed, as on real devices); ``scale`` overrides them
     "A_SF": -2, "V_SF": -1, "W_SF": 0, "Hz_SF": -2, "WH_SF": 0, "Tmp_SF": -1, "WMax_SF": 0,
     "WChaMax_SF": 1, "WChaDisChaGra_SF": 0, "ChaState_SF": -1, "InOutWRte_SF": -2, "WMaxLimPct_SF": -1,
+    "PF_SF": -3, "WSet_SF": 0, "WSetPct_SF": -1, "VarSet_SF": 0, "VarSetPct_SF": -1,  # 704
+    "AHRtg_SF": 0, "WHRtg_SF": 0, "WChaDisChaMax_SF": 0, "SoC_SF": -1, "CellV_SF": -3, "AMax_SF": 0,  # 802
 }  # fmt: skip
 WRITABLE = {  # what this device lets a client write (other points: ILLEGAL_ADDRESS)
     124: {"StorCtl_Mod", "OutWRte", "InWRte", "InOutWRte_WinTms", "InOutWRte_RvrtTms", "InOutWRte_RmpTms",
           "ChaGriSet", "MinRsvPct"},
     123: {"WMaxLimPct", "WMaxLimPct_WinTms", "WMaxLimPct_RvrtTms", "WMaxLimPct_RmpTms", "WMaxLim_Ena"},
+    704: {"WSetEna", "WSetMod", "WSet", "WSetRvrt", "WSetPct", "WSetPctRvrt", "WSetEnaRvrt", "WSetRvrtTms",
+          "WMaxLimPctEna", "WMaxLimPct", "WMaxLimPctRvrt", "WMaxLimPctEnaRvrt", "WMaxLimPctRvrtTms"},
+    802: {"SocRsvMax", "SoCRsvMin", "CtrlHb", "AlmRst", "SetOp", "SetInvState"},
 }  # fmt: skip
-CONTROL = {124: "InOutWRte_RvrtTms", 123: "WMaxLimPct_RvrtTms"}  # model -> its revert timeout point
+
+
+@dataclass(frozen=True)
+class Control:
+    """A control with a revert timeout: its timeout point, its enable point, and what the enable point
+    and the value points become when the timeout runs out (point -> the point holding its reversion
+    value; None: 0, the device's own behaviour)."""
+
+    timeout: str
+    enable: str
+    revert: dict[str, str | None]
+
+
+CONTROLS = {
+    (124, DeviceKind.BATTERY): Control("InOutWRte_RvrtTms", "StorCtl_Mod", {"StorCtl_Mod": None}),
+    (123, DeviceKind.PV): Control("WMaxLimPct_RvrtTms", "WMaxLim_Ena", {"WMaxLim_Ena": None}),
+    (704, DeviceKind.BATTERY): Control(
+        "WSetRvrtTms", "WSetEna", {"WSetEna": "WSetEnaRvrt", "WSet": "WSetRvrt", "WSetPct": "WSetPctRvrt"}
+    ),
+    (704, DeviceKind.PV): Control(
+        "WMaxLimPctRvrtTms",
+        "WMaxLimPctEna",
+        {"WMaxLimPctEna": "WMaxLimPctEnaRvrt", "WMaxLimPct": "WMaxLimPctRvrt"},
+    ),
+}  # fmt: skip
 
 
 class SunSpecDevice:
@@ -76,6 +115,7 @@ class SunSpecDevice:
         self.base = int(options.get("base", 40000))
         self.models = tuple(int(m) for m in options.get("models", DEFAULT_MODELS[self.physics.kind]))
         self.unimplemented = frozenset(options.get("unimplemented", ()))
+        self.local = bool(options.get("local", False))  # model 802: under local control only
         self.scale = {**SCALE, **dict(options.get("scale", {}))}
         self.at: dict[int, int] = {}  # model id -> address of its ID
         self.image = self._build()  # the registers from ``base``: the device's truth
@@ -116,9 +156,22 @@ class SunSpecDevice:
             "InOutWRte_WinTms": 0, "InOutWRte_RmpTms": 0, "ChaGriSet": 0, "WChaGra": 100, "WDisChaGra": 100,
             "WMaxLimPct": unscaled(100.0, self.scale["WMaxLimPct_SF"]), "WMaxLimPct_RvrtTms": 0,
             "WMaxLimPct_WinTms": 0, "WMaxLimPct_RmpTms": 0, "WMaxLim_Ena": 0,
+            # 704: active power and its limit; the power factor and reactive power are not implemented
+            "WSetEna": 0, "WSetMod": 1, "WSet": 0, "WSetRvrt": 0, "WSetPct": 0, "WSetPctRvrt": 0,
+            "WSetEnaRvrt": 0, "WSetRvrtTms": 0, "WSetRvrtRem": 0, "WMaxLimPctEna": 0,
+            "WMaxLimPctRvrt": unscaled(100.0, self.scale["WMaxLimPct_SF"]), "WMaxLimPctEnaRvrt": 0,
+            "WMaxLimPctRvrtTms": 0, "WMaxLimPctRvrtRem": 0, "AntiIslEna": 1,
+            # 802
+            "LocRemCtl": 1 if self.local else 0, "Typ": 4, "State": 3, "ChaSt": 6, "AlmRst": 0, "SetOp": 1,
+            "SetInvState": 1, "EvtVnd1": 0, "EvtVnd2": 0, "SoCMax": 1000, "SoCMin": 0,
+            "V": unscaled(400.0, self.scale["V_SF"]), "A": 0, "W": 0,
         }  # fmt: skip
-        if point.name in ("WChaMax", "WMax"):
+        if point.name in ("WChaMax", "WMax", "WChaRteMax", "WDisChaRteMax"):
             return unscaled(self._rating_w(), self.scale[point.sf or ""])
+        if point.name == "WHRtg" and isinstance(self.physics, Battery):
+            return unscaled(self.physics.params.capacity_wh, self.scale["WHRtg_SF"])
+        if point.name == "AHRtg" and isinstance(self.physics, Battery):
+            return unscaled(self.physics.params.capacity_wh / 400.0, self.scale["AHRtg_SF"])
         return static.get(point.name)
 
     def _rating_w(self) -> float:
@@ -206,6 +259,10 @@ class SunSpecDevice:
         self._put_scaled(103, "WH", self.energy_wh)
         if isinstance(self.physics, Battery) and 124 in self.at:
             self._put_scaled(124, "ChaState", self.physics.soc * 100)
+        if isinstance(self.physics, Battery) and 802 in self.at:
+            self._put_scaled(802, "SoC", self.physics.soc * 100)
+            self._put_scaled(802, "W", power_w)  # the battery's own power: + charge
+            self._put_scaled(802, "A", power_w / 400.0)
 
     def _put_scaled(self, model_id: int, name: str, value: float) -> None:
         if model_id in self.at:
@@ -259,6 +316,8 @@ class SunSpecDevice:
             return self._storage(image)
         if model_id == 123:
             return self._curtail(image)
+        if model_id == 704:
+            return self._der(image)
         return {}
 
     def _storage(self, image: list[int]) -> dict[str, float | None] | None:
@@ -283,26 +342,52 @@ class SunSpecDevice:
             return None
         return {"export_limit_w": round(self._rating_w() * pct / 100, 1) if enabled else None}
 
+    def _der(self, image: list[int]) -> dict[str, float | None] | None:
+        """Model 704: the battery's active power setpoint, or the PV's output limit."""
+        if isinstance(self.physics, PvInverter):
+            enabled, pct = self.get(704, "WMaxLimPctEna", image), self.value(704, "WMaxLimPct", image)
+            if enabled not in (0, 1) or pct is None or not 0 <= pct <= 100:
+                return None
+            return {"export_limit_w": round(self._rating_w() * pct / 100, 1) if enabled else None}
+        enabled, mode = self.get(704, "WSetEna", image), self.get(704, "WSetMod", image)
+        if enabled not in (0, 1) or mode not in (0, 1):
+            return None
+        if enabled == 0:
+            return {"power_w": None}
+        if self.local:  # 802 LocRemCtl LOCAL: the battery takes no remote setpoint
+            return None
+        rating = self._rating_w()
+        inject = self.value(704, "WSet", image) if mode == 1 else None
+        if mode == 0 and (pct := self.value(704, "WSetPct", image)) is not None:
+            inject = rating * pct / 100
+        if inject is None or abs(inject) > rating:
+            return None
+        return {"power_w": round(-inject, 1)}  # 704: + into the grid; the battery's setpoint: + charge
+
     # -- revert timeouts -------------------------------------------------------------------------------
     def _arm(self, model_id: int, now: datetime) -> None:
         """Each write of a control restarts its revert timeout (0 or not implemented: none)."""
         old = self._timers.pop(model_id, None)
         if old is not None:
             old.cancel()
-        seconds = self.get(model_id, CONTROL[model_id]) if model_id in CONTROL else None
-        if isinstance(seconds, int) and seconds > 0 and self._in_force(model_id):
+        control = CONTROLS.get((model_id, self.physics.kind))
+        seconds = self.get(model_id, control.timeout) if control else None
+        if control and isinstance(seconds, int) and seconds > 0 and self.get(model_id, control.enable):
             when = now + timedelta(seconds=seconds)
-            self._timers[model_id] = asyncio.get_running_loop().create_task(self._revert(model_id, when))
+            self._timers[model_id] = asyncio.get_running_loop().create_task(
+                self._revert(model_id, control, when)
+            )
 
-    def _in_force(self, model_id: int) -> bool:
-        point = "StorCtl_Mod" if model_id == 124 else "WMaxLim_Ena"
-        return self.get(model_id, point) not in (0, None)
-
-    async def _revert(self, model_id: int, when: datetime) -> None:
+    async def _revert(self, model_id: int, control: Control, when: datetime) -> None:
         await sleep_until(self.clock, when)
         self.household.advance_to(when, self.step_s)
-        self.put(model_id, "StorCtl_Mod" if model_id == 124 else "WMaxLim_Ena", 0)
-        self.household.reset(self.device_id, when)
+        for point, source in control.revert.items():
+            self.put(model_id, point, 0 if source is None else self.get(model_id, source))
+        settings = self._settings(model_id, self.image) or {}
+        if all(v is None for v in settings.values()):
+            self.household.reset(self.device_id, when)
+        else:
+            self.household.apply(self.device_id, settings, when)
         self.household.refresh()
         self.reverted.append((model_id, when))
         self._timers.pop(model_id, None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from homeflex.core.topics import PREFIX
 from homeflex.mqtt.access import VTN_OADR3, Rules
 from homeflex.storage import Storage
 from homeflex.vtn.oadr3.model import Topics
@@ -41,7 +42,8 @@ def acl_rules(
     """user -> rules for the 3.1 topics: the VTN writes, business logic reads all, each VEN client
     (client id -> its VEN id, the household id) reads its own. `topic_prefix` ends with '/'."""
     topics = Topics(topic_prefix)
-    rules: dict[str, Rules] = {VTN_USER: (("write", f"{topic_prefix}#"),)}
+    # The VTN also settles: each household's month-to-date payments (vtn/paymentnotice.py).
+    rules: dict[str, Rules] = {VTN_USER: (("write", f"{topic_prefix}#"), ("write", f"{PREFIX}/+/payments"))}
     rules.update(dict.fromkeys(bl_clients, (("read", f"{topic_prefix}#"),)))
     for client_id, ven_id in sorted(ven_clients.items()):
         if client_id in rules:

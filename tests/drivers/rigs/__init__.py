@@ -36,7 +36,7 @@ class Running:
     test pulls on the device's side."""
 
     driver: Driver
-    household: SimHousehold
+    household: SimHousehold  # the device's side (for Home Assistant: a mirror of the entity's state)
     device_id: str
     seen: Seen
     device_down: Callable[[], AbstractAsyncContextManager[None]]  # the device is gone while inside
@@ -52,6 +52,7 @@ class Rig:
     refused: Settings | None  # a command the device refuses (None: nothing in the protocol refuses)
     read_back: Callable[[dict[str, Any]], bool]  # a reported state shows the command in force
     start: Callable[[str, str, Clock], AbstractAsyncContextManager[Running]]  # (mqtt_url, uid, clock)
+    marks: tuple[Any, ...] = ()  # pytest marks of the rig's cases (a real Home Assistant: homeassistant)
 
 
 def all_rigs() -> list[Rig]:

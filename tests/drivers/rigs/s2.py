@@ -1,6 +1,6 @@
 """The S2 driver (homeflex as the CEM) against a simulated S2 resource manager for a battery
 (homeflex.sim.protocols.s2): the CEM endpoint on a free loopback port, the RM connecting to it as a
-WebSocket client, the battery's physics behind it."""
+WebSocket client at its household's path with its token, the battery's physics behind it."""
 
 from __future__ import annotations
 
@@ -37,9 +37,10 @@ async def start(mqtt_url: str, uid: str, clock: Clock) -> AsyncIterator[Running]
         link = DeviceLink(household_id=household.id, device_id="battery", kind=DeviceKind.BATTERY,
                           max_power_w=5000, clock=clock, mqtt=None, services={"s2": cem},
                           report=seen.report, availability=seen.available)  # fmt: skip
-        driver = S2Driver(link, S2Address(resource_id=rid))
+        token = f"rig-token-{uid}-0123456789"
+        driver = S2Driver(link, S2Address(resource_id=rid, token=token))
         await driver.start()
-        wiring = {"battery": {"protocol": "s2", "url": cem.url, "resource_id": rid}}
+        wiring = {"battery": {"protocol": "s2", "url": cem.url, "resource_id": rid, "token": token}}
         simulator = HouseholdSimulator(household, clock, mqtt_url, wiring=wiring)
         await simulator.__aenter__()
         try:

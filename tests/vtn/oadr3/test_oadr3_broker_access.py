@@ -59,7 +59,7 @@ async def acl_mosquitto(passwords: dict[str, str]) -> AsyncIterator[str]:
 
 def test_rules_give_each_ven_client_only_its_own_topics() -> None:
     rules = acl_rules(PREFIX, {"ven-hh1": "hh1"}, bl_clients=["bl"])
-    assert rules[VTN_USER] == (("write", "OpenADR/3.1/#"),)
+    assert rules[VTN_USER] == (("write", "OpenADR/3.1/#"), ("write", "homeflex/v1/+/payments"))
     assert rules["bl"] == (("read", "OpenADR/3.1/#"),)
     assert rules["ven-hh1"] == (
         ("read", "OpenADR/3.1/programs/+"),
