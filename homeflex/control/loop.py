@@ -235,6 +235,10 @@ class HouseholdController:
         """Another MQTT subscription on the loop's own session (the VEN reads the household's skips)."""
         self.session.subscribe(topic_filter, handler)
 
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish on the loop's own session (the VEN's Home Assistant bridge: the household's skips)."""
+        await self.session.publish(topic, payload, retain=retain)
+
     def metered_power_w(self) -> float:
         """The latest net household power (W, + import) from the meter; 0 before the first reading."""
         value = self.states.get(topics.METER, {}).get("power_w", 0.0)

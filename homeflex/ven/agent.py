@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from openleadr import OpenADRClient, enums
 
+from homeflex.control.schedule import Schedule
 from homeflex.core import topics
 from homeflex.core.clock import Clock
 from homeflex.core.domain import FlexEvent, HouseholdSpec
@@ -37,14 +38,23 @@ log = logging.getLogger(__name__)
 OPT_OUT_ATTEMPTS = 8
 
 
+MqttHandler = Callable[[str, bytes], Awaitable[None] | None]  # topic, payload
+
+
 class ControlLoop(FlexTarget, Protocol):
-    """What the VEN needs of the household's control loop (``homeflex.control.loop.HouseholdController``):
-    the flex target its events go to, the meter's power for the VTN's report, and the loop's MQTT
-    session for the household's skips."""
+    """What the VEN and its Home Assistant bridge need of the household's control loop
+    (``homeflex.control.loop.HouseholdController``): the flex target its events go to, the meter's power
+    for the VTN's report, the plan, and the loop's MQTT session on the platform broker (the household's
+    skips and payments)."""
+
+    @property
+    def schedule(self) -> Schedule | None: ...
 
     def metered_power_w(self) -> float: ...
 
-    def subscribe(self, topic_filter: str, handler: Callable[[str, bytes], Awaitable[None]]) -> None: ...
+    def subscribe(self, topic_filter: str, handler: MqttHandler) -> None: ...
+
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None: ...
 
 
 class VenAgent:
