@@ -8,6 +8,7 @@ by the tool (indirect imports included) in the last test."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -192,6 +193,22 @@ def test_the_cycle_check_finds_a_planted_cycle() -> None:
     assert cycle({"metering": {"core"}, "settlement": {"metering", "ledger"}, "ledger": {"core"}}) is None
     planted = {"metering": {"settlement"}, "settlement": {"ledger"}, "ledger": {"metering"}}
     assert cycle(planted) == ["ledger", "metering", "settlement", "ledger"]
+
+
+SQL = re.compile(r"\b(INSERT INTO|UPDATE \w+ SET|DELETE FROM|SELECT \S.* FROM)\b")
+
+
+@pytest.mark.parametrize("package", ["portal", "vtn", "metering", "settlement", "ledger", "profiles"])
+def test_sql_is_written_only_in_storage(package: str) -> None:
+    """The portal's tables, the VTN's, metering's and settlement's are reached through storage's
+    repositories: no package above storage writes SQL (nor so another context's tables)."""
+    found = [
+        f"{path.relative_to(ROOT.parent)}:{number}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if SQL.search(line)
+    ]
+    assert found == []
 
 
 LINT_IMPORTS = "from importlinter.cli import lint_imports_command; lint_imports_command()"

@@ -7,6 +7,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol
 
 from homeflex import metrics
 from homeflex.core import topics
@@ -14,7 +15,8 @@ from homeflex.core.clock import Clock
 from homeflex.core.domain import MeterReading
 from homeflex.metering.validate import ReadingRejected, parse_history, parse_reading
 from homeflex.mqtt import MqttSession
-from homeflex.storage import Storage
+from homeflex.storage.households import HouseholdStore
+from homeflex.storage.readings import ReadingStore
 from homeflex.storage.records import RejectedReading
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,10 @@ class IngestCounters:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+
+
+class IngestStore(ReadingStore, HouseholdStore, Protocol):
+    """Where readings go, and which households are enrolled (a stranger's reading is rejected)."""
 
 
 class Ingestor:
@@ -40,7 +46,7 @@ class Ingestor:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: IngestStore,
         clock: Clock,
         mqtt_url: str,
         *,

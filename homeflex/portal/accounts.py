@@ -7,7 +7,7 @@ from datetime import datetime
 from homeflex.portal import auth
 from homeflex.portal.base import EMAIL, ActionError, LoginError, PortalBase, Session
 from homeflex.portal.journey import Role, Step, transition
-from homeflex.portal.store import Account, Customer
+from homeflex.storage.portal import Account, Customer
 
 
 class AccountActions(PortalBase):

@@ -37,8 +37,8 @@ from homeflex.portal.energy import PLANS, eligible_plans, parse_profile
 from homeflex.portal.eventactions import EventActions
 from homeflex.portal.interest import parse_interest
 from homeflex.portal.journey import ORDER, TITLES, JourneyError, Role, Step, stage_of, start, transition
-from homeflex.portal.store import Customer
 from homeflex.profiles.job import learn_and_store
+from homeflex.storage.portal import Customer
 from homeflex.storage.records import ProfileRecord
 from homeflex.vtn.oadr3.auth import provision_client
 from homeflex.vtn.openadr import ven_id_for

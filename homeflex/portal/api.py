@@ -21,9 +21,9 @@ from homeflex.portal.apidoc import OPENAPI, P
 from homeflex.portal.energy import ProfileError
 from homeflex.portal.funnel import funnel
 from homeflex.portal.journey import JourneyError, Role, Step, allowed_next
-from homeflex.portal.store import Customer, TokenError
 from homeflex.portal.vtnclient import VtnError
 from homeflex.portal.web import PUBLIC, Handler, actor, allow, client_address, portal
+from homeflex.storage.portal import Customer, TokenError
 
 
 def _error(status: int, why: str) -> web.Response:

@@ -16,9 +16,9 @@ from homeflex.portal.journey import Role, Step, transition
 from homeflex.portal.mailer import SmtpServer
 from homeflex.portal.notify import send_after
 from homeflex.portal.skipnotice import RetainedPublisher
-from homeflex.portal.store import Account, Customer, PortalStore
 from homeflex.portal.vtnclient import VtnClient
 from homeflex.storage import Storage
+from homeflex.storage.portal import Account, Customer, PortalStore
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SKIP_REASON = "customer override"
@@ -57,7 +57,8 @@ class Session:
 
 @dataclass
 class PortalBase:
-    store: PortalStore
+    storage: Storage  # the platform's records (readings, profiles, configurations, settlement)
+    store: PortalStore  # the portal's own tables
     clock: Clock
     vtn: VtnClient
     config: PortalConfig = field(default_factory=PortalConfig)
@@ -66,10 +67,6 @@ class PortalBase:
     # reach only the platform's records.
     publisher: RetainedPublisher | None = None
     skip_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one household list at a time
-
-    @property
-    def storage(self) -> Storage:
-        return self.store.storage
 
     async def customer(self, household_id: str) -> Customer:
         found = await self.store.customer(household_id)

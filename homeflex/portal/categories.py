@@ -7,7 +7,18 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from homeflex.core.customer import CategoryChange
 from homeflex.core.domain import Category
+
+__all__ = [
+    "CATEGORIES",
+    "INTENTIONS",
+    "VULNERABLE_RULES",
+    "CategoryChange",
+    "CategoryInfo",
+    "change_category",
+    "suggest_category",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,16 +85,6 @@ def suggest_category(intentions: Collection[str]) -> Category:
         raise ValueError(f"unknown intention(s) {', '.join(unknown)}: choose from {', '.join(INTENTIONS)}")
     found = [INTENTIONS[i][1] for i in intentions]
     return min(found, key=_RANK.__getitem__) if found else Category.D
-
-
-@dataclass(frozen=True, kw_only=True)
-class CategoryChange:
-    household_id: str
-    category: Category
-    vulnerable: bool
-    since: datetime
-    reason: str
-    actor: str
 
 
 def change_category(

@@ -21,7 +21,7 @@ from homeflex.portal.base import ActionError, PortalBase
 from homeflex.portal.energy import ProfileError
 from homeflex.portal.journey import Step, stage_of
 from homeflex.portal.profileconfig import Household, household_config
-from homeflex.portal.store import Customer
+from homeflex.storage.portal import Customer
 from homeflex.storage.records import ConfigRecord
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from homeflex.mqtt import MqttUnavailable
 from homeflex.portal.base import SKIP_REASON, ActionError, PortalBase
 from homeflex.portal.notify import event_notice_at
 from homeflex.portal.skipnotice import skips_message
-from homeflex.portal.store import Customer
+from homeflex.storage.portal import Customer
 from homeflex.storage.records import EventRecord
 
 log = logging.getLogger(__name__)

@@ -8,32 +8,33 @@ loop are the last three steps; moving back a stage is allowed (the operator may 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 
+from homeflex.core.customer import AuditEntry, JourneyError, JourneyState, Role, Step
 from homeflex.core.domain import Stage
 
-
-class Step(StrEnum):
-    INTEREST = "interest"  # expression of interest received
-    SESSION_BOOKED = "session_booked"  # information session booked
-    INVITED = "invited"  # single-use portal invite sent
-    ACCOUNT = "account"  # account created from the invite
-    PROFILE = "profile"  # smart energy profile complete
-    PLAN = "plan"  # plan chosen
-    ASSESSMENT_BOOKED = "assessment_booked"  # installer chosen, assessment visit booked
-    STAGE_1 = "stage_1"  # installed, VEN provisioned: manual (learning)
-    STAGE_2 = "stage_2"  # automatic without flex
-    STAGE_3 = "stage_3"  # automatic with flex
-    LEFT = "left"  # left the journey; may return
-
-
-class Role(StrEnum):
-    PUBLIC = "public"
-    HOUSEHOLDER = "householder"
-    INSTALLER = "installer"
-    OPERATOR = "operator"
+# The vocabulary (steps, roles, states, audit entries) lives in homeflex.core.customer, so that storage
+# can keep it without importing the portal; the portal names it from here.
+__all__ = [
+    "LEAVE_ROLES",
+    "ORDER",
+    "RETURN_ROLES",
+    "SHORT",
+    "STAGES",
+    "TITLES",
+    "TRANSITIONS",
+    "AuditEntry",
+    "JourneyError",
+    "JourneyState",
+    "Role",
+    "Step",
+    "allowed_next",
+    "progress",
+    "stage_of",
+    "start",
+    "transition",
+]
 
 
 ORDER: tuple[Step, ...] = tuple(s for s in Step if s is not Step.LEFT)
@@ -93,29 +94,6 @@ TRANSITIONS: dict[tuple[Step, Step], frozenset[Role]] = {
 }
 LEAVE_ROLES = frozenset({_H, _O})
 RETURN_ROLES = frozenset({_H, _O})
-
-
-class JourneyError(ValueError):
-    """A transition that is not allowed; the message says why and what is allowed instead."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class JourneyState:
-    household_id: str
-    step: Step
-    since: datetime
-    left_from: Step | None = None  # the step a customer who left returns to
-
-
-@dataclass(frozen=True, kw_only=True)
-class AuditEntry:
-    household_id: str
-    from_step: Step | None
-    to_step: Step
-    actor: str  # who: an email, "installer:<email>", or "public"
-    role: Role
-    at: datetime
-    reason: str
 
 
 def start(household_id: str, at: datetime, *, actor: str = "public") -> tuple[JourneyState, AuditEntry]:

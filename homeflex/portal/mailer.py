@@ -21,8 +21,7 @@ from types import TracebackType
 from homeflex.core.clock import Clock
 from homeflex.core.tasks import stop_tasks
 from homeflex.portal.notify import quiet
-from homeflex.portal.outboxstore import Email
-from homeflex.portal.store import PortalStore
+from homeflex.storage.portal import Email, PortalStore
 
 log = logging.getLogger(__name__)
 

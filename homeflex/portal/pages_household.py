@@ -26,9 +26,9 @@ from homeflex.portal.energy import (
     eligible_plans,
 )
 from homeflex.portal.journey import TITLES, JourneyError, Role, progress, stage_of
-from homeflex.portal.store import Customer
 from homeflex.portal.web import actor, allow, message, page, portal, redirect
 from homeflex.profiles.job import half_hourly_energy
+from homeflex.storage.portal import Customer
 
 HOUSEHOLD = (Role.HOUSEHOLDER, Role.OPERATOR)
 

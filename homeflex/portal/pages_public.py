@@ -9,7 +9,6 @@ from homeflex.portal.actions import INTENTION_CHOICES, ActionError, LoginError, 
 from homeflex.portal.categories import CATEGORIES
 from homeflex.portal.energy import DEVICE_NAMES, OTHER_KINDS, check_compatibility, connectivity
 from homeflex.portal.journey import TITLES, JourneyError, Role, progress
-from homeflex.portal.store import TokenError
 from homeflex.portal.web import (
     PUBLIC,
     SESSION_COOKIE,
@@ -23,6 +22,7 @@ from homeflex.portal.web import (
     redirect,
     set_session_cookie,
 )
+from homeflex.storage.portal import TokenError
 
 OWNED_KINDS = [*DEVICE_NAMES.items(), *OTHER_KINDS.items()]
 

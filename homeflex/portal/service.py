@@ -14,7 +14,6 @@ from homeflex.portal import api, pages_console, pages_household, pages_public
 from homeflex.portal.actions import Portal, PortalConfig
 from homeflex.portal.mailer import OutboxSender
 from homeflex.portal.skipnotice import MqttRetainedPublisher
-from homeflex.portal.store import PortalStore
 from homeflex.portal.vtnclient import VtnClient
 from homeflex.portal.web import build_app
 from homeflex.storage import Storage
@@ -47,7 +46,8 @@ class PortalService:
         """`mqtt_url`: the broker the households' agents are on, for their skips and configurations
         (skipnotice.py); `vtn_ssl`: how to reach a VTN behind mutual TLS (vtnclient.py)."""
         self.portal = Portal(
-            store=PortalStore(storage),
+            storage=storage,
+            store=storage.portal,
             clock=clock,
             vtn=VtnClient(vtn_url, vtn_token, vtn_ssl),
             config=config or PortalConfig(),

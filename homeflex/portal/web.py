@@ -17,8 +17,8 @@ from homeflex.jsonguard import json_depth_guard
 from homeflex.portal import auth
 from homeflex.portal.actions import Portal
 from homeflex.portal.journey import Role
-from homeflex.portal.store import Account
 from homeflex.portal.templates import CSS, environment, render
+from homeflex.storage.portal import Account
 
 log = logging.getLogger(__name__)
 

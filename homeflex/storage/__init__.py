@@ -1,14 +1,19 @@
-"""One storage interface (`Storage`), two backends: SQLite (default, embedded) and PostgreSQL."""
+"""Storage: one small repository protocol per context (households, events, deliveries, reports,
+readings, settlement, programmes, profiles, configurations, OpenADR 3.1, aggregators, the portal's
+tables) over one shared SQL layer (sql.py), with two backends: SQLite (default, embedded) and PostgreSQL.
+`Storage` is all of them, for wiring."""
 
 from __future__ import annotations
 
 from homeflex.core.redact import redact_url
-from homeflex.storage.base import CorruptRecordError, OverlappingEventError, Storage
+from homeflex.storage.base import Storage
+from homeflex.storage.errors import CorruptRecordError, DuplicateKey, OverlappingEventError
 from homeflex.storage.postgres import PostgresStorage
 from homeflex.storage.sqlite import SQLiteStorage
 
 __all__ = [
     "CorruptRecordError",
+    "DuplicateKey",
     "OverlappingEventError",
     "PostgresStorage",
     "SQLiteStorage",

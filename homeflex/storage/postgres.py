@@ -1,4 +1,4 @@
-"""The PostgreSQL backend: an asyncpg pool behind the same interface as SQLiteStorage.
+"""The PostgreSQL backend: an asyncpg pool behind the same Database as SQLite.
 
 Times the records carry as datetimes are timestamptz; epoch-ms columns stay BIGINT; money stays decimal
 text, so the string stored is the string read back. NaN floats are written as NULL, as SQLite does.
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from homeflex.storage.composite import SqlStorage
+from homeflex.storage.errors import DuplicateKey
 from homeflex.storage.migrate import load_migrations
-from homeflex.storage.sqlbase import READING_UPSERT, ReadingRow
-from homeflex.storage.sqlsettle import SqlStorage
+from homeflex.storage.sql import Column, Database
 
 if TYPE_CHECKING:
     import asyncpg
@@ -57,40 +58,59 @@ def rowcount(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE for a unique key's refusal
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """A unique key's refusal as DuplicateKey; any other error unchanged. (asyncpg is imported only
+    when a pool is opened, so the error is recognised by its SQLSTATE.)"""
+    try:
+        yield
+    except Exception as err:
+        if getattr(err, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
+        constraint = getattr(err, "constraint_name", None)
+        raise DuplicateKey(f"a row with that key is stored already ({err})", constraint) from err
+
+
 class _PostgresTransaction:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await self._conn.execute(pg_sql(sql), *pg_params(params))
+        with _translated():
+            await self._conn.execute(pg_sql(sql), *pg_params(params))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            await self._conn.executemany(pg_sql(sql), [pg_params(r) for r in rows])
+            with _translated():
+                await self._conn.executemany(pg_sql(sql), [pg_params(r) for r in rows])
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        return await self._conn.fetch(pg_sql(sql), *pg_params(params))
+        with _translated():
+            return await self._conn.fetch(pg_sql(sql), *pg_params(params))
 
 
-class PostgresStorage(SqlStorage):
-    """Open with `await PostgresStorage.open("postgresql://user@host:5432/db")`.
+class PostgresDatabase(Database):
+    """Open with `await PostgresDatabase.open("postgresql://user@host:5432/db")`.
 
     With `schema=`, every table lives in that schema (created if missing) and each pooled connection
     searches only it: tests give each case its own schema and `drop_schema()` it afterwards."""
 
     # Transaction-scoped, so it is released at commit or rollback; per schema, as tests share a server.
-    _EVENT_CREATION_LOCK = (
+    event_creation_lock = (
         "SELECT pg_advisory_xact_lock(hashtext('homeflex.create_event:' || current_schema()))"
     )
 
-    def _doc_text(self, field: str) -> str:
-        return f"(o.document::jsonb ->> '{field}')"
+    def json_text(self, column: str, field: str) -> str:
+        return f"({column}::jsonb ->> '{field}')"
 
-    def _doc_list_any(self, path: tuple[str, ...], marks: str) -> str:
+    def json_list_any(self, column: str, path: tuple[str, ...], marks: str) -> str:
         # Lax jsonpath: a missing member yields nothing, a null one a null (which matches nothing).
         jsonpath = "$." + ".".join(f"{key}[*]" for key in path)
         return (
-            f"EXISTS (SELECT 1 FROM jsonb_path_query(o.document::jsonb, '{jsonpath}') j"
+            f"EXISTS (SELECT 1 FROM jsonb_path_query({column}::jsonb, '{jsonpath}') j"
             f" WHERE j #>> '{{}}' IN ({marks}))"
         )
 
@@ -101,7 +121,7 @@ class PostgresStorage(SqlStorage):
     @classmethod
     async def open(
         cls, url: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 10
-    ) -> PostgresStorage:
+    ) -> PostgresDatabase:
         import asyncpg
 
         if schema is not None and not SCHEMA_NAME.fullmatch(schema):
@@ -158,45 +178,72 @@ class PostgresStorage(SqlStorage):
             applied.append(m.version)
         return applied
 
-    # -- the primitives SqlStorage builds on -----------------------------------------------------
+    # -- the primitives the repositories build on ---------------------------------------------------
 
     @staticmethod
-    def _time(value: datetime) -> datetime:
+    def time(value: datetime) -> datetime:
         return value.astimezone(UTC)
 
     @staticmethod
-    def _read_time(value: Any) -> datetime:
+    def read_time(value: Any) -> datetime:
         return value.astimezone(UTC)
 
     @staticmethod
-    def _flag(value: bool) -> bool:
+    def flag(value: bool) -> bool:
         return value
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        return await self._pool.fetch(pg_sql(sql), *pg_params(params))
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
+        with _translated():
+            return await self._pool.fetch(pg_sql(sql), *pg_params(params))
 
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return rowcount(await self._pool.execute(pg_sql(sql), *pg_params(params)))
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with _translated():
+            return rowcount(await self._pool.execute(pg_sql(sql), *pg_params(params)))
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[_PostgresTransaction]:
+    async def transaction(self) -> AsyncIterator[_PostgresTransaction]:
         async with self._pool.acquire() as conn, conn.transaction():
             yield _PostgresTransaction(conn)
 
-    async def _insert_new_readings(self, rows: Sequence[ReadingRow]) -> int:
+    async def insert_rows(
+        self, table: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], suffix: str = ""
+    ) -> int:
         if not rows:
             return 0
-        # One statement, so one transaction; rows go in the order given (the caller sorted them by key,
-        # so concurrent batches lock rows in the same order and cannot deadlock).
-        status = await self._pool.execute(
-            "INSERT INTO readings (household_id, ts_ms, import_wh, export_wh, power_w, received_ms, source)"
-            " SELECT h, t, i, e, p, r, s FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[],"
-            " $5::float8[], $6::bigint[], $7::text[]) WITH ORDINALITY AS u (h, t, i, e, p, r, s, n)"
-            " ORDER BY n" + READING_UPSERT,
-            *(list(column) for column in zip(*rows, strict=True)),
-        )
+        # One statement, so one transaction, from one array per column; rows go in the order given (a
+        # caller that sorted them by key makes concurrent batches lock rows in the same order).
+        names = ", ".join(name for name, _ in columns)
+        aliases = [f"c{i}" for i in range(len(columns))]
+        arrays = ", ".join(f"${i + 1}::{kind}[]" for i, (_, kind) in enumerate(columns))
+        with _translated():
+            status = await self._pool.execute(
+                f"INSERT INTO {table} ({names}) SELECT {', '.join(aliases)} FROM unnest({arrays})"
+                f" WITH ORDINALITY AS u ({', '.join(aliases)}, n) ORDER BY n{suffix}",
+                *(list(column) for column in zip(*rows, strict=True)),
+            )
         return rowcount(status)
 
     async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
         """For tests and diagnostics only: PostgreSQL SQL with $1.. placeholders."""
         return await self._pool.fetch(sql, *params)
+
+
+class PostgresStorage(SqlStorage):
+    """Every repository on one PostgreSQL database (or one schema of it):
+    `await PostgresStorage.open(url, schema=...)`, with PostgresDatabase.open's arguments."""
+
+    db: PostgresDatabase
+
+    @classmethod
+    async def open(
+        cls, url: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 10
+    ) -> PostgresStorage:
+        return cls(await PostgresDatabase.open(url, schema=schema, min_size=min_size, max_size=max_size))
+
+    @property
+    def schema(self) -> str | None:
+        return self.db.schema
+
+    async def drop_schema(self) -> None:
+        """Drop this storage's schema and everything in it (test teardown); the pool stays open."""
+        await self.db.drop_schema()

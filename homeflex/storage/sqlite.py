@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,11 +13,26 @@ from typing import Any
 import aiosqlite
 
 from homeflex.core.timeutil import parse_utc
+from homeflex.storage.composite import SqlStorage
+from homeflex.storage.errors import DuplicateKey
 from homeflex.storage.migrate import load_migrations
-from homeflex.storage.sqlbase import READING_UPSERT, ReadingRow, evidence_json, from_ms, to_ms
-from homeflex.storage.sqlsettle import SqlStorage
+from homeflex.storage.sql import Column, Database
 
-__all__ = ["SQLiteStorage", "evidence_json", "from_ms", "to_ms"]  # the helpers moved to sqlbase
+__all__ = ["SQLiteDatabase", "SQLiteStorage"]
+
+_UNIQUE = (sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """A unique key's refusal as DuplicateKey; any other error unchanged."""
+    try:
+        yield
+    except sqlite3.IntegrityError as err:
+        if err.sqlite_errorcode not in _UNIQUE:
+            raise
+        constraint = str(err).partition("failed: ")[2] or None
+        raise DuplicateKey(f"a row with that key is stored already ({err})", constraint) from err
 
 
 class _SQLiteTransaction:
@@ -25,26 +40,29 @@ class _SQLiteTransaction:
         self._db = db
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await self._db.execute(sql, params)
+        with _translated():
+            await self._db.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        await self._db.executemany(sql, rows)
+        with _translated():
+            await self._db.executemany(sql, rows)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self._db.execute_fetchall(sql, params))
+        with _translated():
+            return list(await self._db.execute_fetchall(sql, params))
 
 
-class SQLiteStorage(SqlStorage):
-    """Open with `await SQLiteStorage.open(path)`; ':memory:' works for tests.
+class SQLiteDatabase(Database):
+    """Open with `await SQLiteDatabase.open(path)`; ':memory:' works for tests.
 
-    Times the records carry as datetimes are stored as ISO 8601 text ('Z'), flags as 0/1."""
+    Times are stored as ISO 8601 text ('Z'), flags as 0/1."""
 
-    def _doc_text(self, field: str) -> str:
-        return f"json_extract(o.document, '$.{field}')"
+    def json_text(self, column: str, field: str) -> str:
+        return f"json_extract({column}, '$.{field}')"
 
-    def _doc_list_any(self, path: tuple[str, ...], marks: str) -> str:
+    def json_list_any(self, column: str, path: tuple[str, ...], marks: str) -> str:
         # json_each of a missing or null member yields no row, or a null one: neither matches.
-        sources, value = [], "o.document"
+        sources, value = [], column
         for level, key in enumerate(path):
             sources.append(f"json_each({value}, '$.{key}') j{level}")
             value = f"j{level}.value"
@@ -58,7 +76,7 @@ class SQLiteStorage(SqlStorage):
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> SQLiteStorage:
+    async def open(cls, path: str | Path) -> SQLiteDatabase:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -104,33 +122,35 @@ class SQLiteStorage(SqlStorage):
     async def _applied_versions(self) -> set[int]:
         return {row[0] for row in await self._db.execute_fetchall("SELECT version FROM schema_migrations")}
 
-    # -- the primitives SqlStorage builds on -----------------------------------------------------
+    # -- the primitives the repositories build on ---------------------------------------------------
 
     @staticmethod
-    def _time(value: datetime) -> str:
+    def time(value: datetime) -> str:
         # Fixed width, so that text order is time order (17:00:00.5Z must sort after 17:00:00Z).
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     @staticmethod
-    def _read_time(value: Any) -> datetime:
+    def read_time(value: Any) -> datetime:
         return parse_utc(value)
 
     @staticmethod
-    def _flag(value: bool) -> int:
+    def flag(value: bool) -> int:
         return int(value)
 
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self._lock:
-            return list(await self._db.execute_fetchall(sql, params))
+            with _translated():
+                return list(await self._db.execute_fetchall(sql, params))
 
-    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in its own implicit transaction; returns the rows changed."""
         async with self._lock:
-            cursor = await self._db.execute(sql, params)
+            with _translated():
+                cursor = await self._db.execute(sql, params)
             return cursor.rowcount
 
     @asynccontextmanager
-    async def _transaction(self, mode: str = "IMMEDIATE") -> AsyncIterator[_SQLiteTransaction]:
+    async def transaction(self, mode: str = "IMMEDIATE") -> AsyncIterator[_SQLiteTransaction]:
         async with self._lock:
             await self._db.execute(f"BEGIN {mode}")
             try:
@@ -140,19 +160,34 @@ class SQLiteStorage(SqlStorage):
                 raise
             await self._db.execute("COMMIT")
 
-    async def _insert_new_readings(self, rows: Sequence[ReadingRow]) -> int:
-        async with self._transaction():
+    async def insert_rows(
+        self, table: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], suffix: str = ""
+    ) -> int:
+        names = ", ".join(name for name, _ in columns)
+        sql = f"INSERT INTO {table} ({names}) VALUES ({','.join('?' * len(columns))}){suffix}"
+        async with self.transaction() as tx:
             before = self._db.total_changes
-            await self._db.executemany(
-                "INSERT INTO readings (household_id, ts_ms, import_wh, export_wh, power_w, received_ms,"
-                " source) VALUES (?,?,?,?,?,?,?)" + READING_UPSERT,
-                rows,
-            )
+            await tx.executemany(sql, rows)
             return self._db.total_changes - before
 
     async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        """For tests and diagnostics only."""
-        return await self._fetch(sql, params)
+        """For tests and diagnostics only: the driver's own errors, untranslated."""
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, params))
+
+
+class SQLiteStorage(SqlStorage):
+    """Every repository on one SQLite file: `await SQLiteStorage.open(path)`."""
+
+    db: SQLiteDatabase
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SQLiteStorage:
+        return cls(await SQLiteDatabase.open(path))
+
+    @property
+    def path(self) -> str:
+        return self.db.path
 
 
 async def _enable_wal(db: aiosqlite.Connection, attempts: int = 100) -> None:

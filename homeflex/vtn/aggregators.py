@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -19,10 +19,16 @@ from homeflex.core.domain import Category
 from homeflex.settlement.limits import MAX_REDUCTION_KW
 from homeflex.settlement.portfolio import portfolio_statement, portfolio_statement_json
 from homeflex.storage import Storage
+from homeflex.storage.aggregators import AggregatorStore
+from homeflex.storage.households import HouseholdStore
 from homeflex.storage.records import AggregatorRecord, HouseholdRecord, PortfolioMember
 from homeflex.vtn.events import BadRequest
 
 AGGREGATOR_GROUP = "aggregators"
+
+
+class PortfolioStore(AggregatorStore, HouseholdStore, Protocol):
+    """Portfolios and the households they are made of."""
 
 
 def parse_portfolio(aggregator_id: str, body: Any) -> AggregatorRecord:
@@ -69,7 +75,7 @@ def _finite(value: float) -> bool:
         return False
 
 
-async def check_portfolio(storage: Storage, record: AggregatorRecord) -> None:
+async def check_portfolio(storage: PortfolioStore, record: AggregatorRecord) -> None:
     """What only the database can tell: the aggregator id is not an ordinary household, and each member
     is a household that is neither an aggregator nor in another portfolio."""
     existing = await storage.get_household(record.id)
@@ -98,7 +104,7 @@ def aggregator_json(a: AggregatorRecord) -> dict[str, Any]:
     }
 
 
-async def is_aggregator(storage: Storage, household_id: str) -> bool:
+async def is_aggregator(storage: AggregatorStore, household_id: str) -> bool:
     return await storage.get_aggregator(household_id) is not None
 
 
@@ -146,7 +152,7 @@ def routes(storage_key: web.AppKey[Storage], clock_key: web.AppKey[Clock]) -> li
     ]
 
 
-async def save(storage: Storage, record: AggregatorRecord, now: datetime) -> None:
+async def save(storage: PortfolioStore, record: AggregatorRecord, now: datetime) -> None:
     """The aggregator's own household (its account and VEN identity), then its portfolio."""
     household = HouseholdRecord(id=record.id, group=AGGREGATOR_GROUP, category=Category.A)
     await storage.upsert_household(household, now)

@@ -10,7 +10,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -24,13 +24,21 @@ from homeflex.profiles.job import profile_document
 from homeflex.settlement.limits import UnsettleableEventError
 from homeflex.settlement.programme import programme_from_json, programme_json, rules_from_record
 from homeflex.storage import CorruptRecordError, OverlappingEventError, Storage
+from homeflex.storage.deliveries import DeliveryStore
 from homeflex.storage.records import EventRecord, HouseholdRecord, ProfileVersion, SettlementRecord
+from homeflex.storage.settlement import SettlementStore
 from homeflex.vtn import aggregators
 from homeflex.vtn.events import TRIAL_PROGRAMME, BadRequest, event_status, new_event, parse_event_request
 from homeflex.vtn.openapi import openapi_json
 
 Settle = Callable[[str], Awaitable[list[SettlementRecord]]]
 STORAGE = web.AppKey("storage", Storage)
+
+
+class EventSettlements(DeliveryStore, SettlementStore, Protocol):
+    """An event's targets with what they answered and how they were settled."""
+
+
 CLOCK = web.AppKey("clock", Clock)
 SETTLE = web.AppKey("settle", object)
 
@@ -267,7 +275,7 @@ def settlement_json(s: SettlementRecord) -> dict[str, Any]:
     }
 
 
-async def event_json(storage: Storage, event: EventRecord, now: Any) -> dict[str, Any]:
+async def event_json(storage: EventSettlements, event: EventRecord, now: Any) -> dict[str, Any]:
     targets = await storage.event_targets(event.event_id)
     settlements = {s.household_id: s for s in await storage.latest_settlements(event.event_id)}
     rows = []

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from openleadr.utils import certificate_fingerprint
 
-from homeflex.storage import Storage
+from homeflex.storage.households import HouseholdStore
 from homeflex.storage.records import VenRecord
 from homeflex.vtn.openadr import ven_id_for
 
@@ -137,7 +137,9 @@ def _san(host: str) -> x509.GeneralName:
         return x509.DNSName(host)
 
 
-async def provision_ven(storage: Storage, ca: Credential, household_id: str, now: datetime) -> Credential:
+async def provision_ven(
+    storage: HouseholdStore, ca: Credential, household_id: str, now: datetime
+) -> Credential:
     """Issue the household's VEN certificate and store its fingerprint with the household's VEN record.
 
     A VEN that registered before keeps its registration; the new certificate replaces the old one, which

@@ -41,7 +41,10 @@ from openleadr import messaging
 from openleadr.service import VTNService
 
 from homeflex.core.clock import Clock, perf_seconds
-from homeflex.storage import Storage
+from homeflex.storage.aggregators import AggregatorStore
+from homeflex.storage.deliveries import DeliveryStore
+from homeflex.storage.events import EventStore
+from homeflex.storage.households import HouseholdStore
 from homeflex.storage.records import EventRecord, VenRecord
 from homeflex.vtn.events import event_status, openadr_event
 
@@ -64,12 +67,16 @@ class _Live:
     member_of: dict[str, str]  # member household -> its aggregator
 
 
+class PollStore(EventStore, DeliveryStore, HouseholdStore, AggregatorStore, Protocol):
+    """What the poll state reads: live events and their targets, VEN registrations, portfolios."""
+
+
 class PollState:
     """What one VTN worker knows about pending events and registered VENs, re-read from storage."""
 
     def __init__(
         self,
-        storage: Storage,
+        storage: PollStore,
         clock: Clock,
         *,
         refresh_s: float = 0.5,

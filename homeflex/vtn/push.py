@@ -28,7 +28,7 @@ import ssl
 import uuid
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 from xml.parsers.expat import ExpatError
 
@@ -38,7 +38,8 @@ from openleadr.service import VTNService
 
 from homeflex.core.clock import Clock, perf_seconds
 from homeflex.core.xmlsafe import unsafe_xml
-from homeflex.storage import Storage
+from homeflex.storage.deliveries import DeliveryStore
+from homeflex.storage.households import HouseholdStore
 from homeflex.storage.records import EventRecord
 from homeflex.vtn.events import openadr_event
 from homeflex.vtn.poll import PollState, Renderer, signs_messages
@@ -70,12 +71,16 @@ def push_context(tls: VtnTls) -> ssl.SSLContext:
     return context
 
 
+class PushStore(DeliveryStore, HouseholdStore, Protocol):
+    """What the pusher needs: which VENs take pushes, and a claim on each delivery."""
+
+
 class Pusher:
     """`async with Pusher(...)`: pushes in the background until the block ends."""
 
     def __init__(
         self,
-        storage: Storage,
+        storage: PushStore,
         clock: Clock,
         polls: PollState,
         renderer: Renderer,

@@ -11,8 +11,8 @@ import aiohttp
 
 from homeflex.portal.actions import Portal
 from homeflex.portal.journey import ORDER, Role, Step
-from homeflex.portal.store import Customer
 from homeflex.storage import Storage
+from homeflex.storage.portal import Customer
 from homeflex.storage.records import EventRecord
 from tests.portal.conftest import INSTALLER, OPERATOR, history_csv
 

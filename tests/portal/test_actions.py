@@ -9,7 +9,7 @@ import pytest
 from homeflex.portal.actions import ActionError
 from homeflex.portal.energy import ProfileError
 from homeflex.portal.journey import JourneyError, Role, Step
-from homeflex.portal.store import TokenError
+from homeflex.storage.portal import TokenError
 from tests.portal.conftest import INSTALLER, OPERATOR, Stack
 from tests.portal.helpers import PASSWORD, PROFILE_FORM, Client, add_event, customer_at
 

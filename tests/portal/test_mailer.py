@@ -20,8 +20,8 @@ from homeflex.portal.actions import PortalConfig
 from homeflex.portal.mailer import OutboxSender, SmtpServer
 from homeflex.portal.pages_console import mail_note
 from homeflex.portal.service import PortalService
-from homeflex.portal.store import PortalStore
 from homeflex.storage import SQLiteStorage
+from homeflex.storage.portal import PortalStore
 from tests.portal.conftest import OPERATOR, Stack
 from tests.portal.helpers import Client
 
@@ -70,7 +70,7 @@ def smtp() -> Iterator[tuple[Inbox, SmtpServer]]:
 @pytest.fixture
 async def store(tmp_path: Path) -> Any:
     storage = await SQLiteStorage.open(tmp_path / "mail.db")
-    yield PortalStore(storage)
+    yield storage.portal
     await storage.close()
 
 

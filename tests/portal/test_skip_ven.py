@@ -17,7 +17,7 @@ from homeflex.mqtt.broker import find_mosquitto, mosquitto
 from homeflex.portal.actions import ActionError
 from homeflex.portal.journey import Step
 from homeflex.portal.skipnotice import MqttRetainedPublisher
-from homeflex.portal.store import Customer
+from homeflex.storage.portal import Customer
 from tests.portal.conftest import Stack, event_day
 from tests.portal.helpers import customer_at
 from tests.portal.home import Home, running_home, until

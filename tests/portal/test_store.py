@@ -10,8 +10,8 @@ import pytest
 from homeflex.core.domain import Category
 from homeflex.portal.categories import change_category
 from homeflex.portal.journey import JourneyError, Role, Step, start, transition
-from homeflex.portal.store import PortalStore, TokenError
 from homeflex.storage import Storage
+from homeflex.storage.portal import PortalStore, TokenError
 from tests.portal.helpers import add_event
 
 T0 = datetime(2026, 11, 24, 9, tzinfo=UTC)
@@ -41,7 +41,7 @@ async def new_customer(store: PortalStore, household_id: str, email: str) -> Non
 
 
 async def test_customer_journey_and_category_history(backend: Storage) -> None:
-    store = PortalStore(backend)
+    store = backend.portal
     await new_customer(store, "hh1", "a@example.org")
     with pytest.raises(ValueError, match="already expressed interest"):
         await new_customer(store, "hh2", "a@example.org")
@@ -84,7 +84,7 @@ async def test_customer_journey_and_category_history(backend: Storage) -> None:
 
 
 async def test_accounts_sessions_and_single_use_links(backend: Storage) -> None:
-    store = PortalStore(backend)
+    store = backend.portal
     await new_customer(store, "hh1", "a@example.org")
     await store.create_account("a@example.org", Role.HOUSEHOLDER, "hh1", "hash1", T0)
     with pytest.raises(ValueError, match="exists already"):
@@ -111,7 +111,7 @@ async def test_accounts_sessions_and_single_use_links(backend: Storage) -> None:
 
 
 async def test_information_session_capacity_and_bookings(backend: Storage) -> None:
-    store = PortalStore(backend)
+    store = backend.portal
     for i in range(4):
         await new_customer(store, f"hh{i}", f"{i}@example.org")
     session_id = await store.create_info_session(T0 + timedelta(days=1), "online", "video", 2, T0)
@@ -131,7 +131,7 @@ async def test_information_session_capacity_and_bookings(backend: Storage) -> No
 
 
 async def test_outbox_skips_and_ven_provisioning(backend: Storage) -> None:
-    store = PortalStore(backend)
+    store = backend.portal
     await new_customer(store, "hh1", "a@example.org")
     await store.enqueue_email("a@example.org", "hello", "body", T0 + timedelta(hours=2), T0)
     [mail] = await store.outbox("a@example.org")
@@ -146,7 +146,7 @@ async def test_outbox_skips_and_ven_provisioning(backend: Storage) -> None:
 
 
 async def test_outbox_delivery_is_claimed_once_and_marked(backend: Storage) -> None:
-    store = PortalStore(backend)
+    store = backend.portal
     later = T0 + timedelta(hours=2)
     for subject, due in (("a", T0), ("b", T0), ("c", T0), ("later", later)):
         await store.enqueue_email("x@example.org", subject, "body", due, T0)
@@ -175,7 +175,7 @@ async def test_outbox_delivery_is_claimed_once_and_marked(backend: Storage) -> N
 
 
 async def test_concurrent_duplicates_are_refused_cleanly(backend: Storage) -> None:
-    store = PortalStore(backend)
+    store = backend.portal
     results = await asyncio.gather(
         new_customer(store, "hh1", "same@example.org"),
         new_customer(store, "hh2", "same@example.org"),
@@ -192,15 +192,15 @@ async def test_concurrent_duplicates_are_refused_cleanly(backend: Storage) -> No
 
 
 async def test_the_sql_seam_rolls_back_a_failed_transaction_and_counts_changes(backend: Storage) -> None:
-    from homeflex.storage.sqlbase import SqlBase
+    from homeflex.storage.composite import SqlStorage
 
-    assert isinstance(backend, SqlBase)
-    db = backend
+    assert isinstance(backend, SqlStorage)
+    db = backend.db
     insert = (
         "INSERT INTO portal_info_sessions (id, starts_at, mode, place, capacity, created_at)"
         " VALUES (?,?,?,?,?,?)"
     )
-    row = ("is-seam", db.stored_time(T0), "online", "call", 3, db.stored_time(T0))
+    row = ("is-seam", db.time(T0), "online", "call", 3, db.time(T0))
 
     async def fail_after_the_insert() -> None:
         async with db.transaction() as tx:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from homeflex.core.domain import Category
-from homeflex.storage import Storage
+from homeflex.storage import DuplicateKey, Storage
 from homeflex.storage.records import AggregatorRecord, HouseholdRecord, PortfolioMember
 from tests.storage.test_contract import integrity_error
 
@@ -41,7 +41,7 @@ async def test_a_household_is_in_one_portfolio_at_most_and_a_failed_save_changes
 ) -> None:
     await households(backend, "agg1", "agg2", "h1", "h2")
     await backend.save_aggregator(portfolio("agg1", h1=1.0), NOW)
-    with pytest.raises(integrity_error(backend)):
+    with pytest.raises(DuplicateKey):
         await backend.save_aggregator(portfolio("agg2", h2=1.0, h1=1.0), NOW)
     assert await backend.get_aggregator("agg2") is None
     assert await backend.list_aggregators() == [portfolio("agg1", h1=1.0)]

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from homeflex.core.domain import Category, MeterReading
-from homeflex.storage import SQLiteStorage, Storage
+from homeflex.storage import DuplicateKey, SQLiteStorage, Storage
 from homeflex.storage.migrate import load_migrations
 from homeflex.storage.records import (
     EventRecord,
@@ -30,7 +30,8 @@ START = datetime(2026, 11, 25, 17, 30, tzinfo=UTC)
 
 
 def integrity_error(storage: Storage) -> type[Exception]:
-    """What a refused write raises: each backend's own driver error (not translated)."""
+    """What a write refused by a rule other than a unique key raises (a foreign key, a check, a
+    trigger): each backend's own driver error, not translated (a unique key's refusal is DuplicateKey)."""
     return (
         sqlite3.IntegrityError
         if isinstance(storage, SQLiteStorage)
@@ -139,7 +140,7 @@ async def test_vens_register_update_and_count(backend: Storage) -> None:
     await backend.save_ven(again, NOW)
     assert await backend.get_ven("ven-1") == again
     assert await backend.count_vens() == 1
-    with pytest.raises(integrity_error(backend)):  # one VEN per household
+    with pytest.raises(DuplicateKey):  # one VEN per household
         await backend.save_ven(
             VenRecord(ven_id="ven-2", household_id="hh1", ven_name="x", registration_id="r"), NOW
         )
@@ -325,12 +326,12 @@ async def test_settlement_versions_and_exact_decimal_strings(backend: Storage) -
 async def test_a_failing_ledger_insert_rolls_back_the_settlement(backend: Storage) -> None:
     await with_event(backend, "hh1")
     duplicate = [entry("1.36"), entry("1.36")]  # same (event, household, version, accounts): UNIQUE
-    with pytest.raises(integrity_error(backend)):
+    with pytest.raises(DuplicateKey):
         await backend.save_settlement(settlement(), duplicate)
     assert await backend.latest_settlements("e1") == []
     assert await backend.ledger() == []
     await backend.save_settlement(settlement(), [entry("1.36")])  # the same version can now be written
-    with pytest.raises(integrity_error(backend)):  # and not twice
+    with pytest.raises(DuplicateKey):  # and not twice
         await backend.save_settlement(settlement(), [entry("9.99", credit="other")])
     assert [e.amount_gbp for e in await backend.ledger()] == ["1.36"]
 

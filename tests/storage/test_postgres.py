@@ -12,7 +12,7 @@ import pytest
 
 from homeflex.storage import PostgresStorage, SQLiteStorage, postgres
 from homeflex.storage.migrate import Migration, load_migrations
-from homeflex.storage.postgres import pg_params, pg_sql, rowcount
+from homeflex.storage.postgres import PostgresDatabase, pg_params, pg_sql, rowcount
 from tests.storage.conftest import POSTGRES_URL, new_schema, open_postgres
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -116,6 +116,6 @@ async def test_a_failing_migration_leaves_nothing_behind(
 
 
 async def test_drop_schema_needs_a_schema() -> None:
-    storage = PostgresStorage(pool=None, schema=None)  # never used: the check comes first
+    storage = PostgresStorage(PostgresDatabase(pool=None, schema=None))  # never used: the check comes first
     with pytest.raises(RuntimeError, match="schema="):
         await storage.drop_schema()

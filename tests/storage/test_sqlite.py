@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from homeflex.core.domain import Category, MeterReading
-from homeflex.storage import SQLiteStorage, open_storage
+from homeflex.storage import DuplicateKey, SQLiteStorage, open_storage
 from homeflex.storage.migrate import load_migrations
 from homeflex.storage.records import HouseholdRecord, LedgerEntry, SettlementRecord
 
@@ -44,7 +44,7 @@ async def event_and_settlement(storage: SQLiteStorage, computed_at: datetime) ->
         "INSERT INTO events VALUES"
         " ('e1', 0, 'scheduled', '2026-11-25T17:30:00.000000Z', 1800, 2, 1812, ?, NULL, 'default',"
         " NULL, NULL, NULL, NULL)",
-        (storage._time(NOW),),
+        (storage.db.time(NOW),),
     )
     return SettlementRecord(
         event_id="e1",
@@ -81,7 +81,7 @@ async def test_ledger_refuses_edits_and_deletes(storage: SQLiteStorage) -> None:
         await storage.execute_raw("DELETE FROM ledger")
     assert [e.amount_gbp for e in await storage.ledger("e1")] == ["1.36"]
     # A failed transaction leaves nothing half-written.
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(DuplicateKey):
         await storage.save_settlement(record, [entry])
     assert len(await storage.ledger("e1")) == 1
 
@@ -106,7 +106,7 @@ async def test_concurrent_batches_and_reads_do_not_interfere(storage: SQLiteStor
 
 async def test_times_within_one_second_sort_in_time_order(storage: SQLiteStorage) -> None:
     early, late = NOW, NOW + timedelta(milliseconds=500)
-    assert storage._time(early) < storage._time(late)  # text order is time order
+    assert storage.db.time(early) < storage.db.time(late)  # text order is time order
     record = await event_and_settlement(storage, late)
     await storage.save_settlement(record, [])
     assert [s.version for s in await storage.household_settlements("hh1", early, early + timedelta(1))] == [1]

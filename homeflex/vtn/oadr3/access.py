@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeflex.storage import Storage
+from homeflex.storage.oadr3 import Oadr3Store
 from homeflex.vtn.openadr import household_of
 
 
-async def own_vens(storage: Storage, client_id: str, role: str) -> set[str] | None:
+async def own_vens(storage: Oadr3Store, client_id: str, role: str) -> set[str] | None:
     """The VEN ids (= household ids) a client acts for; None for business logic (all of them)."""
     if role == "bl":
         return None

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 
 from homeflex.core.clock import Clock
-from homeflex.storage import Storage
+from homeflex.storage.oadr3 import Oadr3Store
 from homeflex.storage.records import Oadr3Client
 from homeflex.vtn.openadr import VEN_PREFIX, household_of
 
@@ -117,7 +117,7 @@ class TokenIssuer:
         )
 
 
-async def provision_client(storage: Storage, clock: Clock, client_id: str, role: str) -> str:
+async def provision_client(storage: Oadr3Store, clock: Clock, client_id: str, role: str) -> str:
     """Create (or re-key) a client; returns its new secret, which is stored only as a hash."""
     if role not in ROLE_SCOPES:
         raise ValueError(f"role must be one of {', '.join(ROLE_SCOPES)}, got {role!r}")

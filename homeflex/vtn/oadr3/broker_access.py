@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 
 from homeflex.core.topics import PREFIX
 from homeflex.mqtt.access import VTN_OADR3, Rules
-from homeflex.storage import Storage
+from homeflex.storage.oadr3 import Oadr3Store
 from homeflex.vtn.oadr3.model import Topics
 from homeflex.vtn.openadr import household_of
 
@@ -52,7 +52,7 @@ def acl_rules(
     return rules
 
 
-async def client_rules(storage: Storage, topic_prefix: str) -> dict[str, Rules]:
+async def client_rules(storage: Oadr3Store, topic_prefix: str) -> dict[str, Rules]:
     """The rules for every provisioned 3.1 client: a VEN client (`ven-<household>`) for the VEN its id
     names, which is the only VEN it may register (auth.py), and business logic for everything."""
     clients = await storage.list_oadr3_clients()

@@ -9,13 +9,16 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from homeflex import metrics
 from homeflex.settlement.limits import MAX_DURATION
-from homeflex.storage import OverlappingEventError, Storage
+from homeflex.storage import OverlappingEventError
+from homeflex.storage.deliveries import DeliveryStore
+from homeflex.storage.households import HouseholdStore
+from homeflex.storage.programmes import ProgrammeStore
 from homeflex.storage.records import EventQuery, EventRecord, Oadr3Program
 from homeflex.vtn.events import EventRequest, new_event, parse_event_request
 from homeflex.vtn.oadr3.access import own_vens
@@ -29,6 +32,10 @@ from homeflex.vtn.oadr3.model import (
 )
 
 OBJECT_ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+
+
+class TargetStore(HouseholdStore, ProgrammeStore, Protocol):
+    """What resolving an event's households reads: households and groups, and the program's targets."""
 
 
 def _targets_query(request: web.Request) -> tuple[str, ...]:
@@ -65,7 +72,7 @@ async def get_program(request: web.Request) -> web.Response:
     return web.json_response(program_json(await _program(request)))
 
 
-async def _name_taken(storage: Storage, name: str, but: str | None = None) -> bool:
+async def _name_taken(storage: ProgrammeStore, name: str, but: str | None = None) -> bool:
     return any(p.name == name and p.id != but for p in await storage.list_programmes())
 
 
@@ -108,7 +115,7 @@ async def delete_program(request: web.Request) -> web.Response:
 # -- events ---------------------------------------------------------------------------------------
 
 
-async def event_targets(storage: Storage, event_id: str) -> list[str]:
+async def event_targets(storage: DeliveryStore, event_id: str) -> list[str]:
     return [t.household_id for t in await storage.event_targets(event_id)]
 
 
@@ -155,7 +162,7 @@ async def get_event(request: web.Request) -> web.Response:
     return web.json_response(served_event(found, targets, own))
 
 
-async def resolve_targets(storage: Storage, targets: list[str]) -> list[str]:
+async def resolve_targets(storage: HouseholdStore, targets: list[str]) -> list[str]:
     """3.1 target strings to household ids: a household id, or a group of households."""
     households: dict[str, None] = {}  # ordered and without repeats, in linear time
     for target in targets:
@@ -169,7 +176,7 @@ async def resolve_targets(storage: Storage, targets: list[str]) -> list[str]:
     return list(households)
 
 
-async def _event_households(storage: Storage, doc: dict[str, Any]) -> list[str]:
+async def _event_households(storage: TargetStore, doc: dict[str, Any]) -> list[str]:
     """The households an event is for: its targets, or (untargeted) its program's, or (an untargeted
     program) every enrolled household, as the document says an untargeted event applies to the program's
     VENs."""

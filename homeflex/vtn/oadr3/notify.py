@@ -19,7 +19,7 @@ import aiohttp
 from homeflex.core.clock import Clock
 from homeflex.mqtt.burst import publish_burst
 from homeflex.mqtt.session import MqttEndpoint, MqttUnavailable
-from homeflex.storage import Storage
+from homeflex.storage.oadr3 import Oadr3Store
 from homeflex.storage.records import Oadr3Client
 from homeflex.vtn.oadr3.access import may_see, own_vens
 from homeflex.vtn.oadr3.model import Topics, notification
@@ -55,7 +55,7 @@ def per_ven_messages(
 class Notifier:
     def __init__(
         self,
-        storage: Storage,
+        storage: Oadr3Store,
         topics: Topics,
         mqtt: MqttEndpoint | None,
         http: aiohttp.ClientSession | None,

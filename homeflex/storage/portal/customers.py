@@ -1,68 +1,29 @@
-"""The portal's persistence, in the shared SQL of homeflex.storage (migration 0006), on either backend:
-the journey, categories, information sessions, skips and VEN provisioning (accounts and links are in
-accountstore.py, the mail outbox in outboxstore.py, the shared primitives in storebase.py)."""
+"""Customers and their journey, in the shared SQL of homeflex.storage (migration 0006), on either
+backend: the audit trail, categories, information sessions, skips and VEN provisioning. Enrolment and
+category or group changes write the household's row in the same transaction, through
+homeflex.storage.households."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from homeflex.core.customer import AuditEntry, CategoryChange, JourneyError, JourneyState, Role, Step
 from homeflex.core.domain import Category
-from homeflex.portal.accountstore import AccountStore
-from homeflex.portal.categories import CategoryChange
-from homeflex.portal.journey import AuditEntry, JourneyError, JourneyState, Role, Step
-from homeflex.portal.outboxstore import Email, OutboxStore
-from homeflex.portal.storebase import Account, StoreBase, TokenError, duplicate_key
-from homeflex.storage.sqlbase import Row, Transaction
-
-__all__ = [
-    "Account",
-    "AccountStore",
-    "Customer",
-    "Email",
-    "OutboxStore",
-    "PortalStore",
-    "StoreBase",
-    "TokenError",
-]
+from homeflex.storage.errors import DuplicateKey
+from homeflex.storage.households import add_household, set_category, set_group
+from homeflex.storage.portal.base import StoreBase
+from homeflex.storage.portal.records import Customer, InfoSession, Skip
+from homeflex.storage.records import HouseholdRecord
+from homeflex.storage.sql import Row, Transaction
 
 
-@dataclass(frozen=True, kw_only=True)
-class Customer:
-    household_id: str
-    name: str
-    email: str
-    postcode: str
-    state: JourneyState
-    data: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True, kw_only=True)
-class InfoSession:
-    id: str
-    starts_at: datetime
-    mode: str  # face_to_face | online
-    place: str
-    capacity: int
-    booked: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class Skip:
-    event_id: str
-    household_id: str
-    at: datetime
-    reason: str
-
-
-class PortalStore(AccountStore, OutboxStore):
+class CustomerStore(StoreBase):
     """The customer journey with its audit trail, category history, information sessions, event
-    skips and VEN provisioning; accounts and links in AccountStore, the mail outbox in OutboxStore."""
+    skips and VEN provisioning."""
 
     async def _next_seq(self, tx: Transaction, table: str, household_id: str) -> int:
         rows = await tx.fetch(
@@ -96,17 +57,14 @@ class PortalStore(AccountStore, OutboxStore):
                 c.household_id,
                 seq,
                 c.category.value,
-                self._db.stored_flag(c.vulnerable),
+                self._db.flag(c.vulnerable),
                 self._t(c.since),
                 c.reason,
                 c.actor,
             ),
         )
         # The VTN's household row carries the current category (settlement and reports read it there).
-        await tx.execute(
-            "UPDATE households SET category=?, vulnerable=? WHERE id=?",
-            (c.category.value, self._db.stored_flag(c.vulnerable), c.household_id),
-        )
+        await set_category(tx, self._db, c.household_id, c.category, c.vulnerable)
 
     # -- customers and the journey ------------------------------------------------------------------
 
@@ -128,17 +86,13 @@ class PortalStore(AccountStore, OutboxStore):
             raise ValueError("this email address has already expressed interest")
         try:
             async with self._db.transaction() as tx:
-                await tx.execute(
-                    "INSERT INTO households (id, group_name, category, vulnerable, created_at)"
-                    " VALUES (?,?,?,?,?)",
-                    (
-                        state.household_id,
-                        group,
-                        category.category.value,
-                        self._db.stored_flag(category.vulnerable),
-                        self._t(state.since),
-                    ),
+                household = HouseholdRecord(
+                    id=state.household_id,
+                    group=group,
+                    category=category.category,
+                    vulnerable=category.vulnerable,
                 )
+                await add_household(tx, self._db, household, state.since)
                 await tx.execute(
                     "INSERT INTO portal_customers (household_id, name, email, postcode, step, since,"
                     " left_from, data, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -156,10 +110,8 @@ class PortalStore(AccountStore, OutboxStore):
                 )
                 await self._audit(tx, entry)
                 await self._category(tx, category)
-        except Exception as err:
-            if duplicate_key(err):  # a concurrent request with the same email (or id) came first
-                raise ValueError("this email address has already expressed interest") from err
-            raise
+        except DuplicateKey as err:  # a concurrent request with the same email (or id) came first
+            raise ValueError("this email address has already expressed interest") from err
 
     def _customer(self, r: Row) -> Customer:
         state = JourneyState(
@@ -217,7 +169,7 @@ class PortalStore(AccountStore, OutboxStore):
                     (json.dumps(merged), old.household_id),
                 )
             if group is not None:
-                await tx.execute("UPDATE households SET group_name=? WHERE id=?", (group, old.household_id))
+                await set_group(tx, old.household_id, group)
             await self._audit(tx, entry)
 
     async def update_data(self, household_id: str, data: Mapping[str, Any]) -> None:

@@ -6,18 +6,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from homeflex.storage.base import CorruptRecordError
+from homeflex.storage.errors import CorruptRecordError
 from homeflex.storage.records import ProfileRecord, ProfileVersion
-from homeflex.storage.sqlbase import Row, SqlBase
+from homeflex.storage.sql import Row, SqlRepository
 
 VERSION_COLUMNS = "household_id, version, as_of, learned_at, ready, reasons"
 
 
-class SqlProfiles(SqlBase):
-    """The profile part of homeflex.storage.base.Storage."""
-
+class ProfileStore(Protocol):
     async def save_profile(
         self,
         household_id: str,
@@ -28,7 +26,29 @@ class SqlProfiles(SqlBase):
         reasons: Sequence[str],
         profile: Mapping[str, Any],
     ) -> ProfileRecord:
-        async with self._transaction() as tx:
+        """Store the household's next profile version (1, 2, ...), numbered atomically even with
+        concurrent writers; a stored version is never overwritten or edited. The stored document is
+        `profile` with its "version" set to that number. LookupError if the household is unknown."""
+
+    async def latest_profile(self, household_id: str) -> ProfileRecord | None:
+        """The household's newest profile version, or None. CorruptRecordError if it cannot be read."""
+
+    async def profile_versions(self, household_id: str) -> list[ProfileVersion]:
+        """Every profile version's metadata (no document), oldest first."""
+
+
+class SqlProfiles(SqlRepository):
+    async def save_profile(
+        self,
+        household_id: str,
+        *,
+        as_of: datetime,
+        learned_at: datetime,
+        ready: bool,
+        reasons: Sequence[str],
+        profile: Mapping[str, Any],
+    ) -> ProfileRecord:
+        async with self.db.transaction() as tx:
             # Lock the household's row until commit: concurrent saves for one household take turns,
             # so each reads the maximum the previous one wrote (SQLite transactions are serial anyway).
             if not await tx.fetch(
@@ -53,9 +73,9 @@ class SqlProfiles(SqlBase):
                 (
                     household_id,
                     record.version,
-                    self._time(as_of),
-                    self._time(learned_at),
-                    self._flag(ready),
+                    self.db.time(as_of),
+                    self.db.time(learned_at),
+                    self.db.flag(ready),
                     json.dumps(list(record.reasons)),
                     json.dumps(record.profile),
                 ),
@@ -63,7 +83,7 @@ class SqlProfiles(SqlBase):
         return record
 
     async def latest_profile(self, household_id: str) -> ProfileRecord | None:
-        rows = await self._fetch(
+        rows = await self.db.fetch(
             f"SELECT {VERSION_COLUMNS}, profile FROM profiles WHERE household_id=?"
             " ORDER BY version DESC LIMIT 1",
             (household_id,),
@@ -75,7 +95,7 @@ class SqlProfiles(SqlBase):
         return ProfileRecord(**vars(meta), profile=profile)
 
     async def profile_versions(self, household_id: str) -> list[ProfileVersion]:
-        rows = await self._fetch(
+        rows = await self.db.fetch(
             f"SELECT {VERSION_COLUMNS} FROM profiles WHERE household_id=? ORDER BY version", (household_id,)
         )
         return [self._profile_version(r) for r in rows]
@@ -84,8 +104,8 @@ class SqlProfiles(SqlBase):
         meta = ProfileVersion(
             household_id=r["household_id"],
             version=r["version"],
-            as_of=self._read_time(r["as_of"]),
-            learned_at=self._read_time(r["learned_at"]),
+            as_of=self.db.read_time(r["as_of"]),
+            learned_at=self.db.read_time(r["learned_at"]),
             ready=bool(r["ready"]),
             reasons=(),
         )

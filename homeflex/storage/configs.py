@@ -6,22 +6,41 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from homeflex.storage.base import CorruptRecordError
+from homeflex.storage.errors import CorruptRecordError
 from homeflex.storage.records import ConfigRecord, ConfigVersion
-from homeflex.storage.sqlbase import Row, SqlBase
+from homeflex.storage.sql import Row, SqlRepository
 
 COLUMNS = "household_id, version, saved_at, actor"
 
 
-class SqlConfigs(SqlBase):
-    """The household-configuration part of homeflex.storage.base.Storage."""
+class ConfigStore(Protocol):
+    """Household configurations (homeflex.household: the portal's profile writes them)."""
 
     async def save_household_config(
         self, household_id: str, document: Mapping[str, Any], *, saved_at: datetime, actor: str
     ) -> ConfigRecord:
-        async with self._transaction() as tx:
+        """Store the household's next configuration version (1, 2, ...), numbered atomically even with
+        concurrent writers; the stored document is `document` with its "version" set to that number.
+        LookupError if the household is unknown."""
+
+    async def discard_household_config(self, household_id: str, version: int) -> bool:
+        """Undo save_household_config when what it saved could not be sent (the version must still be
+        the household's newest); False if it was not."""
+
+    async def latest_household_config(self, household_id: str) -> ConfigRecord | None:
+        """The household's newest configuration, or None. CorruptRecordError if it cannot be read."""
+
+    async def household_config_versions(self, household_id: str) -> list[ConfigVersion]:
+        """Every configuration version's metadata (no document), oldest first."""
+
+
+class SqlConfigs(SqlRepository):
+    async def save_household_config(
+        self, household_id: str, document: Mapping[str, Any], *, saved_at: datetime, actor: str
+    ) -> ConfigRecord:
+        async with self.db.transaction() as tx:
             # Lock the household's row until commit, so concurrent saves take turns (as save_profile).
             if not await tx.fetch(
                 "UPDATE households SET group_name=group_name WHERE id=? RETURNING id", (household_id,)
@@ -41,12 +60,12 @@ class SqlConfigs(SqlBase):
             )
             await tx.execute(
                 f"INSERT INTO household_configs ({COLUMNS}, document) VALUES (?,?,?,?,?)",
-                (household_id, version, self._time(saved_at), actor, json.dumps(record.document)),
+                (household_id, version, self.db.time(saved_at), actor, json.dumps(record.document)),
             )
         return record
 
     async def discard_household_config(self, household_id: str, version: int) -> bool:
-        changed = await self._execute(
+        changed = await self.db.execute(
             "DELETE FROM household_configs WHERE household_id=? AND version=? AND version ="
             " (SELECT MAX(version) FROM household_configs WHERE household_id=?)",
             (household_id, version, household_id),
@@ -54,7 +73,7 @@ class SqlConfigs(SqlBase):
         return changed == 1
 
     async def latest_household_config(self, household_id: str) -> ConfigRecord | None:
-        rows = await self._fetch(
+        rows = await self.db.fetch(
             f"SELECT {COLUMNS}, document FROM household_configs WHERE household_id=?"
             " ORDER BY version DESC LIMIT 1",
             (household_id,),
@@ -71,7 +90,7 @@ class SqlConfigs(SqlBase):
         return ConfigRecord(**vars(meta), document=document)
 
     async def household_config_versions(self, household_id: str) -> list[ConfigVersion]:
-        rows = await self._fetch(
+        rows = await self.db.fetch(
             f"SELECT {COLUMNS} FROM household_configs WHERE household_id=? ORDER BY version",
             (household_id,),
         )
@@ -81,7 +100,7 @@ class SqlConfigs(SqlBase):
         return ConfigVersion(
             household_id=r["household_id"],
             version=r["version"],
-            saved_at=self._read_time(r["saved_at"]),
+            saved_at=self.db.read_time(r["saved_at"]),
             actor=r["actor"],
         )
 

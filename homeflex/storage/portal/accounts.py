@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homeflex.portal.journey import Role
-from homeflex.portal.storebase import Account, StoreBase, TokenError, duplicate_key
+from homeflex.core.customer import Role
+from homeflex.storage.errors import DuplicateKey
+from homeflex.storage.portal.base import StoreBase
+from homeflex.storage.portal.records import Account, TokenError
 
 
 class AccountStore(StoreBase):
@@ -20,10 +22,8 @@ class AccountStore(StoreBase):
                 " VALUES (?,?,?,?,?)",
                 (email, role.value, household_id, password_hash, self._t(at)),
             )
-        except Exception as err:
-            if duplicate_key(err):
-                raise ValueError(f"an account for {email} exists already") from err
-            raise
+        except DuplicateKey as err:
+            raise ValueError(f"an account for {email} exists already") from err
 
     async def account(self, email: str) -> Account | None:
         rows = await self._db.fetch("SELECT * FROM portal_accounts WHERE email=?", (email,))

@@ -1,39 +1,15 @@
 """The portal's mail outbox (migration 0006): queued mail, claimed before it goes to the SMTP server
-(mailer.py) so that it is handed over at most once."""
+(homeflex.portal.mailer) so that it is handed over at most once."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from homeflex.portal.storebase import StoreBase
-from homeflex.storage.sqlbase import Row
-
-
-@dataclass(frozen=True, kw_only=True)
-class Email:
-    id: str
-    to_email: str
-    subject: str
-    body: str
-    send_after: datetime
-    created_at: datetime
-    claimed_at: datetime | None = None  # handed to the SMTP sender (mailer.py)
-    sent_at: datetime | None = None
-    failed_at: datetime | None = None  # refused for good
-    attempts: int = 0
-    last_error: str | None = None
-
-    @property
-    def status(self) -> str:
-        """queued | sent | failed | in doubt (claimed, never confirmed: a crash mid-send)."""
-        if self.sent_at is not None:
-            return "sent"
-        if self.failed_at is not None:
-            return "failed"
-        return "in doubt" if self.claimed_at is not None else "queued"
+from homeflex.storage.portal.base import StoreBase
+from homeflex.storage.portal.records import Email
+from homeflex.storage.sql import Row
 
 
 class OutboxStore(StoreBase):
