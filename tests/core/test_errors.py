@@ -10,6 +10,7 @@ from homeflex.core.strict import ConfigError, from_mapping
 from homeflex.drivers import DeviceError, DeviceRefused, DeviceUnreachable
 from homeflex.mqtt import MqttUnavailable
 from homeflex.mqtt.session import MqttEndpoint
+from homeflex.storage.errors import CorruptRecordError, DuplicateKey, OverlappingEventError
 
 
 @pytest.mark.parametrize(
@@ -19,6 +20,9 @@ from homeflex.mqtt.session import MqttEndpoint
         (MqttUnavailable, Transient),
         (DeviceRefused, Permanent),
         (ConfigError, Permanent),
+        (DuplicateKey, Permanent),
+        (OverlappingEventError, Permanent),
+        (CorruptRecordError, Permanent),
     ],
 )
 def test_each_boundary_error_is_transient_or_permanent(error: type[Exception], kind: type[Exception]) -> None:
