@@ -16,8 +16,8 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -36,6 +36,9 @@ from homeflex.ven.tls import VenTls, guard_vtn_responses
 
 log = logging.getLogger(__name__)
 OPT_OUT_ATTEMPTS = 8
+# How long an ended event's answer is kept (for the demo's table, Home Assistant's "opt answer"): an agent
+# runs for years, one event a day would otherwise grow its memory without end.
+KEEP_ENDED = timedelta(days=7)
 
 
 MqttHandler = Callable[[str, bytes], Awaitable[None] | None]  # topic, payload
@@ -55,6 +58,11 @@ class ControlLoop(FlexTarget, Protocol):
     def subscribe(self, topic_filter: str, handler: MqttHandler) -> None: ...
 
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None: ...
+
+
+def ended_before(events: Mapping[str, FlexEvent], cutoff: datetime) -> list[str]:
+    """The events that ended before `cutoff`: what a long-running agent may forget."""
+    return [event_id for event_id, flex in events.items() if flex.end < cutoff]
 
 
 class VenAgent:
@@ -135,12 +143,19 @@ class VenAgent:
         except (KeyError, TypeError, ValueError) as err:
             log.error("%s: unreadable event, opting out: %s", self.household.id, err)
             return "optOut"
+        self._forget_ended()
         override = self.skipped.get(flex.event_id)
         decision = decide_event(self.controller, flex, self.clock.now(), override=override)
         self.decisions[flex.event_id] = decision
         self.events[flex.event_id] = flex
         log.info("%s %s event %s: %s", self.household.id, decision.opt_type, flex.event_id, decision.reason)
         return decision.opt_type
+
+    def _forget_ended(self) -> None:
+        for event_id in ended_before(self.events, self.clock.now() - KEEP_ENDED):
+            del self.events[event_id]
+            self.decisions.pop(event_id, None)
+            self.released.pop(event_id, None)
 
     async def on_update_event(self, event: dict[str, Any]) -> str:
         """A new modification: a cancellation stops the event; anything else is decided afresh."""
