@@ -12,10 +12,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from s2python.common import ReceptionStatusValues
+from s2python.frbc import FRBCActuatorStatus, FRBCTimerStatus
 
 from homeflex.core.clock import ManualClock
 from homeflex.drivers.s2_cem import Cem, CemSettings
-from tests.drivers.s2_rm import NOW, connected
+from tests.drivers.s2_rm import ACTUATOR, DISCHARGE, IDLE, NOW, connected
+
+STORM = 1500  # statuses, each naming a new actuator or timer
+KEPT = 64  # at most, of each: a device has a few actuators, each with a few timers
 
 
 @pytest.fixture
@@ -63,3 +67,29 @@ async def test_non_finite_readings_do_not_reach_the_agent(cem: Cem) -> None:
         statuses = [r.status for r in rm.receptions]
         assert ReceptionStatusValues.INVALID_DATA in statuses
         assert await driver.send({"power_w": -1000}, None) == 1
+
+
+async def test_statuses_for_ever_new_actuators_and_timers_do_not_grow_the_driver(cem: Cem) -> None:
+    """An RM (broken, or hostile with the household's token) names a new actuator or timer in every
+    status: what the driver keeps stays bounded, and the real actuator is still driven."""
+    clock = ManualClock(NOW)
+    async with connected(cem, clock) as (driver, _seen, rm):
+        sent: set[uuid.UUID] = set()
+        for _ in range(STORM):
+            timer = FRBCTimerStatus(
+                message_id=uuid.uuid4(), timer_id=uuid.uuid4(), actuator_id=ACTUATOR, finished_at=NOW
+            )
+            actuator = FRBCActuatorStatus(
+                message_id=uuid.uuid4(),
+                actuator_id=uuid.uuid4(),
+                active_operation_mode_id=IDLE,
+                operation_mode_factor=0.0,
+            )
+            for status in (timer, actuator):
+                await rm.send(status)
+                sent.add(status.message_id)
+        await rm.until(lambda: sent <= {r.subject_message_id for r in rm.receptions})
+        assert len(driver.actuators) <= KEPT
+        assert all(len(a.timers or {}) <= KEPT for a in driver.actuators.values())
+        assert await driver.send({"power_w": -1000}, None) == 1
+        assert rm.instructions[-1].operation_mode == DISCHARGE
