@@ -149,6 +149,7 @@ class S2Driver:
         self._expiry = EmulatedExpiry(link, lambda: self.send({self.key: None}, None))
         self._later: asyncio.Task[None] | None = None  # the wanted mode, once its timer ends
         self._tasks: set[asyncio.Task[None]] = set()
+        self._full = False  # statuses of one actuator or timer too many came (said once)
 
     @property
     def rid(self) -> str:
@@ -192,7 +193,10 @@ class S2Driver:
             watts = total_power([(v.commodity_quantity.value, v.value) for v in message.values])
             self._report({"power_w": watts})
         elif isinstance(message, FRBCActuatorStatus | FRBCTimerStatus) and not self._room(message):
-            log.warning("%s: S2 status of one actuator or timer too many, ignored", self.link.name)
+            if not self._full:  # said once: such an RM sends them by the thousand
+                log.warning("%s: S2 statuses of more actuators or timers than a device has, ignored",
+                            self.link.name)  # fmt: skip
+            self._full = True
         elif isinstance(message, FRBCActuatorStatus):
             self._actuator_status(message)
         elif isinstance(message, FRBCTimerStatus):
