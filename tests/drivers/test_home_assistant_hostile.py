@@ -23,6 +23,7 @@ from homeflex.core.timeutil import LONDON
 from homeflex.drivers import DRIVERS, DeviceLink
 from homeflex.drivers.home_assistant import HomeAssistantDriver
 from tests.drivers.rigs import Seen
+from tests.drivers.test_home_assistant import ws_peer
 
 INFO = DRIVERS.get("home_assistant")
 START = datetime(2026, 12, 2, 18, 0, tzinfo=LONDON)
@@ -78,22 +79,8 @@ async def peer_session(ws: web.WebSocketResponse, connections: list[int]) -> Non
 @pytest.fixture
 async def peer() -> AsyncIterator[tuple[str, list[int]]]:
     connections: list[int] = []
-
-    async def handler(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=8 << 20)
-        await ws.prepare(request)
-        await peer_session(ws, connections)
-        return ws
-
-    app = web.Application()
-    app.router.add_get("/api/websocket", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}", connections
-    await runner.cleanup()
+    async with ws_peer(lambda ws: peer_session(ws, connections), max_msg_size=8 << 20) as url:
+        yield url, connections
 
 
 async def test_hostile_states_are_skipped_and_the_connection_stays(
