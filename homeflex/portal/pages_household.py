@@ -15,12 +15,12 @@ from homeflex.ledger.books import household_statement
 from homeflex.portal.actions import MAX_UPLOAD_BYTES, ActionError, Upload
 from homeflex.portal.categories import CATEGORIES, VULNERABLE_RULES
 from homeflex.portal.charts import Series, bar_chart, line_chart
-from homeflex.portal.deviceform import choices, default_protocol, product_field, wiring_fields
+from homeflex.portal.deviceform import METER, choices, default_protocol, product_field, wiring_fields
 from homeflex.portal.energy import (
     DEVICE_FIELDS,
-    DEVICE_NAMES,
     HOME_TYPES,
     PLANS,
+    SLOT_NAMES,
     TARIFFS,
     ProfileError,
     eligible_plans,
@@ -77,7 +77,7 @@ def wiring_values(profile: Mapping[str, Any], submitted: Mapping[str, str]) -> d
 def _wiring_names() -> set[str]:
     return {
         name
-        for kind in DEVICE_FIELDS
+        for kind in (*DEVICE_FIELDS, METER)
         for c in choices(kind)
         for name in (product_field(kind), *(f.name for f in c.fields))
     }
@@ -137,9 +137,9 @@ async def household_page(
         home_types=HOME_TYPES,
         tariffs=TARIFFS,
         device_fields=DEVICE_FIELDS,
-        device_names=DEVICE_NAMES,
-        protocol_choices={kind: choices(kind) for kind in DEVICE_FIELDS},
-        default_protocols={kind: default_protocol(kind) for kind in DEVICE_FIELDS},
+        device_names=SLOT_NAMES,
+        protocol_choices={kind: choices(kind) for kind in (*DEVICE_FIELDS, METER)},
+        default_protocols={kind: default_protocol(kind) for kind in (*DEVICE_FIELDS, METER)},
         wiring=wiring_values(c.data.get("profile") or {}, form_values or {}),
         form_errors=form_errors or {},
         upload=upload,
