@@ -83,6 +83,11 @@ def _wiring_names() -> set[str]:
     }
 
 
+def _typed(shown: dict[str, str], submitted: Mapping[str, str]) -> dict[str, str]:
+    """The fields of ``shown`` as the householder typed them in a refused form."""
+    return {k: submitted.get(k, v) for k, v in shown.items()}
+
+
 def preference_fields(profile: dict[str, Any]) -> dict[str, str]:
     """The stored preferences as the form shows them (defaults for a new profile)."""
     prefs = profile.get("preferences") or {}
@@ -141,6 +146,7 @@ async def household_page(
         protocol_choices={kind: choices(kind) for kind in (*DEVICE_FIELDS, METER)},
         default_protocols={kind: default_protocol(kind) for kind in (*DEVICE_FIELDS, METER)},
         wiring=wiring_values(c.data.get("profile") or {}, form_values or {}),
+        submitted=form_values or {},  # a refused form is shown as it was typed
         form_errors=form_errors or {},
         upload=upload,
         plans=plans,
@@ -150,7 +156,7 @@ async def household_page(
         readiness=await p.readiness(c.household_id) if stage else None,
         usage_chart=await _usage_chart(request, c),
         category_history=categories,
-        prefs=preference_fields(c.data.get("profile") or {}),
+        prefs=_typed(preference_fields(c.data.get("profile") or {}), form_values or {}),
         audit=await p.store.audit(c.household_id),
     )
 

@@ -149,9 +149,9 @@ powered equipment for their health (we then never ask your home to go below its 
 <label for="tariff">Tariff</label><select id="tariff" name="tariff">{% for k, v in tariffs.items() %}
 <option value="{{ k }}" {% if p.get('tariff',{}).get('type') == k %}selected{% endif %}>{{ v }}</option>{% endfor %}</select></div>
 <div>{% for kind, fields in device_fields.items() %}<fieldset><legend>{{ device_names[kind] }}</legend>
-<label class="check"><input type="checkbox" id="has_{{ kind }}" name="has_{{ kind }}" {% if kind in p.get('devices',{}) %}checked{% endif %}> I have this</label>
+<label class="check"><input type="checkbox" id="has_{{ kind }}" name="has_{{ kind }}" {% if (submitted.get('has_' ~ kind) if submitted else kind in p.get('devices',{})) %}checked{% endif %}> I have this</label>
 {% for name, label, unit, lo, hi in fields %}<label for="{{ name }}">{{ label }} ({{ unit }})</label>
-<input id="{{ name }}" name="{{ name }}" inputmode="decimal" value="{{ p.get('devices',{}).get(kind,{}).get(name, hi/2 if unit != 'count' else 2) }}"{{ invalid(name) }}>{{ beside(name) }}{% endfor %}
+<input id="{{ name }}" name="{{ name }}" inputmode="decimal" value="{{ submitted.get(name, p.get('devices',{}).get(kind,{}).get(name, hi/2 if unit != 'count' else 2)) }}"{{ invalid(name) }}>{{ beside(name) }}{% endfor %}
 {{ connects(kind) }}
 </fieldset>{% endfor %}
 <fieldset><legend>Your meter</legend><p>Leave it as it is unless a metering product (a Shelly Pro 3EM...) measures your home's supply.</p>

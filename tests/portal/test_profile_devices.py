@@ -69,6 +69,8 @@ async def test_several_plugs_and_a_meter_product_from_the_profile_form(
         assert status == 400
         assert 'id="meter_shelly_pro3em_topic_prefix-error"' in text and "without wildcards" in text
         assert f'value="homeflex/v1/{hh}/shellyplusplugs-dryer"' in text
+        assert 'id="has_smart_plug3" name="has_smart_plug3" checked' in text  # the ticks kept too
+        assert 'id="smart_plug3_kw" name="smart_plug3_kw" inputmode="decimal" value="0.8"' in text
         assert await p.storage.household_config_versions(hh) == []
 
         status, text = await web.post(url, _form(hh))
