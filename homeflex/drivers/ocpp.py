@@ -16,6 +16,8 @@ A charger that takes stack level 0 only (ABB Terra AC, Wallbox FW5 [E3]; ``stack
 no permanent profile: the command goes at level 0 with the same ``validTo``, and when it runs out the
 charger has no profile left and charges at its own full power (still a NATIVE expiry). A level-0
 TxDefaultProfile someone else set on such a charger is replaced by the first command and not restored.
+A charger that takes only Relative profiles (Wallbox [E3]; ``profile_kind = "Relative"``) gets them with
+no startSchedule: one period from 0 holds the same limit whatever start point the charger counts from.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class OcppAddress:
     # The charger refuses every stack level but 0 (ABB Terra AC, Wallbox FW5): commands go at level 0,
     # with no permanent profile under them.
     stack_level_0_only: bool = False
+    profile_kind: str = "Absolute"  # "Relative" for a charger that takes only those (Wallbox)
 
     def __post_init__(self) -> None:
         cp = self.charge_point_id
@@ -96,6 +99,8 @@ class OcppAddress:
             raise ValueError(
                 "stack_level_0_only puts the commands at level 0: leave out stack_level and base_stack_level"
             )
+        if self.profile_kind not in ("Absolute", "Relative"):
+            raise ValueError(f"profile_kind must be 'Absolute' or 'Relative', got {self.profile_kind!r}")
         if not 1 <= self.meter_interval_s <= 3600:
             raise ValueError("meter_interval_s must be 1..3600")
 
@@ -221,8 +226,14 @@ class OcppDriver:
             # Accepted, or Unknown: there was nothing to clear; either way none is left
             await self.central.call(self.cp, dialect.clear_profile(a.connector_id, a.command_level))
             return
+        limit = a.rate.limit(watts)
         profile = charging_profile(
-            a.rate, stack_level=a.command_level, limit=a.rate.limit(watts), now=now, valid_to=expires_at
+            a.rate,
+            stack_level=a.command_level,
+            limit=limit,
+            now=now,
+            valid_to=expires_at,
+            kind=a.profile_kind,
         )
         await self._set_profile(dialect, profile)
 
@@ -270,7 +281,9 @@ class OcppDriver:
             now = self.link.clock.now()
             if a.base_level is not None:
                 full = a.rate.limit(self.link.max_power_w, round_up=True)
-                base = charging_profile(a.rate, stack_level=a.base_level, limit=full, now=now, valid_to=None)
+                base = charging_profile(
+                    a.rate, stack_level=a.base_level, limit=full, now=now, valid_to=None, kind=a.profile_kind
+                )
                 await self._set_profile(dialect, base)
             watts, expires_at = self._command
             if watts is not None and (expires_at is None or expires_at > now):

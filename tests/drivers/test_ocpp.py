@@ -198,6 +198,36 @@ async def test_a_charger_that_takes_stack_level_0_only(mqtt_url: str, uid: str) 
     await charger.stop()
 
 
+async def test_a_wallbox_takes_relative_profiles_at_level_0_only(mqtt_url: str, uid: str) -> None:
+    """Wallbox FW5 also rejects Absolute profiles: ``profile_kind = "Relative"`` sends the same limit
+    as a Relative profile (no startSchedule), in force at once and read back."""
+    clock = ScaledClock(START)
+    wallbox = {"max_stack_level": 0, "relative_only": True}
+    async with central_and_driver(mqtt_url, uid, clock, stack_level_0_only=True, meter_interval_s=30) as (
+        _central,
+        driver,
+        _seen,
+        wiring,
+    ):
+        charger = Charger(ev_household(f"ocpp{uid}"), clock, mqtt_url, {**wiring, **wallbox})
+        endpoint = await charger.start()
+        await until(lambda: endpoint.config["MeterValueSampleInterval"] == "30")
+        with pytest.raises(DeviceRefused, match="Rejected"):
+            await driver.send({"max_power_w": 3000}, clock.now() + timedelta(minutes=15))
+        await charger.stop()
+    async with central_and_driver(
+        mqtt_url, uid, clock, stack_level_0_only=True, profile_kind="Relative", meter_interval_s=30
+    ) as (_central, driver, seen, wiring):
+        charger = Charger(ev_household(f"ocpp{uid}"), clock, mqtt_url, {**wiring, **wallbox})
+        endpoint = await charger.start()
+        await until(lambda: endpoint.config["MeterValueSampleInterval"] == "30")
+        await driver.send({"max_power_w": 3000}, clock.now() + timedelta(minutes=15))
+        (command,) = endpoint.stack.profiles
+        assert command.stack_level == 0 and limit(charger.household) == 3000
+        await until(lambda: any(s.get("limit_w") == 3000 for s in seen.states))
+        await charger.stop()
+
+
 async def test_the_charger_reconnects_when_the_central_system_comes_back(
     mqtt_url: str, uid: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -268,6 +298,8 @@ def test_the_address_is_strict() -> None:
         info.parse({"charge_point_id": "a/b", "password": "x"})
     with pytest.raises(ConfigError, match="stack_level"):
         info.parse({"charge_point_id": "CP1", "password": "x", "stack_level": 0})
+    with pytest.raises(ConfigError, match="profile_kind"):
+        info.parse({"charge_point_id": "CP1", "password": "x", "profile_kind": "Recurring"})
     with pytest.raises(ConfigError, match="stack_level_0_only puts the commands at level 0"):
         info.parse({"charge_point_id": "CP1", "password": "x", "stack_level_0_only": True, "stack_level": 2})
 

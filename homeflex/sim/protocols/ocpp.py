@@ -8,7 +8,7 @@ Wiring options: ``url`` (the central system, e.g. ``ws://127.0.0.1:9000/ocpp``; 
 appended), ``charge_point_id``, ``password``, ``connector_id`` (1), ``ca`` (for a ``wss://`` central
 system: the CA file the charger trusts; OCPP security profile 2), ``max_stack_level`` (its
 ChargeProfileMaxStackLevel, 8; 0 for a charger that refuses any other stack level, as ABB Terra AC and
-Wallbox FW5 do).
+Wallbox FW5 do), ``relative_only`` (it rejects every profile but a Relative one, as Wallbox does).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class Wiring:
     connector_id: int = 1
     ca: str | None = None
     max_stack_level: int = MAX_STACK_LEVEL
+    relative_only: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_stack_level <= MAX_STACK_LEVEL:
@@ -62,7 +63,15 @@ class Wiring:
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> Wiring:
-        valid = {"url", "charge_point_id", "password", "connector_id", "ca", "max_stack_level"}
+        valid = {
+            "url",
+            "charge_point_id",
+            "password",
+            "connector_id",
+            "ca",
+            "max_stack_level",
+            "relative_only",
+        }
         if unknown := sorted(set(options) - valid):
             raise ValueError(f"OCPP charger wiring: unknown {unknown}; valid: {sorted(valid)}")
         return cls(**options)
@@ -182,6 +191,8 @@ class OcppCharger:
 
     def set_profile(self, connector_id: int, raw: dict[str, Any]) -> str:
         now = self.clock.now()
+        if self.wiring.relative_only and raw.get("charging_profile_kind") != "Relative":
+            return "Rejected"
         try:
             profile = Profile.parse(connector_id, raw, now)
         except (KeyError, TypeError, ValueError) as err:
