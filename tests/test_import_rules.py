@@ -2,18 +2,22 @@
 (never the control loop, the VEN, the drivers or the household configuration that drive them), the VTN
 and the VEN meet only over OpenADR, the domain packages (metering, settlement, ledger, profiles) know
 none of the processes that use them, their pure parts import no I/O, and no two top-level parts import
-each other, however indirectly."""
+each other, however indirectly. pyproject's import-linter contracts say the main rules again, checked
+by the tool (indirect imports included) in the last test."""
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "homeflex"
+PYPROJECT = ROOT.parent / "pyproject.toml"
 
 # The processes and harnesses around the domain: none of the domain packages may import them.
 _APPS = ("control", "ven", "vtn", "portal", "scenarios", "sim", "drivers", "household", "cli", "demo")
@@ -205,3 +209,14 @@ def test_sql_is_written_only_in_storage(package: str) -> None:
         if SQL.search(line)
     ]
     assert found == []
+
+
+LINT_IMPORTS = "from importlinter.cli import lint_imports_command; lint_imports_command()"
+
+
+def test_the_import_linter_contracts_hold() -> None:
+    # lint-imports, in a child process: it configures logging, which would silence this one's loggers.
+    # Its output says which contract broke and the chain of imports that broke it.
+    args = [sys.executable, "-c", LINT_IMPORTS, "--no-cache", str(PYPROJECT)]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -11,6 +11,7 @@ stagger ("hold"), then recovers ("restore") under the plan's post-event ramp.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import DeviceKind, FlexEvent, HouseholdSpec
 from homeflex.core.timeutil import PERIOD
 
+REPLANS_KEPT = 1000  # a live core runs for months: it keeps the latest re-plans (a week is ~350)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Decision:
@@ -54,7 +57,8 @@ class ControlCore:
     replan_every: timedelta = PERIOD
     schedule: Schedule | None = None
     events: dict[str, FlexEvent] = field(default_factory=dict)  # accepted
-    replans: list[tuple[datetime, str]] = field(default_factory=list)  # when and why
+    # When and why it re-planned, the latest REPLANS_KEPT.
+    replans: deque[tuple[datetime, str]] = field(default_factory=lambda: deque(maxlen=REPLANS_KEPT))
     _stagger: dict[str, timedelta] = field(default_factory=dict)
     _frozen: dict[str, dict[datetime, float]] = field(default_factory=dict)  # per event: reference kW
     _sheddable: dict[str, float] = field(default_factory=dict)  # per event: plug load when accepted

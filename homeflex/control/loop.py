@@ -26,15 +26,17 @@ from homeflex.control.devices import Settings
 from homeflex.control.flexplan import Assessment
 from homeflex.control.forecast import Forecast, ForecastSource, ProfileForecast
 from homeflex.control.schedule import Schedule
-from homeflex.control.setup import HouseholdSetup
+from homeflex.control.setup import HouseholdSetup, Preferences
 from homeflex.core import topics
 from homeflex.core.clock import Clock, perf_seconds, sleep_until
 from homeflex.core.domain import DeviceKind, FlexEvent, HouseholdSpec, Stage
+from homeflex.core.errors import Permanent
 from homeflex.core.tasks import stop_tasks
-from homeflex.drivers import DRIVERS, DeviceError, DeviceLink, Driver, State
+from homeflex.drivers import DRIVERS, DeviceError, DeviceLink, DeviceUnreachable, Driver, State
 from homeflex.drivers.homeflex_mqtt import HomeflexAddress
 from homeflex.household import DeviceConfig, HouseholdConfig, MeterConfig
 from homeflex.mqtt import MqttSession
+from homeflex.mqtt.session import Handler
 from homeflex.profiles import HouseholdProfile, Readiness, profile_from_json
 
 log = logging.getLogger(__name__)
@@ -229,6 +231,19 @@ class HouseholdController:
             "; ".join(self.readiness.reasons),
         )
 
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Another MQTT subscription on the loop's own session (the VEN reads the household's skips)."""
+        self.session.subscribe(topic_filter, handler)
+
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish on the loop's own session (the VEN's Home Assistant bridge: the household's skips)."""
+        await self.session.publish(topic, payload, retain=retain)
+
+    def metered_power_w(self) -> float:
+        """The latest net household power (W, + import) from the meter; 0 before the first reading."""
+        value = self.states.get(topics.METER, {}).get("power_w", 0.0)
+        return float(value) if isinstance(value, int | float) else 0.0
+
     def snapshot(self) -> dict[str, dict[str, Any]]:
         return {k: dict(v) for k, v in self.states.items()}
 
@@ -240,6 +255,10 @@ class HouseholdController:
         outdoor = next((s["outdoor_c"] for s in self.states.values() if "outdoor_c" in s), None)
         level = float(outdoor) if isinstance(outdoor, int | float) else 10.0
         return ProfileForecast(profile=self.profile, outdoor_c=lambda _: level)
+
+    @property
+    def preferences(self) -> Preferences:
+        return self.setup.preferences
 
     @property
     def schedule(self) -> Schedule | None:
@@ -365,7 +384,7 @@ class HouseholdController:
         try:
             driver = self.drivers.get(device_id)
             if driver is None:
-                raise DeviceError(f"{self.household.id}/{device_id}: no driver")
+                raise DeviceUnreachable(f"{self.household.id}/{device_id}: no driver")
             attempts = await driver.send(settings, expires)
             self._sent[device_id] = _Sent(settings=settings, expires=expires)
             self._retry.pop(device_id, None)
@@ -382,7 +401,7 @@ class HouseholdController:
             )
         except DeviceError as err:
             self._sent.pop(device_id, None)  # unknown: send again
-            if not err.transient:  # the device is there and said no: the next plan sends anew
+            if isinstance(err, Permanent):  # the device is there and said no: the next plan sends anew
                 log.error("%s", err)
             else:
                 if device_id not in self.unavailable:  # said once, not on every tick

@@ -7,10 +7,12 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from homeflex.core.errors import Permanent
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, Permanent):
     """A configuration that cannot be used; ``field`` is the dotted path of the offending key."""
 
     def __init__(self, field: str, message: str) -> None:

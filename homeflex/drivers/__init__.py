@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from homeflex.core.clock import Clock
 from homeflex.core.domain import DeviceKind
+from homeflex.core.errors import Permanent, Transient
 from homeflex.core.registry import Registry
 from homeflex.core.strict import from_mapping
 
@@ -36,13 +37,13 @@ class DeviceError(RuntimeError):
     transient = True
 
 
-class DeviceRefused(DeviceError):
+class DeviceRefused(DeviceError, Permanent):
     """The device answered and said no (a bad value, a fault): retrying the same command will not help."""
 
     transient = False
 
 
-class DeviceUnreachable(DeviceError):
+class DeviceUnreachable(DeviceError, Transient):
     """No answer (offline, timeout): retry later with backoff."""
 
 

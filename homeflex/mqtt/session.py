@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
+from homeflex.core.errors import Transient
 from homeflex.core.tasks import stop_tasks
 from homeflex.mqtt.access import connection_username
 
@@ -30,7 +31,7 @@ Handler = Callable[[str, bytes], Awaitable[None] | None]
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
-class MqttUnavailable(ConnectionError):
+class MqttUnavailable(ConnectionError, Transient):
     """The broker cannot be reached now; retry later."""
 
 

@@ -16,13 +16,14 @@ import numpy as np
 
 from homeflex.control.core import ControlCore
 from homeflex.control.devices import Settings, States
-from homeflex.control.setup import HouseholdSetup
+from homeflex.control.flexplan import Assessment
+from homeflex.control.setup import HouseholdSetup, Preferences
 from homeflex.core.domain import FlexEvent, HouseholdSpec
 from homeflex.core.timeutil import PERIOD
 from homeflex.profiles import DeviceSeries, HouseholdProfile, learn_profile
 from homeflex.scenarios.setup import forecast_for
 from homeflex.sim.household import SimHousehold
-from homeflex.ven.decision import OptDecision, decide_opt
+from homeflex.ven.decision import OptDecision, decide_event
 
 PHYSICS_S = 60.0
 PERIOD_S = 1800  # a UTC settlement half-hour
@@ -195,12 +196,7 @@ class Controlled:
         core = self.core
         while self.pending and self.pending[0][0] <= now:
             _, event = self.pending.pop(0)
-            assessment = core.assess(event, now, states)
-            min_share = core.setup.preferences.min_event_share
-            decision = decide_opt(core.household, event, now, assessment, min_share=min_share)
-            self.decisions[event.event_id] = decision
-            if decision.opt_in:
-                core.accept(event)
+            self.decisions[event.event_id] = decide_event(CoreAtTick(core, now, states), event, now)
         for device_id, settings in core.decide(now, states, self.sent).settings.items():
             if self.sent.get(device_id) != settings:
                 apply(device_id, settings, now)
@@ -210,3 +206,30 @@ class Controlled:
         """The core's next wake-up, or an event's notice if sooner (the VEN hands it over at once)."""
         wake = self.core.next_wake(now, tick_s)
         return min(wake, self.pending[0][0]) if self.pending and self.pending[0][0] > now else wake
+
+
+@dataclass(frozen=True)
+class CoreAtTick:
+    """The control core at one tick of a simulation, as the VEN's decision sees a household's control
+    loop (ven.decision.FlexTarget): events are assessed from the states of that tick."""
+
+    core: ControlCore
+    now: datetime
+    states: States
+
+    @property
+    def household(self) -> HouseholdSpec:
+        return self.core.household
+
+    @property
+    def preferences(self) -> Preferences:
+        return self.core.setup.preferences
+
+    def assess(self, event: FlexEvent) -> Assessment | None:
+        return self.core.assess(event, self.now, self.states)
+
+    def schedule_event(self, event: FlexEvent) -> None:
+        self.core.accept(event)
+
+    def cancel(self, event_id: str) -> None:
+        self.core.cancel(event_id)

@@ -16,18 +16,19 @@ import asyncio
 import logging
 import random
 import uuid
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from openleadr import OpenADRClient, enums
 
-from homeflex.control.loop import HouseholdController
+from homeflex.control.schedule import Schedule
 from homeflex.core import topics
 from homeflex.core.clock import Clock
-from homeflex.core.domain import FlexEvent, HouseholdSpec, Stage
+from homeflex.core.domain import FlexEvent, HouseholdSpec
 from homeflex.core.tasks import stop_tasks
-from homeflex.ven.decision import OptDecision, decide_opt
+from homeflex.ven.decision import FlexTarget, OptDecision, decide_event
 from homeflex.ven.events import parse_event
 from homeflex.ven.push import PushEndpoint
 from homeflex.ven.skips import parse_skips
@@ -35,12 +36,39 @@ from homeflex.ven.tls import VenTls, guard_vtn_responses
 
 log = logging.getLogger(__name__)
 OPT_OUT_ATTEMPTS = 8
+# How long an ended event's answer is kept (for the demo's table, Home Assistant's "opt answer"): an agent
+# runs for years, one event a day would otherwise grow its memory without end.
+KEEP_ENDED = timedelta(days=7)
+
+
+MqttHandler = Callable[[str, bytes], Awaitable[None] | None]  # topic, payload
+
+
+class ControlLoop(FlexTarget, Protocol):
+    """What the VEN and its Home Assistant bridge need of the household's control loop
+    (``homeflex.control.loop.HouseholdController``): the flex target its events go to, the meter's power
+    for the VTN's report, the plan, and the loop's MQTT session on the platform broker (the household's
+    skips and payments)."""
+
+    @property
+    def schedule(self) -> Schedule | None: ...
+
+    def metered_power_w(self) -> float: ...
+
+    def subscribe(self, topic_filter: str, handler: MqttHandler) -> None: ...
+
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None: ...
+
+
+def ended_before(events: Mapping[str, FlexEvent], cutoff: datetime) -> list[str]:
+    """The events that ended before `cutoff`: what a long-running agent may forget."""
+    return [event_id for event_id, flex in events.items() if flex.end < cutoff]
 
 
 class VenAgent:
     def __init__(
         self,
-        controller: HouseholdController,
+        controller: ControlLoop,
         clock: Clock,
         vtn_url: str,
         *,
@@ -69,14 +97,14 @@ class VenAgent:
         self.client.add_handler("on_event", self.on_event)
         self.client.add_handler("on_update_event", self.on_update_event)
         self.client.add_report(
-            callback=self.metered_power,
+            callback=controller.metered_power_w,  # the VTN's telemetry report
             resource_id=f"{self.household.id}-meter",
             measurement=enums.MEASUREMENTS.REAL_POWER,
             sampling_rate=report_interval,
             report_duration=timedelta(hours=1),  # how much the VEN may buffer while the VTN is away
             unit="W",
         )
-        controller.session.subscribe(topics.skips(self.household.id), self._on_skips)
+        controller.subscribe(topics.skips(self.household.id), self._on_skips)
 
     @property
     def household(self) -> HouseholdSpec:
@@ -109,35 +137,25 @@ class VenAgent:
         if self.push is not None:
             await self.push.__aexit__(exc_type, exc, tb)
 
-    def metered_power(self) -> float:
-        """Latest net household power (W) from the meter's state, for the VTN's telemetry report."""
-        meter = self.controller.states.get("meter", {})
-        value = meter.get("power_w", 0.0)
-        return float(value) if isinstance(value, int | float) else 0.0
-
     async def on_event(self, event: dict[str, Any]) -> str:
         try:
             flex = parse_event(event)
         except (KeyError, TypeError, ValueError) as err:
             log.error("%s: unreadable event, opting out: %s", self.household.id, err)
             return "optOut"
-        assessment = self.controller.assess(flex) if self.household.stage >= Stage.FLEX else None
-        decision = decide_opt(
-            self.household,
-            flex,
-            self.clock.now(),
-            assessment,
-            min_share=self.controller.setup.preferences.min_event_share,
-            override=self.skipped.get(flex.event_id),
-        )
+        self._forget_ended()
+        override = self.skipped.get(flex.event_id)
+        decision = decide_event(self.controller, flex, self.clock.now(), override=override)
         self.decisions[flex.event_id] = decision
         self.events[flex.event_id] = flex
         log.info("%s %s event %s: %s", self.household.id, decision.opt_type, flex.event_id, decision.reason)
-        if decision.opt_in:
-            self.controller.schedule_event(flex)
-        else:
-            self.controller.cancel(flex.event_id)
         return decision.opt_type
+
+    def _forget_ended(self) -> None:
+        for event_id in ended_before(self.events, self.clock.now() - KEEP_ENDED):
+            del self.events[event_id]
+            self.decisions.pop(event_id, None)
+            self.released.pop(event_id, None)
 
     async def on_update_event(self, event: dict[str, Any]) -> str:
         """A new modification: a cancellation stops the event; anything else is decided afresh."""
@@ -160,9 +178,8 @@ class VenAgent:
         if flex is None:
             return
         before = self.decisions.get(event_id)
-        decision = decide_opt(self.household, flex, self.clock.now(), None, override=reason)
+        decision = decide_event(self.controller, flex, self.clock.now(), override=reason)
         self.decisions[event_id] = decision
-        self.controller.cancel(event_id)
         if before is None or not before.opt_in or flex.cancelled:
             return
         # openleadr answers a repeated delivery of the same modification with its remembered answer.

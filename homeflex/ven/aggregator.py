@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +30,7 @@ from homeflex.ven.tls import guard_vtn_responses
 
 log = logging.getLogger(__name__)
 EPSILON_KW = 1e-9
+RECEIVED_KEPT = 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,7 +150,8 @@ class AggregatorVen:
         self.portfolio = tuple(portfolio)
         self.min_share = min_share
         self.splits: dict[str, Split] = {}
-        self.received: list[tuple[str, int, tuple[str, ...]]] = []  # (event, modification, resources)
+        # (event, modification, resources) of the latest events received; a long run keeps no more
+        self.received: deque[tuple[str, int, tuple[str, ...]]] = deque(maxlen=RECEIVED_KEPT)
         guard_vtn_responses()
         self.client = OpenADRClient(ven_name=aggregator_id, vtn_url=vtn_url, show_fingerprint=False)
         self.client.add_handler("on_event", self.on_event)

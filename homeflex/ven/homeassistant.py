@@ -77,9 +77,8 @@ class HomeAssistantBridge:
         self.session.announce(availability_topic(hh), ONLINE.encode())
         self.session.subscribe(BIRTH_TOPIC, self._on_birth)
         self.session.subscribe(skip_topic(hh), self._on_press, retained=False)
-        platform = agent.controller.session
-        platform.subscribe(topics.skips(hh), self._on_skips)
-        platform.subscribe(topics.payments(hh), self._on_payments)
+        agent.controller.subscribe(topics.skips(hh), self._on_skips)  # on the platform broker
+        agent.controller.subscribe(topics.payments(hh), self._on_payments)
         self.own_skips: dict[str, dict[str, str]] = {}  # event id -> the skip pressed in HA
         self.presses: list[str] = []  # event ids skipped from HA (a replay adds nothing)
         self.refused = 0  # command messages that were not a press
@@ -208,7 +207,7 @@ class HomeAssistantBridge:
             return
         self._skips_payload = payload
         try:
-            await self.agent.controller.session.publish(topics.skips(self.household_id), payload, retain=True)
+            await self.agent.controller.publish(topics.skips(self.household_id), payload, retain=True)
         except MqttUnavailable as err:
             log.error("%s: skip not sent to the VEN: %s", self.household_id, err)
 

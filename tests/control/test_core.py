@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from homeflex.control.core import ControlCore, Decision
+from homeflex.control.core import REPLANS_KEPT, ControlCore, Decision
 from homeflex.control.devices import Settings
 from homeflex.control.schedule import DIVERSITY_GBP_PER_KWH, horizon_start
 from homeflex.core.domain import FlexEvent
@@ -154,6 +154,10 @@ def test_replans_and_their_reasons() -> None:
     run(c, [NOW + timedelta(minutes=26)])
     assert c.replans[-1][1] == "event e1 accepted"
     assert c.schedule is not None and c.schedule.problem.import_cap_kw is not None
+
+
+def test_a_long_running_core_keeps_only_the_latest_replans() -> None:
+    assert core().replans.maxlen == REPLANS_KEPT
 
 
 def test_a_coarser_plan_cadence_keeps_the_plan_until_it_is_due_or_something_changes() -> None:

@@ -1,6 +1,7 @@
 """Opting in to a flex event (pure): only when enrolled, in time, and when the plan delivers enough of
 the request while keeping every preference; a vulnerable home never opts in to an event that would need
-its comfort floor breached."""
+its comfort floor breached. ``decide_event`` is that rule between the household's loop assessing the
+event and taking it on, the one path for the live VEN and the simulator."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from hypothesis import HealthCheck, event, given, settings
 from homeflex.control.core import ControlCore
 from homeflex.control.flexplan import Assessment
 from homeflex.control.schedule import horizon_start
-from homeflex.core.domain import DeviceKind, FlexEvent, Stage
+from homeflex.control.setup import Preferences
+from homeflex.core.domain import DeviceKind, FlexEvent, HouseholdSpec, Stage
 from homeflex.core.timeutil import PERIOD
-from homeflex.ven.decision import OptDecision, decide_opt
+from homeflex.scenarios.closedloop import CoreAtTick
+from homeflex.ven.decision import OptDecision, decide_event, decide_opt
 from tests.control.households import (
     ALL,
     HP,
@@ -175,3 +178,46 @@ def test_opt_in_only_with_enough_of_the_request(pair: tuple[Case, FlexEvent]) ->
 def test_events_already_over_are_declined_whatever_the_assessment() -> None:
     e = flex_event(datetime(2026, 1, 14, 17, 0, tzinfo=NOW.tzinfo), 60)
     assert decide_opt(household(*ALL), e, NOW, assessment(1.0)).reason == "event already over"
+
+
+# --- decide_event: assess -> opt -> accept ------------------------------------------------------------
+
+
+def core_at(spec: HouseholdSpec, **prefs: object) -> CoreAtTick:
+    core = ControlCore(household=spec, setup=setup(**prefs), forecast=constant_weather(5.0), seed=1)
+    return CoreAtTick(core, NOW, states())
+
+
+def test_an_event_opted_in_to_is_taken_on_and_a_skip_drops_it() -> None:
+    target = core_at(household(*ALL))
+    decision = decide_event(target, EVENT, NOW)
+    assert decision.opt_in and decision.assessment is not None, decision.reason
+    assert target.core.events == {EVENT.event_id: EVENT}
+    skipped = decide_event(target, EVENT, NOW, override="customer override")
+    assert (skipped.opt_in, skipped.reason, skipped.assessment) == (False, "customer override", None)
+    assert target.core.events == {}
+
+
+@pytest.mark.parametrize(("min_share", "opt_in"), [(0.25, True), (0.5, False)])
+def test_the_households_own_minimum_share_decides(min_share: float, opt_in: bool) -> None:
+    target = core_at(household(*ALL), min_event_share=min_share)
+    big = flex_event(START, 60, 8000)  # the plan delivers 3.5 of 8 kW (44%)
+    decision = decide_event(target, big, NOW)
+    assert decision.assessment is not None and 0.25 < decision.assessment.share < 0.5
+    assert decision.opt_in is opt_in
+    assert (big.event_id in target.core.events) is opt_in
+
+
+def test_a_household_not_enrolled_for_flex_is_not_assessed_and_takes_nothing_on() -> None:
+    target = core_at(household(*ALL, stage=Stage.AUTOMATIC))
+    decision = decide_event(target, EVENT, NOW)
+    assert (decision.opt_in, decision.assessment) == (False, None)
+    assert decision.reason == "household in stage 2: not enrolled for flex"
+    assert target.core.events == {} and target.core.schedule is None
+
+
+def test_the_rules_default_minimum_share_is_the_preferences_default() -> None:
+    default = Preferences().min_event_share
+    just_enough = assessment(default)
+    assert decide_opt(household(*ALL), EVENT, NOW, just_enough).opt_in
+    assert not decide_opt(household(*ALL), EVENT, NOW, assessment(default - 0.01)).opt_in

@@ -55,3 +55,12 @@ def test_the_portal_sends_the_skips_of_events_not_yet_ended_and_the_ven_reads_th
 def test_a_bad_skips_message_is_refused(payload: bytes) -> None:
     with pytest.raises(ValueError, match="skip"):
         parse_skips(payload)
+
+
+def test_a_long_running_agent_forgets_events_a_week_after_they_ended() -> None:
+    from homeflex.ven.agent import KEEP_ENDED, ended_before
+
+    old = replace(EVENT, event_id="old", start=NOW - KEEP_ENDED - EVENT.duration - timedelta(minutes=1))
+    recent = replace(EVENT, event_id="recent", start=NOW - KEEP_ENDED)
+    events = {"old": old, "recent": recent, EVENT.event_id: EVENT}
+    assert ended_before(events, NOW - KEEP_ENDED) == ["old"]

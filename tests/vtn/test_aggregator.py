@@ -136,7 +136,7 @@ async def test_an_aggregator_ven_gets_the_event_once_for_its_resources_and_is_pa
             reported = {r: v for r, _, v in await storage.ven_reports(f"ven-{ids['agg']}")}
             assert reported == power
             await asyncio.sleep(2.5)  # two more polls: the answered event is not sent again
-            assert ven.received == [(event_id, 0, tuple(members))]
+            assert list(ven.received) == [(event_id, 0, tuple(members))]
 
         # Settlement, once the event is over: the members' metered energy, each against its own baseline.
         for key, kw in EVENT_KW.items():
@@ -190,7 +190,7 @@ async def test_a_push_mode_aggregator_ven_gets_the_event_pushed_with_its_resourc
             async with asyncio.timeout(15):
                 while (await opts(storage, event_id))[ids["m2"]] is None:
                     await asyncio.sleep(0.05)
-            assert ven.received == [(event_id, 0, tuple(sorted((ids["m2"], ids["m4"]))))]
+            assert list(ven.received) == [(event_id, 0, tuple(sorted((ids["m2"], ids["m4"]))))]
             assert endpoint.received == 1 and vtn.pusher.pushed == 1
             # 2 kW asked of m2 and m4 (offers 0.5 and 1 kW): 1.5 kW is 75 %, so the portfolio opts in.
             assert await opts(storage, event_id) == {ids["m2"]: "optIn", ids["m4"]: "optIn", ids["out"]: None}

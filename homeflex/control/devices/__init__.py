@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from homeflex.core.domain import DeviceKind, DeviceSpec, HouseholdSpec
+from homeflex.core.registry import Registry
 
 if TYPE_CHECKING:
     from homeflex.control.schedule import Schedule
@@ -59,40 +60,28 @@ class DutyCycled(Protocol):
 
 
 Factory = Callable[[DeviceSpec], DeviceAdapter]
-_REGISTRY: dict[DeviceKind, Factory] = {}
-
-
-def register(kind: DeviceKind) -> Callable[[Factory], Factory]:
-    def add(factory: Factory) -> Factory:
-        if kind in _REGISTRY:
-            raise ValueError(f"a device adapter for {kind} is already registered")
-        _REGISTRY[kind] = factory
-        return factory
-
-    return add
+ADAPTERS: Registry[Factory] = Registry(
+    "device kind",
+    builtin=(
+        "homeflex.control.devices.battery",
+        "homeflex.control.devices.ev_charger",
+        "homeflex.control.devices.heat_pump",
+        "homeflex.control.devices.pv_inverter",
+        "homeflex.control.devices.smart_plug",
+    ),
+)
+register = ADAPTERS.register
 
 
 @functools.lru_cache(maxsize=4096)
 def adapter_for(spec: DeviceSpec) -> DeviceAdapter:
-    """The adapter for ``spec`` (adapters hold only their spec: one per spec, cached per tick's use)."""
-    _load_builtin()
-    try:
-        return _REGISTRY[spec.kind](spec)
-    except KeyError:
-        valid = ", ".join(sorted(k.value for k in _REGISTRY))
-        raise ValueError(f"no device adapter for device kind {spec.kind!r}; known: {valid}") from None
+    """The adapter for ``spec`` (adapters hold only their spec: one per spec, cached: adapters are
+    looked up on every control tick)."""
+    return ADAPTERS.get(spec.kind)(spec)
 
 
 def registered_kinds() -> list[DeviceKind]:
-    _load_builtin()
-    return sorted(_REGISTRY)
-
-
-@functools.cache
-def _load_builtin() -> None:
-    # Importing the modules registers them; one file per device kind. Cached: adapters are looked up
-    # on every control tick, and an import statement costs a module-dict lookup each time.
-    from homeflex.control.devices import battery, ev_charger, heat_pump, pv_inverter, smart_plug  # noqa: F401
+    return [DeviceKind(name) for name in ADAPTERS.names()]
 
 
 def number(state: Mapping[str, Any] | None, key: str) -> float | None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 import numpy as np
 
 from homeflex.control.planner import Tariff
+from homeflex.core.registry import Registry
 
 # UK Smart Export Guarantee rates are well below import rates; the planner refuses export above import.
 DEFAULT_EXPORT_GBP_PER_KWH = 0.15
@@ -31,33 +32,29 @@ class TariffSource(Protocol):
     def export_price(self, when: datetime) -> float: ...
 
 
-Factory = Callable[..., TariffSource]
-_REGISTRY: dict[str, type] = {}
-
-
-def register(name: str) -> Callable[[type], type]:
-    def add(cls: type) -> type:
-        if name in _REGISTRY:
-            raise ValueError(f"a tariff named {name!r} is already registered")
-        _REGISTRY[name] = cls
-        return cls
-
-    return add
+# Name -> a frozen dataclass built from the config's other keys.
+TARIFFS: Registry[type[Any]] = Registry(
+    "tariff type",
+    builtin=(
+        "homeflex.control.tariffs.dynamic",
+        "homeflex.control.tariffs.flat",
+        "homeflex.control.tariffs.time_of_use",
+    ),
+)
+register = TARIFFS.register
 
 
 def registered() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
+    return TARIFFS.names()
 
 
 def tariff_from_config(config: Mapping[str, Any]) -> TariffSource:
     """Build a tariff from ``{"type": name, **fields}``; ValueError names a bad type, key or value."""
-    _load_builtin()
     body = dict(config)
     kind = body.pop("type", None)
-    cls = _REGISTRY.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise ValueError(f"unknown tariff type {kind!r}; known: {', '.join(sorted(_REGISTRY))}")
+    if not isinstance(kind, str):
+        raise ValueError(f"unknown tariff type {kind!r}; known: {', '.join(TARIFFS.names())}")
+    cls = TARIFFS.get(kind)
     fields = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(body) - fields)
     if unknown:
@@ -94,8 +91,3 @@ def _prices(source: TariffSource, start: datetime, n_steps: int, step_h: float) 
 def check_price(name: str, value: float) -> None:
     if not -1.0 <= value <= 10.0:
         raise ValueError(f"{name} must be between -1 and 10 £/kWh, got {value}")
-
-
-def _load_builtin() -> None:
-    # Importing the modules registers them; one file per tariff type.
-    from homeflex.control.tariffs import dynamic, flat, time_of_use  # noqa: F401

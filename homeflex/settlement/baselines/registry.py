@@ -9,11 +9,12 @@ no data). `event` is the event being settled: day-based methods ignore it, same-
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol, TypeVar
+from typing import Protocol
 
+from homeflex.core import registry
 from homeflex.core.timeutil import periods
 
 
@@ -49,32 +50,12 @@ class BaselineMethod(Protocol):
     ) -> float: ...
 
 
-M = TypeVar("M", bound=BaselineMethod)
-
-
-class Registry:
-    """Name -> baseline method. Duplicate and unknown names are errors that list the valid choices."""
+class Registry(registry.Registry[BaselineMethod]):
+    """Name -> baseline method (core.registry: duplicate and unknown names are errors that list the
+    valid choices), and what each method takes, read from its signature."""
 
     def __init__(self) -> None:
-        self._methods: dict[str, BaselineMethod] = {}
-
-    def register(self, name: str) -> Callable[[M], M]:
-        def add(method: M) -> M:
-            if name in self._methods:
-                raise ValueError(f"baseline method {name!r} is already registered")
-            self._methods[name] = method
-            return method
-
-        return add
-
-    def get(self, name: str) -> BaselineMethod:
-        try:
-            return self._methods[name]
-        except KeyError:
-            raise ValueError(f"unknown baseline method {name!r}; valid: {', '.join(self.names())}") from None
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(sorted(self._methods))
+        super().__init__("baseline method")
 
     def params(self, name: str) -> tuple[str, ...]:
         """The method's own keyword parameters (beyond excluded_days and event)."""

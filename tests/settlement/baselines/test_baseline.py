@@ -45,14 +45,14 @@ def flat_history(first: date, last: date, value: Callable[[datetime], float]) ->
 
 
 def test_registry_lists_builtin_methods() -> None:
-    assert METHODS.names() == ("n_in_n", "pjm_match_day", "pjm_same_day", "same_day_type", "x_of_y")
+    assert METHODS.names() == ["n_in_n", "pjm_match_day", "pjm_same_day", "same_day_type", "x_of_y"]
     assert METHODS.get("same_day_type") is same_day_type
     assert METHODS.get("x_of_y") is x_of_y
 
 
 def test_unknown_method_lists_valid_choices() -> None:
     valid = "n_in_n, pjm_match_day, pjm_same_day, same_day_type, x_of_y"
-    with pytest.raises(ValueError, match=rf"unknown baseline method 'nope'; valid: {valid}"):
+    with pytest.raises(ValueError, match=rf"unknown baseline method 'nope'; known: {valid}"):
         METHODS.get("nope")
 
 
@@ -65,7 +65,7 @@ def test_duplicate_name_is_an_error_and_keeps_the_first() -> None:
     fresh.register("a")(same_day_type)
     with pytest.raises(ValueError, match="'a' is already registered"):
         fresh.register("a")(x_of_y)
-    assert fresh.names() == ("a",)
+    assert fresh.names() == ["a"]
 
 
 def test_compute_baseline_passes_params_and_rejects_unknown_ones() -> None:
@@ -73,7 +73,7 @@ def test_compute_baseline_passes_params_and_rejects_unknown_ones() -> None:
     assert compute_baseline("same_day_type", WED, history, weeks=2) == 1.0
     with pytest.raises(ValueError, match=r"unknown parameters \['week'\]; accepted: .*'weeks'"):
         compute_baseline("same_day_type", WED, history, week=2)
-    with pytest.raises(ValueError, match=r"valid: .*same_day_type, x_of_y"):
+    with pytest.raises(ValueError, match=r"known: .*same_day_type, x_of_y"):
         compute_baseline("powershaper", WED, history)
 
 
