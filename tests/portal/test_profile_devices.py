@@ -40,6 +40,25 @@ def _form(hh: str, **changes: str) -> dict[str, str]:
     return {k: v.format(hh=hh) for k, v in {**PROFILE_FORM, **PLUGS, **METER, **changes}.items()}
 
 
+async def _refused_beside_the_fields(web: Client, url: str, hh: str) -> None:
+    """A plug without its address, and a meter prefix with a wildcard: each said beside its field."""
+    status, text = await web.post(
+        url,
+        _form(hh, smart_plug3_shelly_topic_prefix="", meter_shelly_pro3em_topic_prefix="homeflex/v1/{hh}/#"),
+    )
+    assert status == 400
+    assert 'id="smart_plug3_shelly_topic_prefix-error"' in text
+    assert 'id="smart_plug3_shelly_topic_prefix" name="smart_plug3_shelly_topic_prefix" value=""' in text
+    assert 'id="smart_plug1_shelly_topic_prefix-error"' not in text
+    # The driver's own check (the meter's topic), beside the meter's field, the form kept as typed.
+    status, text = await web.post(url, _form(hh, meter_shelly_pro3em_topic_prefix="homeflex/v1/{hh}/#"))
+    assert status == 400
+    assert 'id="meter_shelly_pro3em_topic_prefix-error"' in text and "without wildcards" in text
+    assert f'value="homeflex/v1/{hh}/shellyplusplugs-dryer"' in text
+    assert 'id="has_smart_plug3" name="has_smart_plug3" checked' in text  # the ticks kept too
+    assert 'id="smart_plug3_kw" name="smart_plug3_kw" inputmode="decimal" value="0.8"' in text
+
+
 async def test_several_plugs_and_a_meter_product_from_the_profile_form(
     stack: Stack, mqtt_url: str, cleared: list[str]
 ) -> None:
@@ -52,25 +71,7 @@ async def test_several_plugs_and_a_meter_product_from_the_profile_form(
     try:
         await web.login("plugs@example.org", PASSWORD)
         url = f"/households/{hh}/profile"
-        # A plug without its address, and a meter prefix with a wildcard: each said beside its field.
-        status, text = await web.post(
-            url,
-            _form(
-                hh, smart_plug3_shelly_topic_prefix="", meter_shelly_pro3em_topic_prefix="homeflex/v1/{hh}/#"
-            ),
-        )
-        assert status == 400
-        assert 'id="smart_plug3_shelly_topic_prefix-error"' in text
-        assert 'id="smart_plug3_shelly_topic_prefix" name="smart_plug3_shelly_topic_prefix" value=""' in text
-        assert 'id="smart_plug1_shelly_topic_prefix-error"' not in text
-        assert await p.storage.household_config_versions(hh) == []
-        # The driver's own check (the meter's topic), beside the meter's field, the form kept as typed.
-        status, text = await web.post(url, _form(hh, meter_shelly_pro3em_topic_prefix="homeflex/v1/{hh}/#"))
-        assert status == 400
-        assert 'id="meter_shelly_pro3em_topic_prefix-error"' in text and "without wildcards" in text
-        assert f'value="homeflex/v1/{hh}/shellyplusplugs-dryer"' in text
-        assert 'id="has_smart_plug3" name="has_smart_plug3" checked' in text  # the ticks kept too
-        assert 'id="smart_plug3_kw" name="smart_plug3_kw" inputmode="decimal" value="0.8"' in text
+        await _refused_beside_the_fields(web, url, hh)
         assert await p.storage.household_config_versions(hh) == []
 
         status, text = await web.post(url, _form(hh))
