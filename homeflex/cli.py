@@ -154,8 +154,8 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
 
     from homeflex.control.loop import HouseholdController
     from homeflex.core.strict import ConfigError
-    from homeflex.drivers import driver_services
-    from homeflex.household.follow import ConfigFollower, NoConfiguration, agent_config
+    from homeflex.drivers import DriverServices
+    from homeflex.household.follow import ConfigFollower, NoConfiguration, agent_config, protocols_of
     from homeflex.mqtt import MqttUnavailable
     from homeflex.ven.agent import VenAgent
     from homeflex.ven.homeassistant import HA_PART, HomeAssistantBridge
@@ -182,12 +182,12 @@ async def cmd_ven(settings: Settings, args: argparse.Namespace) -> int:
             print(f"--push wants HOST:PORT, got {args.push!r}", file=sys.stderr)
             return 2
         push = (host, int(port))
-    protocols = {d.protocol for d in config.devices} | {config.meter.protocol}
+    protocols = protocols_of(config)
     log.info("household %s: configuration v%d over %s", hh, config.version, ", ".join(sorted(protocols)))
     async with (
-        driver_services(protocols, settings) as services,
-        HouseholdController(config, clock, settings.mqtt_url, services=services) as controller,
-        ConfigFollower(controller),
+        DriverServices(settings, protocols) as services,
+        HouseholdController(config, clock, settings.mqtt_url, services=services.running) as controller,
+        ConfigFollower(controller, services),
         VenAgent(controller, clock, f"{settings.vtn_url}/OpenADR2/Simple/2.0b", tls=tls, push=push) as ven,
         contextlib.AsyncExitStack() as extras,
     ):

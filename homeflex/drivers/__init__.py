@@ -130,16 +130,56 @@ def register(info: DriverInfo) -> DriverInfo:
     return DRIVERS.register(info.protocol)(info)
 
 
+class DriverServices:
+    """The shared servers that the drivers of a household's protocols need, kept in step with its
+    configuration: a new version that adds an OCPP charger starts the central system (``need``), one
+    that drops the last OCPP device stops it (``keep_only``), without the agent restarting. ``running``
+    maps each started protocol to its server (DeviceLink.services)."""
+
+    def __init__(self, settings: Any, protocols: Iterable[str] = ()) -> None:
+        self.settings = settings  # homeflex.settings: the servers' ports, certificates...
+        self.running: dict[str, Any] = {}
+        self._first = tuple(protocols)
+        self._stops: dict[str, AsyncExitStack] = {}
+
+    async def need(self, protocols: Iterable[str]) -> list[str]:
+        """Start the servers of ``protocols`` not running yet; the protocols started."""
+        started = []
+        for name in sorted(set(protocols) - set(self.running)):
+            info = DRIVERS.get(name)
+            if info.service is None:
+                continue
+            stack = AsyncExitStack()
+            self.running[name] = await stack.enter_async_context(info.service(self.settings))
+            self._stops[name] = stack
+            started.append(name)
+        return started
+
+    async def keep_only(self, protocols: Iterable[str]) -> list[str]:
+        """Stop the servers no protocol in ``protocols`` needs any more; the protocols stopped."""
+        stopped = sorted(set(self.running) - set(protocols))
+        for name in stopped:
+            del self.running[name]
+            await self._stops.pop(name).aclose()
+        return stopped
+
+    async def __aenter__(self) -> DriverServices:
+        try:
+            await self.need(self._first)
+        except BaseException:
+            await self.keep_only(())
+            raise
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.keep_only(())
+
+
 @asynccontextmanager
 async def driver_services(protocols: Iterable[str], settings: Any) -> AsyncIterator[dict[str, Any]]:
     """Start the shared servers that the drivers of ``protocols`` need (``settings``: homeflex.settings)."""
-    async with AsyncExitStack() as stack:
-        services: dict[str, Any] = {}
-        for name in sorted(set(protocols)):
-            info = DRIVERS.get(name)
-            if info.service is not None:
-                services[name] = await stack.enter_async_context(info.service(settings))
-        yield services
+    async with DriverServices(settings, protocols) as services:
+        yield services.running
 
 
 def protocols_for(kind: DeviceKind) -> list[DriverInfo]:

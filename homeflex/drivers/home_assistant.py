@@ -247,7 +247,7 @@ class Number(Entity):
 
     def _per_unit_w(self, state: dict[str, Any]) -> float:
         unit = (state.get("attributes") or {}).get("unit_of_measurement")
-        if unit in WATTS:
+        if isinstance(unit, str) and unit in WATTS:
             return WATTS[unit]
         if unit == "A" and self.link.kind is DeviceKind.EV_CHARGER:
             return self.address.volts * self.address.phases
@@ -275,9 +275,10 @@ class Number(Entity):
 
     def report(self, value: Any, state: dict[str, Any]) -> dict[str, Any]:
         try:
-            return {self.key: round(value * self._per_unit_w(state), 1)}
+            watts = value * self._per_unit_w(state)
         except DeviceRefused:
             return {}
+        return {self.key: round(watts, 1)} if math.isfinite(watts) else {}
 
 
 class Select(Entity):
@@ -515,7 +516,13 @@ class HomeAssistantDriver:
     def _reading(self, entity_id: str, state: dict[str, Any], key: str, units: dict[str, float]) -> None:
         value = _number(state.get("state"))
         unit = (state.get("attributes") or {}).get("unit_of_measurement")
-        if value is None or unit not in units:
+        # a unit that is not a string cannot be looked up; a huge kW is no finite W
+        if (
+            value is None
+            or not isinstance(unit, str)
+            or unit not in units
+            or not math.isfinite(value * units[unit])
+        ):
             if state.get("state") not in (GONE, "unknown"):
                 log.warning("%s: unreadable state of %s: %r", self.link.name, entity_id, str(state)[:120])
             return

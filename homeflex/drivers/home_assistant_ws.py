@@ -161,7 +161,7 @@ class HaConnection:
             return None
         try:
             body = json.loads(message.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's limit
             body = None
         if not isinstance(body, dict):
             log.warning("%s: unreadable message from Home Assistant: %r", self.name, message.data[:80])
@@ -172,7 +172,8 @@ class HaConnection:
         while True:
             body = await self._frame(ws)
             kind = body.get("type")
-            if kind == "result" and isinstance(body.get("id"), int):
+            ident = body.get("id")
+            if kind == "result" and isinstance(ident, int) and not isinstance(ident, bool):
                 self._answered(body)
             elif kind == "event":
                 self._event(body.get("event"))
@@ -235,9 +236,15 @@ class HaConnection:
         if not isinstance(states, list):
             log.warning("%s: unreadable states from Home Assistant: %r", self.name, str(states)[:80])
             return
-        found = {s.get("entity_id"): s for s in states if isinstance(s, dict)}
+        found = {
+            s["entity_id"]: s for s in states if isinstance(s, dict) and isinstance(s.get("entity_id"), str)
+        }
         for entity in sorted(self.entities - self._evented):
-            self.on_state(entity, found.get(entity))
+            state = found.get(entity)
+            if state is not None and not _readable(state):
+                log.warning("%s: unreadable state of %s: %r", self.name, entity, str(state)[:80])
+                continue
+            self.on_state(entity, state)
 
     def _event(self, event: object) -> None:
         data = event.get("data") if isinstance(event, dict) else None
@@ -248,8 +255,13 @@ class HaConnection:
         if entity not in self.entities:
             return
         new = data.get("new_state")
-        if new is not None and not isinstance(new, dict):
+        if new is not None and not _readable(new):
             log.warning("%s: unreadable state of %s: %r", self.name, entity, str(new)[:80])
             return
         self._evented.add(entity)
         self.on_state(entity, new)
+
+
+def _readable(state: object) -> bool:
+    """A state as Home Assistant sends it: an object whose attributes, if any, are an object."""
+    return isinstance(state, dict) and isinstance(state.get("attributes") or {}, dict)

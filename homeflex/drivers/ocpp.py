@@ -11,6 +11,13 @@ A command ``{"max_power_w": W}`` is a TxDefaultProfile at ``stack_level`` (above
 profile, even when homeflex is gone (a NATIVE expiry, OCPP 1.6 §3.13.2). ``{"max_power_w": None}`` clears
 that stack level. After each accepted command the driver reads the charger's composite schedule back and
 reports it as ``limit_w`` (what the charger says it will do, not what was asked).
+
+A charger that takes stack level 0 only (ABB Terra AC, Wallbox FW5 [E3]; ``stack_level_0_only``) gets
+no permanent profile: the command goes at level 0 with the same ``validTo``, and when it runs out the
+charger has no profile left and charges at its own full power (still a NATIVE expiry). A level-0
+TxDefaultProfile someone else set on such a charger is replaced by the first command and not restored.
+A charger that takes only Relative profiles (Wallbox [E3]; ``profile_kind = "Relative"``) gets them with
+no startSchedule: one period from 0 holds the same limit whatever start point the charger counts from.
 """
 
 from __future__ import annotations
@@ -71,6 +78,10 @@ class OcppAddress:
     stack_level: int = 1  # homeflex's commands
     base_stack_level: int = 0  # the permanent profile: the charger's own behaviour
     meter_interval_s: int = 60
+    # The charger refuses every stack level but 0 (ABB Terra AC, Wallbox FW5): commands go at level 0,
+    # with no permanent profile under them.
+    stack_level_0_only: bool = False
+    profile_kind: str = "Absolute"  # "Relative" for a charger that takes only those (Wallbox)
 
     def __post_init__(self) -> None:
         cp = self.charge_point_id
@@ -84,8 +95,24 @@ class OcppAddress:
             raise ValueError("phases must be 1-3, voltage_v 100-480 and connector_id at least 1")
         if not 0 <= self.base_stack_level < self.stack_level <= 100:
             raise ValueError("need 0 <= base_stack_level < stack_level <= 100")
+        if self.stack_level_0_only and (self.stack_level, self.base_stack_level) != (1, 0):
+            raise ValueError(
+                "stack_level_0_only puts the commands at level 0: leave out stack_level and base_stack_level"
+            )
+        if self.profile_kind not in ("Absolute", "Relative"):
+            raise ValueError(f"profile_kind must be 'Absolute' or 'Relative', got {self.profile_kind!r}")
         if not 1 <= self.meter_interval_s <= 3600:
             raise ValueError("meter_interval_s must be 1..3600")
+
+    @property
+    def command_level(self) -> int:
+        """The stack level of homeflex's commands."""
+        return 0 if self.stack_level_0_only else self.stack_level
+
+    @property
+    def base_level(self) -> int | None:
+        """The stack level of the permanent own-behaviour profile; None: the charger has none."""
+        return None if self.stack_level_0_only else self.base_stack_level
 
     def secret(self) -> str:
         if self.password is not None:
@@ -197,10 +224,16 @@ class OcppDriver:
         a, dialect = self.address, self._dialect()
         if watts is None:
             # Accepted, or Unknown: there was nothing to clear; either way none is left
-            await self.central.call(self.cp, dialect.clear_profile(a.connector_id, a.stack_level))
+            await self.central.call(self.cp, dialect.clear_profile(a.connector_id, a.command_level))
             return
+        limit = a.rate.limit(watts)
         profile = charging_profile(
-            a.rate, stack_level=a.stack_level, limit=a.rate.limit(watts), now=now, valid_to=expires_at
+            a.rate,
+            stack_level=a.command_level,
+            limit=limit,
+            now=now,
+            valid_to=expires_at,
+            kind=a.profile_kind,
         )
         await self._set_profile(dialect, profile)
 
@@ -245,12 +278,13 @@ class OcppDriver:
                 ]
                 if all(accepted):
                     break
-            full = a.rate.limit(self.link.max_power_w, round_up=True)
             now = self.link.clock.now()
-            base = charging_profile(
-                a.rate, stack_level=a.base_stack_level, limit=full, now=now, valid_to=None
-            )
-            await self._set_profile(dialect, base)
+            if a.base_level is not None:
+                full = a.rate.limit(self.link.max_power_w, round_up=True)
+                base = charging_profile(
+                    a.rate, stack_level=a.base_level, limit=full, now=now, valid_to=None, kind=a.profile_kind
+                )
+                await self._set_profile(dialect, base)
             watts, expires_at = self._command
             if watts is not None and (expires_at is None or expires_at > now):
                 await self._apply(watts, expires_at, now)
@@ -320,7 +354,8 @@ INFO = register(
         expiry=Expiry.NATIVE,
         fail_safe=(
             "the command is a charging profile with validTo = its expiry: the charger falls back to its "
-            "permanent profile (full power) by itself; OCPP 1.6 has no limit for a lost connection"
+            "permanent profile (full power) by itself (stack_level_0_only: to no profile, its own full "
+            "power); OCPP 1.6 has no limit for a lost connection"
         ),
         config=OcppAddress,
         build=OcppDriver,

@@ -44,19 +44,27 @@ class Rate:
 
 
 def charging_profile(
-    rate: Rate, *, stack_level: int, limit: float, now: datetime, valid_to: datetime | None
+    rate: Rate,
+    *,
+    stack_level: int,
+    limit: float,
+    now: datetime,
+    valid_to: datetime | None,
+    kind: str = "Absolute",
 ) -> dict[str, Any]:
-    """An Absolute TxDefaultProfile with one period at ``limit`` (in the rate's unit)."""
+    """A TxDefaultProfile with one period at ``limit`` (in the rate's unit): Absolute, from a minute
+    ago, or Relative (to the charger's own start point, with no startSchedule: Wallbox takes only
+    those [E3]); with a single period from 0 both hold ``limit`` until ``valid_to``."""
+    schedule: dict[str, Any] = {"charging_rate_unit": rate.unit}
+    if kind == "Absolute":
+        schedule["start_schedule"] = iso(now - BACKDATE)
+    schedule["charging_schedule_period"] = [{"start_period": 0, "limit": limit, "number_phases": rate.phases}]
     profile: dict[str, Any] = {
         "charging_profile_id": BASE_PROFILE_ID + stack_level,
         "stack_level": stack_level,
         "charging_profile_purpose": PURPOSE,
-        "charging_profile_kind": "Absolute",
-        "charging_schedule": {
-            "charging_rate_unit": rate.unit,
-            "start_schedule": iso(now - BACKDATE),
-            "charging_schedule_period": [{"start_period": 0, "limit": limit, "number_phases": rate.phases}],
-        },
+        "charging_profile_kind": kind,
+        "charging_schedule": schedule,
     }
     if valid_to is not None:
         profile["valid_to"] = iso(valid_to)

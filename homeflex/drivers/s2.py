@@ -83,6 +83,9 @@ log = logging.getLogger(__name__)
 KEYS = {DeviceKind.BATTERY: "power_w", DeviceKind.HEAT_PUMP: "max_power_w"}
 PASSED = {DeviceKind.HEAT_PUMP: "setpoint_c"}
 FILL_LEVEL_STATES = ("indoor_c",)  # settings FRBC cannot say: checked, not sent
+# A device has a few actuators, each with a few timers: statuses naming more are not kept (an RM naming a
+# new one in every message would grow the driver without bound)
+MAX_ACTUATORS, MAX_TIMERS = 64, 64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +149,7 @@ class S2Driver:
         self._expiry = EmulatedExpiry(link, lambda: self.send({self.key: None}, None))
         self._later: asyncio.Task[None] | None = None  # the wanted mode, once its timer ends
         self._tasks: set[asyncio.Task[None]] = set()
+        self._full = False  # statuses of one actuator or timer too many came (said once)
 
     @property
     def rid(self) -> str:
@@ -188,6 +192,11 @@ class S2Driver:
         elif isinstance(message, PowerMeasurement):
             watts = total_power([(v.commodity_quantity.value, v.value) for v in message.values])
             self._report({"power_w": watts})
+        elif isinstance(message, FRBCActuatorStatus | FRBCTimerStatus) and not self._room(message):
+            if not self._full:  # said once: such an RM sends them by the thousand
+                log.warning("%s: S2 statuses of more actuators or timers than a device has, ignored",
+                            self.link.name)  # fmt: skip
+            self._full = True
         elif isinstance(message, FRBCActuatorStatus):
             self._actuator_status(message)
         elif isinstance(message, FRBCTimerStatus):
@@ -195,6 +204,18 @@ class S2Driver:
             old = self.actuators.get(aid, ActuatorState())
             timers = {**(old.timers or {}), str(message.timer_id): message.finished_at}
             self.actuators[aid] = ActuatorState(active=old.active, timers=timers)
+
+    def _room(self, message: FRBCActuatorStatus | FRBCTimerStatus) -> bool:
+        """The status is of an actuator (and timer) already known, or there is room for a new one."""
+        known = self.actuators.get(str(message.actuator_id))
+        if known is None:
+            return len(self.actuators) < MAX_ACTUATORS
+        timers = known.timers or {}
+        return (
+            not isinstance(message, FRBCTimerStatus)
+            or str(message.timer_id) in timers
+            or len(timers) < MAX_TIMERS
+        )
 
     def _report(self, update: dict[str, Any]) -> None:
         """S2 says each part of the state in its own message: the agent is told the whole of it."""

@@ -24,6 +24,7 @@ import asyncio
 import hmac
 import json
 import logging
+import math
 import ssl
 import uuid
 from collections.abc import AsyncIterator
@@ -289,10 +290,12 @@ class Cem:
     async def _receive(self, session: Session, raw: str | bytes) -> None:
         try:
             text = raw if isinstance(raw, str) else raw.decode()
-            if not isinstance(json.loads(text), dict):  # s2-python assumes an object
+            if not isinstance(_strict_json(text), dict):  # s2-python assumes an object
                 raise ValueError("not a JSON object")
             message = S2Parser.parse_as_any_message(text)
-        except (S2ValidationError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError are ones
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors; JSON nested deeper than Python's
+        # recursion limit (easily under the size limit) raises RecursionError
+        except (S2ValidationError, ValueError, RecursionError) as err:
             await self._garbage(session, raw, err)
             return
         subject = getattr(message, "message_id", None)
@@ -358,10 +361,27 @@ class Cem:
     async def _garbage(self, session: Session, raw: str | bytes, err: Exception) -> None:
         log.warning("S2: unreadable message from resource %s (not S2): %s: %.200r",
                     session.resource_id or "(unidentified)", type(err).__name__, raw)  # fmt: skip
-        with suppress(ValueError, TypeError, AttributeError, S2ValidationError):
+        with suppress(ValueError, TypeError, AttributeError, S2ValidationError, RecursionError):
             subject = json.loads(raw).get("message_id")
             if subject is not None:
                 await session.answer(subject, ReceptionStatusValues.INVALID_DATA, str(err)[:200])
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"a number out of range: {text[:40]}")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _strict_json(text: str) -> Any:
+    """JSON as the standard has it: Python's parser takes NaN, Infinity and 1e999 (inf), which
+    s2-python's models let through to the readings."""
+    return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
 
 
 @asynccontextmanager

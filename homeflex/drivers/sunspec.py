@@ -198,10 +198,15 @@ class SunSpecDriver:
         found = await self._ready()
         revert_s = self._revert_seconds(expires_at)
         der = 704 in self.needs
-        if self.link.kind is DeviceKind.BATTERY:
-            await (self._der_power(found, watts, revert_s) if der else self._storage(found, watts, revert_s))
-        else:
-            await self._curtail(found, watts, revert_s, 704 if der else 123)
+        try:
+            if self.link.kind is DeviceKind.BATTERY:
+                await (
+                    self._der_power(found, watts, revert_s) if der else self._storage(found, watts, revert_s)
+                )
+            else:
+                await self._curtail(found, watts, revert_s, 704 if der else 123)
+        except ValueError as err:  # a scale factor no device has (_sf), read for the command
+            raise DeviceRefused(f"{self.link.name}: unreadable reading from the device: {err}") from None
         with suppress(DeviceUnreachable):  # the command took; the reading will come with the next poll
             await self._read(found)
         return 1

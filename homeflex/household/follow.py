@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from homeflex.core import topics
 from homeflex.core.domain import HouseholdSpec
 from homeflex.core.strict import ConfigError
 from homeflex.core.tasks import stop_tasks
+from homeflex.drivers import DriverServices
 from homeflex.household.config import HouseholdConfig, config_from_json, load_config_file
 from homeflex.mqtt import MqttSession
 from homeflex.mqtt.session import Handler
@@ -86,15 +87,24 @@ async def agent_config(
     return found
 
 
+def protocols_of(config: HouseholdConfig) -> set[str]:
+    """The protocols the household's devices and meter speak (whose drivers may need a server)."""
+    return {d.protocol for d in config.devices} | {config.meter.protocol}
+
+
 class ConfiguredLoop(Protocol):
     """What the follower needs of the household's control loop (homeflex.control.loop.HouseholdController):
-    the configuration it runs, a subscription on its MQTT session, and applying a new version."""
+    the configuration it runs, the servers its drivers find (DeviceLink.services), a subscription on its
+    MQTT session, and applying a new version."""
 
     @property
     def household(self) -> HouseholdSpec: ...
 
     @property
     def config(self) -> HouseholdConfig: ...
+
+    @property
+    def services(self) -> MutableMapping[str, Any]: ...
 
     def subscribe(self, topic_filter: str, handler: Handler) -> None: ...
 
@@ -103,10 +113,13 @@ class ConfiguredLoop(Protocol):
 
 class ConfigFollower:
     """Applies each newer configuration version pushed on ``topics.config`` to ``controller``, one at a
-    time and the latest first (versions that arrive meanwhile are skipped to the newest)."""
+    time and the latest first (versions that arrive meanwhile are skipped to the newest). With
+    ``services`` (the agent's running DriverServices), the servers a version's protocols need are
+    started before its drivers are built, and those no longer needed stopped after."""
 
-    def __init__(self, controller: ConfiguredLoop) -> None:
+    def __init__(self, controller: ConfiguredLoop, services: DriverServices | None = None) -> None:
         self.controller = controller
+        self.services = services
         self.household_id = controller.household.id
         self.applied: list[int] = []  # versions applied, in order
         self.refused: list[ConfigError] = []  # invalid documents pushed (logged)
@@ -151,10 +164,24 @@ class ConfigFollower:
             if config is None or config.version <= self.controller.config.version:
                 continue
             try:
-                await self.controller.apply_config(config)
+                await self._apply(config)
                 self.applied.append(config.version)
             except Exception:  # a driver that cannot start must not end the agent
                 log.exception("%s: configuration v%d could not be applied", self.household_id, config.version)
+
+    async def _apply(self, config: HouseholdConfig) -> None:
+        if self.services is None:
+            await self.controller.apply_config(config)
+            return
+        wanted = protocols_of(config)
+        for name in await self.services.need(wanted):
+            log.info("%s: v%d needs the %s server: started", self.household_id, config.version, name)
+        # The controller's drivers find the servers in its services mapping (DeviceLink.services).
+        self.controller.services.update(self.services.running)
+        await self.controller.apply_config(config)
+        for name in await self.services.keep_only(wanted):
+            self.controller.services.pop(name, None)
+            log.info("%s: v%d needs no %s server: stopped", self.household_id, config.version, name)
 
     async def __aenter__(self) -> ConfigFollower:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"config-{self.household_id}")

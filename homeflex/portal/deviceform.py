@@ -1,7 +1,11 @@
 """The profile's device form, from the driver registry (homeflex.drivers): for each kind of device the
 household owns, the protocols that can drive it (their titles and the products known to speak them) and
 each protocol's address fields, read from the driver's own address dataclass (name, type, default).
-Nothing here names a protocol: a driver that registers itself appears in the form (pure: no I/O)."""
+Nothing here names a protocol: a driver that registers itself appears in the form (pure: no I/O).
+
+The form is laid out in slots: a device kind (``ev_charger``), the same kind numbered for a household's
+second, third... device of that kind (``smart_plug1``), or ``meter``, the household's meter, reached by
+a driver that can meter."""
 
 from __future__ import annotations
 
@@ -13,10 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeflex.core.domain import DeviceKind
-from homeflex.drivers import DriverInfo, protocols_for
+from homeflex.drivers import DRIVERS, DriverInfo, protocols_for
 from homeflex.household import DeviceConfig
 
 SCALARS: tuple[type, ...] = (bool, int, float, str)
+METER = "meter"  # the slot of the household's meter
+
+
+def kind_of(slot: str) -> str:
+    """The device kind of a form slot: ``smart_plug1`` is a smart plug (DeviceKind values hold no
+    digits)."""
+    return slot.rstrip("0123456789")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,9 +117,13 @@ def default_protocol(kind: str) -> str:
 
 
 def choices(kind: str) -> list[ProtocolChoice]:
-    """The protocols that can drive ``kind`` (a DeviceKind value), homeflex's own dialect last: it is
-    the simulators', a real home's devices speak their makers' protocols."""
-    found = protocols_for(DeviceKind(kind))
+    """The protocols that can drive the device of slot ``kind`` (or be the household's meter),
+    homeflex's own dialect last: it is the simulators', a real home's devices speak their makers'
+    protocols."""
+    if kind == METER:
+        found = [i for _, i in DRIVERS if i.meter or i.protocol == "homeflex"]
+    else:
+        found = protocols_for(DeviceKind(kind_of(kind)))
     found.sort(key=lambda i: (i.protocol == "homeflex", i.title))
     return [
         ProtocolChoice(

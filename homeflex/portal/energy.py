@@ -12,7 +12,7 @@ from homeflex.control.devices import registered_kinds
 from homeflex.control.setup import HouseholdSetup
 from homeflex.core.domain import DeviceKind
 from homeflex.drivers import DRIVERS
-from homeflex.portal.deviceform import read_wiring
+from homeflex.portal.deviceform import METER, kind_of, read_wiring
 
 HOME_TYPES = ("detached", "semi-detached", "terraced", "flat", "bungalow")
 TARIFFS = {
@@ -46,6 +46,17 @@ DEVICE_NAMES = {
     "battery": "Home battery",
     "smart_plug": "Smart appliances",
 }
+# A household's further smart plugs, each a slot of its own (deviceform.py): as many as the platform's
+# broker lets a household's devices log in as (homeflex.mqtt.access.HOUSEHOLD_PARTS: plug1..plug4).
+EXTRA_PLUGS = 4
+DEVICE_FIELDS.update(
+    {
+        f"smart_plug{n}": ((f"smart_plug{n}_kw", f"Appliance on smart plug {n + 1}", "kW", 0.1, 3.7),)
+        for n in range(1, EXTRA_PLUGS + 1)
+    }
+)
+# Each slot of the form by its title: the device kinds' names and the further plugs'.
+SLOT_NAMES = DEVICE_NAMES | {f"smart_plug{n}": f"Smart plug {n + 1}" for n in range(1, EXTRA_PLUGS + 1)}
 
 
 class ProfileError(ValueError):
@@ -79,6 +90,15 @@ def _hour(text: str) -> float:
     return hour + minute / 60
 
 
+def _meter_wiring(form: Mapping[str, str], errors: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The meter's wiring when a metering product measures the supply; else none (the simulated
+    meter publishes its own readings)."""
+    meter = read_wiring(form, METER, errors)
+    if meter.get("protocol", "homeflex") != "homeflex" or meter.get("address") or meter.get("product"):
+        return {METER: meter}
+    return {}
+
+
 def parse_profile(form: Mapping[str, str]) -> dict[str, Any]:
     """A submitted profile form -> the stored profile; ProfileError lists every mistake at once. The
     household's configuration document is made from it (profileconfig.py)."""
@@ -100,6 +120,7 @@ def parse_profile(form: Mapping[str, str]) -> dict[str, Any]:
                 spec[name] = value
         devices[kind] = spec
         wiring[kind] = read_wiring(form, kind, errors)
+    wiring |= _meter_wiring(form, errors)
     tariff = form.get("tariff", "")
     if tariff not in TARIFFS:
         errors["tariff"] = f"choose one of {', '.join(TARIFFS)}"
@@ -245,7 +266,7 @@ PLANS: dict[str, Plan] = {
 
 def eligible_plans(profile: Mapping[str, Any]) -> list[tuple[Plan, bool, str]]:
     """Every plan with whether the profile allows it and why."""
-    devices = set(profile.get("devices", {}))
+    devices = {kind_of(slot) for slot in profile.get("devices", {})}
     out = []
     for plan in PLANS.values():
         missing = [DEVICE_NAMES[k.value] for k in plan.needs if k.value not in devices]

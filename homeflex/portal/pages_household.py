@@ -15,12 +15,12 @@ from homeflex.ledger.books import household_statement
 from homeflex.portal.actions import MAX_UPLOAD_BYTES, ActionError, Upload
 from homeflex.portal.categories import CATEGORIES, VULNERABLE_RULES
 from homeflex.portal.charts import Series, bar_chart, line_chart
-from homeflex.portal.deviceform import choices, default_protocol, product_field, wiring_fields
+from homeflex.portal.deviceform import METER, choices, default_protocol, product_field, wiring_fields
 from homeflex.portal.energy import (
     DEVICE_FIELDS,
-    DEVICE_NAMES,
     HOME_TYPES,
     PLANS,
+    SLOT_NAMES,
     TARIFFS,
     ProfileError,
     eligible_plans,
@@ -77,10 +77,15 @@ def wiring_values(profile: Mapping[str, Any], submitted: Mapping[str, str]) -> d
 def _wiring_names() -> set[str]:
     return {
         name
-        for kind in DEVICE_FIELDS
+        for kind in (*DEVICE_FIELDS, METER)
         for c in choices(kind)
         for name in (product_field(kind), *(f.name for f in c.fields))
     }
+
+
+def _typed(shown: dict[str, str], submitted: Mapping[str, str]) -> dict[str, str]:
+    """The fields of ``shown`` as the householder typed them in a refused form."""
+    return {k: submitted.get(k, v) for k, v in shown.items()}
 
 
 def preference_fields(profile: dict[str, Any]) -> dict[str, str]:
@@ -137,10 +142,11 @@ async def household_page(
         home_types=HOME_TYPES,
         tariffs=TARIFFS,
         device_fields=DEVICE_FIELDS,
-        device_names=DEVICE_NAMES,
-        protocol_choices={kind: choices(kind) for kind in DEVICE_FIELDS},
-        default_protocols={kind: default_protocol(kind) for kind in DEVICE_FIELDS},
+        device_names=SLOT_NAMES,
+        protocol_choices={kind: choices(kind) for kind in (*DEVICE_FIELDS, METER)},
+        default_protocols={kind: default_protocol(kind) for kind in (*DEVICE_FIELDS, METER)},
         wiring=wiring_values(c.data.get("profile") or {}, form_values or {}),
+        submitted=form_values or {},  # a refused form is shown as it was typed
         form_errors=form_errors or {},
         upload=upload,
         plans=plans,
@@ -150,7 +156,7 @@ async def household_page(
         readiness=await p.readiness(c.household_id) if stage else None,
         usage_chart=await _usage_chart(request, c),
         category_history=categories,
-        prefs=preference_fields(c.data.get("profile") or {}),
+        prefs=_typed(preference_fields(c.data.get("profile") or {}), form_values or {}),
         audit=await p.store.audit(c.household_id),
     )
 

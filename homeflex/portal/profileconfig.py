@@ -13,8 +13,8 @@ from typing import Any
 from homeflex.core.domain import Category, Stage
 from homeflex.core.strict import ConfigError
 from homeflex.household import HouseholdConfig, parse_config
-from homeflex.portal.deviceform import choices, product_field, protocol_field
-from homeflex.portal.energy import ProfileError
+from homeflex.portal.deviceform import METER, choices, kind_of, product_field, protocol_field
+from homeflex.portal.energy import EXTRA_PLUGS, ProfileError
 
 # A device kind in the profile -> the device's id in the configuration (the simulators' ids) and the
 # profile field giving its power limit in kW.
@@ -25,6 +25,8 @@ DEVICES: dict[str, tuple[str, str]] = {
     "battery": ("battery", "battery_kw"),
     "smart_plug": ("plug", "smart_plug_kw"),
 }
+# The further plugs log in to the platform's broker as plug1..plug4 (homeflex.mqtt.access).
+DEVICES |= {f"smart_plug{n}": (f"plug{n}", f"smart_plug{n}_kw") for n in range(1, EXTRA_PLUGS + 1)}
 # Equipment the profile describes: equipment key -> (device kind, profile field).
 EQUIPMENT = {
     "ev_capacity_kwh": ("ev_charger", "ev_battery_kwh"),
@@ -53,14 +55,12 @@ def config_document(profile: Mapping[str, Any], h: Household) -> tuple[dict[str,
     for i, (kind, spec) in enumerate(owned.items()):
         device_id, power = DEVICES[kind]
         wire = dict(wiring.get(kind) or {})
-        devices.append({"id": device_id, "kind": kind, "max_power_w": spec[power] * 1000, **wire})
+        devices.append({"id": device_id, "kind": kind_of(kind), "max_power_w": spec[power] * 1000, **wire})
         path = f"devices[{i}]"
         where |= {path: protocol_field(kind), f"{path}.max_power_w": power}
-        where[f"{path}.product"] = product_field(kind)
-        for c in choices(kind):
-            if c.protocol == wire.get("protocol") and c.fields:
-                where[f"{path}.address"] = c.fields[0].name
-                where |= {f"{path}.address.{f.key}": f.name for f in c.fields}
+        where |= _wiring_paths(kind, wire, path)
+    meter = dict(wiring.get(METER) or {})
+    where |= {"meter": protocol_field(METER)} | _wiring_paths(METER, meter, "meter")
     equipment = {key: spec[field] for key, (kind, field) in EQUIPMENT.items() if (spec := owned.get(kind))}
     raw = {
         "household_id": h.household_id,
@@ -69,11 +69,22 @@ def config_document(profile: Mapping[str, Any], h: Household) -> tuple[dict[str,
         "vulnerable": h.vulnerable,
         "group": h.group,
         "devices": devices,
+        **({"meter": meter} if meter else {}),
         "equipment": equipment,
         "preferences": dict(profile.get("preferences") or {}),
         "tariff": dict(profile.get("tariff") or {"type": "flat"}),
     }
     return raw, where
+
+
+def _wiring_paths(slot: str, wire: Mapping[str, Any], path: str) -> dict[str, str]:
+    """The form field of each of a device's (or the meter's) wiring paths in the document."""
+    where = {f"{path}.protocol": protocol_field(slot), f"{path}.product": product_field(slot)}
+    for c in choices(slot):
+        if c.protocol == wire.get("protocol") and c.fields:
+            where[f"{path}.address"] = c.fields[0].name
+            where |= {f"{path}.address.{f.key}": f.name for f in c.fields}
+    return where
 
 
 def form_field(path: str, where: Mapping[str, str], message: str = "") -> str:

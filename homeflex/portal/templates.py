@@ -131,6 +131,14 @@ powered equipment for their health (we then never ask your home to go below its 
 <form method="post" action="/households/{{ customer.household_id }}/return"><input type="hidden" name="csrf" value="{{ csrf }}"><button>Come back</button></form></section>{% endif %}
 {% macro beside(name) %}{% if form_errors.get(name) %}<p class="error" id="{{ name }}-error">{{ form_errors[name] }}</p>{% endif %}{% endmacro %}
 {% macro invalid(name) %}{% if form_errors.get(name) %} aria-invalid="true" aria-describedby="{{ name }}-error"{% endif %}{% endmacro %}
+{% macro connects(kind) %}{% set pf = kind ~ '_protocol' %}<label for="{{ pf }}">How it connects</label><select id="{{ pf }}" name="{{ pf }}"{{ invalid(pf) }}>
+{% for c in protocol_choices[kind] %}<option value="{{ c.protocol }}" {% if wiring.get(pf, default_protocols[kind]) == c.protocol %}selected{% endif %}>{{ c.title }}{% if c.products %} — e.g. {{ c.products|join(', ') }}{% endif %}</option>{% endfor %}</select>{{ beside(pf) }}
+{% set pr = kind ~ '_product' %}<label for="{{ pr }}">Make and model (optional)</label><input id="{{ pr }}" name="{{ pr }}" list="{{ pr }}s" value="{{ wiring.get(pr, '') }}"{{ invalid(pr) }}>{{ beside(pr) }}
+<datalist id="{{ pr }}s">{% for c in protocol_choices[kind] %}{% for product in c.products %}<option value="{{ product }}">{% endfor %}{% endfor %}</datalist>
+{% for c in protocol_choices[kind] if c.fields %}<fieldset><legend>Its address, if it connects over {{ c.title }}</legend>
+{% for f in c.fields %}{% if f.flag %}<label class="check"><input type="checkbox" id="{{ f.name }}" name="{{ f.name }}" {% if wiring.get(f.name) == 'on' or (f.name not in wiring and f.default) %}checked{% endif %}> {{ f.label }}</label>
+{% elif f.secret %}<label for="{{ f.name }}">{{ f.label }}</label><input id="{{ f.name }}" name="{{ f.name }}" type="password" autocomplete="new-password" placeholder="{{ 'unchanged if left empty' if (customer.data.get('profile') or {}).get('wiring') else '' }}"{{ invalid(f.name) }}>
+{% else %}<label for="{{ f.name }}">{{ f.label }}</label><input id="{{ f.name }}" name="{{ f.name }}" value="{{ wiring.get(f.name, '') }}"{% if f.default is not none %} placeholder="{{ f.default }}"{% endif %}{{ invalid(f.name) }}>{% endif %}{{ beside(f.name) }}{% endfor %}</fieldset>{% endfor %}{% endmacro %}
 {% if step in ('account', 'profile', 'plan') %}<section><h2>Your smart energy profile</h2>
 <form method="post" action="/households/{{ customer.household_id }}/profile" enctype="multipart/form-data">
 <input type="hidden" name="csrf" value="{{ csrf }}">{% set p = customer.data.get('profile') or {} %}
@@ -141,18 +149,14 @@ powered equipment for their health (we then never ask your home to go below its 
 <label for="tariff">Tariff</label><select id="tariff" name="tariff">{% for k, v in tariffs.items() %}
 <option value="{{ k }}" {% if p.get('tariff',{}).get('type') == k %}selected{% endif %}>{{ v }}</option>{% endfor %}</select></div>
 <div>{% for kind, fields in device_fields.items() %}<fieldset><legend>{{ device_names[kind] }}</legend>
-<label class="check"><input type="checkbox" id="has_{{ kind }}" name="has_{{ kind }}" {% if kind in p.get('devices',{}) %}checked{% endif %}> I have this</label>
+<label class="check"><input type="checkbox" id="has_{{ kind }}" name="has_{{ kind }}" {% if (submitted.get('has_' ~ kind) if submitted else kind in p.get('devices',{})) %}checked{% endif %}> I have this</label>
 {% for name, label, unit, lo, hi in fields %}<label for="{{ name }}">{{ label }} ({{ unit }})</label>
-<input id="{{ name }}" name="{{ name }}" inputmode="decimal" value="{{ p.get('devices',{}).get(kind,{}).get(name, hi/2 if unit != 'count' else 2) }}"{{ invalid(name) }}>{{ beside(name) }}{% endfor %}
-{% set pf = kind ~ '_protocol' %}<label for="{{ pf }}">How it connects</label><select id="{{ pf }}" name="{{ pf }}"{{ invalid(pf) }}>
-{% for c in protocol_choices[kind] %}<option value="{{ c.protocol }}" {% if wiring.get(pf, default_protocols[kind]) == c.protocol %}selected{% endif %}>{{ c.title }}{% if c.products %} — e.g. {{ c.products|join(', ') }}{% endif %}</option>{% endfor %}</select>{{ beside(pf) }}
-{% set pr = kind ~ '_product' %}<label for="{{ pr }}">Make and model (optional)</label><input id="{{ pr }}" name="{{ pr }}" list="{{ pr }}s" value="{{ wiring.get(pr, '') }}"{{ invalid(pr) }}>{{ beside(pr) }}
-<datalist id="{{ pr }}s">{% for c in protocol_choices[kind] %}{% for product in c.products %}<option value="{{ product }}">{% endfor %}{% endfor %}</datalist>
-{% for c in protocol_choices[kind] if c.fields %}<fieldset><legend>Its address, if it connects over {{ c.title }}</legend>
-{% for f in c.fields %}{% if f.flag %}<label class="check"><input type="checkbox" id="{{ f.name }}" name="{{ f.name }}" {% if wiring.get(f.name) == 'on' or (f.name not in wiring and f.default) %}checked{% endif %}> {{ f.label }}</label>
-{% elif f.secret %}<label for="{{ f.name }}">{{ f.label }}</label><input id="{{ f.name }}" name="{{ f.name }}" type="password" autocomplete="new-password" placeholder="{{ 'unchanged if left empty' if p.get('wiring') else '' }}"{{ invalid(f.name) }}>
-{% else %}<label for="{{ f.name }}">{{ f.label }}</label><input id="{{ f.name }}" name="{{ f.name }}" value="{{ wiring.get(f.name, '') }}"{% if f.default is not none %} placeholder="{{ f.default }}"{% endif %}{{ invalid(f.name) }}>{% endif %}{{ beside(f.name) }}{% endfor %}</fieldset>{% endfor %}
-</fieldset>{% endfor %}</div>
+<input id="{{ name }}" name="{{ name }}" inputmode="decimal" value="{{ submitted.get(name, p.get('devices',{}).get(kind,{}).get(name, hi/2 if unit != 'count' else 2)) }}"{{ invalid(name) }}>{{ beside(name) }}{% endfor %}
+{{ connects(kind) }}
+</fieldset>{% endfor %}
+<fieldset><legend>Your meter</legend><p>Leave it as it is unless a metering product (a Shelly Pro 3EM...) measures your home's supply.</p>
+{{ connects('meter') }}
+</fieldset></div>
 <div><label for="ev_ready_by">EV ready by</label><input id="ev_ready_by" name="ev_ready_by" value="{{ prefs.ev_ready_by }}">
 <label for="ev_target_pct">EV charge target (%)</label><input id="ev_target_pct" name="ev_target_pct" value="{{ prefs.ev_target_pct }}">
 <label for="comfort_min_c">Lowest comfortable temperature (°C)</label><input id="comfort_min_c" name="comfort_min_c" value="{{ prefs.comfort_min_c }}">

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from homeflex.jsonguard import json_depth_guard
+from homeflex.jsonguard import json_depth_guard, text_guard
 from homeflex.portal import auth
 from homeflex.portal.actions import Portal
 from homeflex.portal.journey import Role
@@ -186,7 +186,9 @@ async def stylesheet(request: web.Request) -> web.Response:
 
 
 def build_app(p: Portal, routes: list[web.RouteDef]) -> web.Application:
-    app = web.Application(middlewares=[security, json_depth_guard], client_max_size=6 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[security, json_depth_guard, text_guard], client_max_size=6 * 1024 * 1024
+    )
     app[PORTAL] = p
     app[JINJA] = environment()
     app.add_routes([web.get("/static/portal.css", stylesheet), *routes])

@@ -307,7 +307,7 @@ def payments_of(payload: bytes) -> tuple[str, float]:
     try:
         body = json.loads(payload)
         month, total = str(body["month"]), float(body["total_gbp"])
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise ValueError(f"unreadable payments message: {err}") from err
     if len(month) != 7 or month[4] != "-" or not math.isfinite(total):
         raise ValueError(f"unreadable payments message: month {month!r}, total {total}")

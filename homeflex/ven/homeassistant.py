@@ -5,7 +5,8 @@ The bridge holds its own connection to the broker the household's Home Assistant
 the agent: usually the household's local broker; by default the agent's own). It publishes the
 discovery configs retained, again whenever HA announces itself online on `homeassistant/status`, the
 agent's availability ("online"; "offline" as its last will, so HA shows the entities unavailable when
-the agent dies), and the entities' state whenever it changes (checked every `refresh_s`).
+the agent dies), and the entities' state whenever it changes (checked every `refresh_s`). The configs go
+again at the refresh after HA announces itself, once however many announcements came.
 
 "Skip next event" is the portal's skip: a press adds the next event, with the reason "customer
 override", to the household's retained skips message on the platform broker (topics.skips), which the
@@ -85,6 +86,9 @@ class HomeAssistantBridge:
         self.payments: tuple[str, float] | None = None
         self._skips_payload = b""  # the retained skips message as last seen
         self._last_state = b""
+        # HA's birth asks for the configs again; answered at the next refresh, once however many came
+        # (every household's Home Assistant may announce itself on the shared birth topic)
+        self._configs_wanted = False
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -144,6 +148,14 @@ class HomeAssistantBridge:
         away = False  # the broker did not take the last state: said once, not at every refresh
         while True:
             try:
+                if self._configs_wanted:  # cleared first: a birth while they go asks again
+                    self._configs_wanted = False
+                    try:
+                        await self.publish_configs()
+                    except MqttUnavailable:
+                        self._configs_wanted = True
+                        raise
+                    self._last_state = b""  # and the state
                 topic, payload, _ = state_message(self.state())
                 if payload != self._last_state:
                     await self.session.publish(topic, payload, retain=True)
@@ -167,10 +179,9 @@ class HomeAssistantBridge:
     async def _on_birth(self, topic: str, payload: bytes) -> None:
         if payload.strip() != ONLINE.encode():
             return
-        log.info("%s: Home Assistant online: discovery sent again", self.household_id)
-        await self.publish_configs()
-        self._last_state = b""  # and the state
-        self._wake.set()
+        if not self._configs_wanted:
+            log.info("%s: Home Assistant online: discovery sent again", self.household_id)
+        self._configs_wanted = True  # not woken: a storm of births is one sending per refresh
 
     async def _on_press(self, topic: str, payload: bytes) -> None:
         if payload != PRESS.encode():

@@ -17,7 +17,7 @@ def parse_skips(payload: bytes) -> dict[str, str]:
         return {}
     try:
         body: Any = json.loads(payload)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: nested past Python's limit
         raise ValueError(f"skips are not JSON: {err}") from err
     items = body.get("skips") if isinstance(body, dict) else None
     if not isinstance(items, list):
@@ -39,10 +39,15 @@ def with_skips(payload: bytes, wanted: list[dict[str, str]]) -> bytes | None:
     takes both alike; an unreadable message counts as no skips, as the VEN reads it."""
     try:
         body: Any = json.loads(payload) if payload else {"skips": []}
-    except ValueError:
+    except (ValueError, RecursionError):
         body = {"skips": []}
     items = body.get("skips") if isinstance(body, dict) else None
-    kept = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    # as parse_skips reads them: a skip whose event id is not a string is none
+    kept = (
+        [i for i in items if isinstance(i, dict) and isinstance(i.get("event_id"), str)]
+        if isinstance(items, list)
+        else []
+    )
     have = {i.get("event_id") for i in kept}
     added = [w for w in wanted if w["event_id"] not in have]
     if not added:

@@ -9,7 +9,7 @@ from types import TracebackType
 from aiohttp import web
 
 from homeflex.core.clock import Clock
-from homeflex.jsonguard import json_depth_guard
+from homeflex.jsonguard import json_depth_guard, text_guard
 from homeflex.storage import Storage
 from homeflex.vtn import api
 from homeflex.vtn.oadr3 import Oadr3Service
@@ -46,7 +46,8 @@ class VtnService:
         # certificate from the same CA too.
         self.server = build_server(self.handlers, host=host, port=port, poll_interval=poll_interval, tls=tls)
         api.add_routes(self.server.app, storage, clock, settle, token=api_token)
-        self.server.app.middlewares.insert(0, json_depth_guard)  # operator API and 3.1 (jsonguard.py)
+        # operator API and 3.1: no deep JSON, no text a database cannot store (jsonguard.py)
+        self.server.app.middlewares[0:0] = [json_depth_guard, text_guard]
         # OpenADR 2.0b push to VENs that registered an endpoint; pull stays the fallback (vtn/push.py).
         # Over TLS the push is mutual TLS too, and plain-http endpoints are left to pull.
         self.pusher = Pusher(storage, clock, self.handlers.polls, self.handlers.renderer, VTN_ID, tls=tls)

@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -199,12 +200,14 @@ async def hostile(ws: web.WebSocketResponse) -> None:
             )
 
 
-@pytest.fixture
-async def peer() -> AsyncIterator[str]:
+@asynccontextmanager
+async def ws_peer(script: Script, max_msg_size: int = 4 << 20) -> AsyncIterator[str]:
+    """A WebSocket peer on loopback at /api/websocket running `script` per connection; its URL."""
+
     async def handler(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
+        ws = web.WebSocketResponse(max_msg_size=max_msg_size)
         await ws.prepare(request)
-        await hostile(ws)
+        await script(ws)
         return ws
 
     app = web.Application()
@@ -214,8 +217,16 @@ async def peer() -> AsyncIterator[str]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[str]:
+    async with ws_peer(hostile) as url:
+        yield url
 
 
 async def test_junk_from_the_peer_is_logged_and_survived(peer: str, caplog: pytest.LogCaptureFixture) -> None:

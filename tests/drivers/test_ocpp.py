@@ -1,6 +1,7 @@
 """The OCPP central system and driver over real websockets on loopback, against the simulated charge point:
 who is let in, the set-up after every boot, commands in W and A, refusals, expiry on the charger's own
-clock with no central system left, reconnection, faults, and the readings that come back."""
+clock with no central system left, a charger that takes stack level 0 only, reconnection, faults, and the
+readings that come back."""
 
 from __future__ import annotations
 
@@ -157,6 +158,76 @@ async def test_the_command_expires_on_the_chargers_clock_with_no_central_system(
     await charger.stop()
 
 
+async def test_a_charger_that_takes_stack_level_0_only(mqtt_url: str, uid: str) -> None:
+    """ABB Terra AC, Wallbox FW5: anything above level 0 is rejected, so the driver's usual command (at
+    level 1, over a permanent profile at 0) cannot be written; with ``stack_level_0_only`` the command
+    goes at level 0 with its expiry, and when it runs out the charger is back to its own full power."""
+    clock = ManualClock(START)
+    async with central_and_driver(mqtt_url, uid, clock) as (_central, driver, _seen, wiring):
+        charger = Charger(ev_household(f"ocpp{uid}"), clock, mqtt_url, {**wiring, "max_stack_level": 0})
+        endpoint = await charger.start()
+        await until(lambda: base_profile_set(endpoint))
+        with pytest.raises(DeviceRefused, match="Rejected"):
+            await driver.send({"max_power_w": 3000}, clock.now() + timedelta(minutes=15))
+        assert limit(charger.household) is None
+        await charger.stop()
+    async with central_and_driver(mqtt_url, uid, clock, stack_level_0_only=True, meter_interval_s=30) as (
+        _central,
+        driver,
+        seen,
+        wiring,
+    ):
+        charger = Charger(ev_household(f"ocpp{uid}"), clock, mqtt_url, {**wiring, "max_stack_level": 0})
+        endpoint = await charger.start()
+        await until(lambda: endpoint.config["MeterValueSampleInterval"] == "30")  # set up after its boot
+        assert not endpoint.stack.profiles  # no permanent profile: it would be replaced by each command
+        await driver.send({"max_power_w": 3000}, clock.now() + timedelta(minutes=15))
+        (command,) = endpoint.stack.profiles
+        assert command.stack_level == 0 and command.valid_to == clock.now() + timedelta(minutes=15)
+        assert limit(charger.household) == 3000
+        await until(lambda: any(s.get("limit_w") == 3000 for s in seen.states))
+        await driver.send({"max_power_w": None}, None)  # back to its own behaviour: nothing left
+        assert not endpoint.stack.profiles and limit(charger.household) is None
+        await driver.send({"max_power_w": 2000}, clock.now() + timedelta(minutes=15))
+    # The central system and the driver are gone: the command expires on the charger's own clock.
+    await clock.advance(14 * 60)
+    assert limit(charger.household) == 2000
+    await clock.advance(61)
+    await until(lambda: limit(charger.household) is None)
+    assert not endpoint.stack.profiles  # the fail-safe: no profile, the charger's own full power
+    await charger.stop()
+
+
+async def test_a_wallbox_takes_relative_profiles_at_level_0_only(mqtt_url: str, uid: str) -> None:
+    """Wallbox FW5 also rejects Absolute profiles: ``profile_kind = "Relative"`` sends the same limit
+    as a Relative profile (no startSchedule), in force at once and read back."""
+    clock = ScaledClock(START)
+    wallbox = {"max_stack_level": 0, "relative_only": True}
+    async with central_and_driver(mqtt_url, uid, clock, stack_level_0_only=True, meter_interval_s=30) as (
+        _central,
+        driver,
+        _seen,
+        wiring,
+    ):
+        charger = Charger(ev_household(f"ocpp{uid}"), clock, mqtt_url, {**wiring, **wallbox})
+        endpoint = await charger.start()
+        await until(lambda: endpoint.config["MeterValueSampleInterval"] == "30")
+        with pytest.raises(DeviceRefused, match="Rejected"):
+            await driver.send({"max_power_w": 3000}, clock.now() + timedelta(minutes=15))
+        await charger.stop()
+    async with central_and_driver(
+        mqtt_url, uid, clock, stack_level_0_only=True, profile_kind="Relative", meter_interval_s=30
+    ) as (_central, driver, seen, wiring):
+        charger = Charger(ev_household(f"ocpp{uid}"), clock, mqtt_url, {**wiring, **wallbox})
+        endpoint = await charger.start()
+        await until(lambda: endpoint.config["MeterValueSampleInterval"] == "30")
+        await driver.send({"max_power_w": 3000}, clock.now() + timedelta(minutes=15))
+        (command,) = endpoint.stack.profiles
+        assert command.stack_level == 0 and limit(charger.household) == 3000
+        await until(lambda: any(s.get("limit_w") == 3000 for s in seen.states))
+        await charger.stop()
+
+
 async def test_the_charger_reconnects_when_the_central_system_comes_back(
     mqtt_url: str, uid: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -227,6 +298,10 @@ def test_the_address_is_strict() -> None:
         info.parse({"charge_point_id": "a/b", "password": "x"})
     with pytest.raises(ConfigError, match="stack_level"):
         info.parse({"charge_point_id": "CP1", "password": "x", "stack_level": 0})
+    with pytest.raises(ConfigError, match="profile_kind"):
+        info.parse({"charge_point_id": "CP1", "password": "x", "profile_kind": "Recurring"})
+    with pytest.raises(ConfigError, match="stack_level_0_only puts the commands at level 0"):
+        info.parse({"charge_point_id": "CP1", "password": "x", "stack_level_0_only": True, "stack_level": 2})
 
 
 async def test_security_profile_2_is_basic_auth_over_tls(mqtt_url: str, uid: str, tmp_path: Path) -> None:

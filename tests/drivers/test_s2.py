@@ -5,6 +5,7 @@ driver's CEM endpoint: an FRBC battery with three operation modes (charge 0..300
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,7 +15,7 @@ import pytest
 from s2python.common import ControlType, ReceptionStatusValues
 
 from homeflex.core.clock import ManualClock
-from homeflex.drivers import DeviceRefused, DeviceUnreachable
+from homeflex.drivers import DeviceRefused, DeviceUnreachable, DriverServices
 from homeflex.drivers.s2 import INFO
 from homeflex.drivers.s2_cem import Cem, CemSettings
 from homeflex.settings import load_settings
@@ -122,6 +123,24 @@ async def test_the_endpoint_starts_from_settings() -> None:
     assert INFO.service is not None  # what driver_services starts once the driver is registered
     async with INFO.service(load_settings(path=None, env={}, s2_port=0)) as cem:
         assert isinstance(cem, Cem) and cem.port > 0
+
+
+async def test_the_endpoint_follows_the_households_configuration() -> None:
+    """A version that adds an S2 device starts the CEM endpoint in the running agent; one that drops
+    the last S2 device stops it (the port then refuses connections)."""
+    async with DriverServices(load_settings(path=None, env={}, s2_port=0), ["homeflex"]) as services:
+        assert services.running == {}
+        assert await services.need(["homeflex", "s2"]) == ["s2"]
+        cem = services.running["s2"]
+        assert isinstance(cem, Cem)
+        port = cem.port
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
+        await writer.wait_closed()
+        assert await services.need(["s2"]) == []  # already running: not started twice
+        assert await services.keep_only(["homeflex"]) == ["s2"] and services.running == {}
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection("127.0.0.1", port)
 
 
 def test_a_heat_pump_ceiling_picks_the_mode_that_stays_under_it() -> None:

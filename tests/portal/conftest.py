@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from homeflex.core import topics
 from homeflex.core.clock import ManualClock, WallClock
 from homeflex.metering.importer import import_intervals
+from homeflex.mqtt import MqttSession
 from homeflex.portal.actions import Portal
 from homeflex.portal.journey import Role
 from homeflex.portal.service import PortalService
@@ -119,3 +121,13 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             )
     finally:
         await storage.close()
+
+
+@pytest.fixture
+async def cleared(mqtt_url: str) -> AsyncIterator[list[str]]:
+    """Households whose retained configuration is cleared at the end (the broker may be shared)."""
+    households: list[str] = []
+    yield households
+    async with MqttSession(mqtt_url, "clear-configs") as s:
+        for hh in households:
+            await s.publish(topics.config(hh), b"", retain=True)

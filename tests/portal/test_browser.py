@@ -357,3 +357,44 @@ async def test_a_bad_device_field_is_shown_beside_it(stack: Stack, browser: Any,
     await _check_accessible(page)
     await page.screenshot(path=shots / "11-device-form-error.png", full_page=True)
     assert await stack.storage.household_config_versions(c.household_id) == []
+
+
+async def test_several_plugs_and_a_metering_product(stack: Stack, browser: Any, shots: Path) -> None:
+    """Two smart plugs and a Shelly Pro 3EM as the meter, ticked and typed in the browser: a bad meter
+    address beside its field, then the saved version with both plugs (plug, plug1) and the meter."""
+    c = await customer_at(stack.portal, Step.ACCOUNT, "plugs-browser@example.org")
+    hh = c.household_id
+    page = await _page(browser, stack)
+    await _login(page, "plugs-browser@example.org", PASSWORD)
+    for slot, prefix in (("smart_plug", "washer"), ("smart_plug1", "dryer")):
+        await page.locator(f"#has_{slot}").check()
+        await page.locator(f"#{slot}_protocol").select_option("shelly")
+        await page.locator(f"#{slot}_shelly_topic_prefix").fill(f"homeflex/v1/{hh}/{prefix}")
+    await page.locator("#meter_protocol").select_option("shelly_pro3em")
+    await page.locator("#meter_product").fill("Shelly Pro 3EM")
+    meter = page.locator("#meter_shelly_pro3em_topic_prefix")
+    await meter.fill(f"homeflex/v1/{hh}/+")
+    await page.get_by_role("button", name="Save my profile").click()
+    await page.wait_for_load_state()
+    assert "without wildcards" in await page.locator("#meter_shelly_pro3em_topic_prefix-error").inner_text()
+    assert await meter.get_attribute("aria-invalid") == "true"
+    assert await page.locator("#smart_plug1_shelly_topic_prefix").input_value() == f"homeflex/v1/{hh}/dryer"
+    assert await stack.storage.household_config_versions(hh) == []
+    await meter.fill(f"homeflex/v1/{hh}/supply")
+    await page.get_by_role("button", name="Save my profile").click()
+    await page.wait_for_load_state()
+    assert "Your profile is saved." in await page.inner_text("main")
+    await _check_accessible(page)
+    await page.screenshot(path=shots / "12-plugs-and-meter.png", full_page=True)
+    stored = await stack.storage.latest_household_config(hh)
+    assert stored is not None and stored.version == 1
+    document = stored.document
+    assert [
+        (d["id"], d["address"]["topic_prefix"]) for d in document["devices"] if d["kind"] == "smart_plug"
+    ] == [
+        ("plug", f"homeflex/v1/{hh}/washer"),
+        ("plug1", f"homeflex/v1/{hh}/dryer"),
+    ]
+    assert (
+        document["meter"]["protocol"] == "shelly_pro3em" and document["meter"]["product"] == "Shelly Pro 3EM"
+    )

@@ -5,7 +5,6 @@ tariff. The document is the one the API serves, and another household's login ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
 import aiohttp
@@ -33,16 +32,6 @@ from tests.portal.helpers import PASSWORD, PROFILE_FORM, customer_at
 from tests.portal.home import until
 
 API = "/api/portal"
-
-
-@pytest.fixture
-async def cleared(mqtt_url: str) -> AsyncIterator[list[str]]:
-    """Households whose retained configuration is cleared at the end (the broker may be shared)."""
-    households: list[str] = []
-    yield households
-    async with MqttSession(mqtt_url, "clear-configs") as s:
-        for hh in households:
-            await s.publish(topics.config(hh), b"", retain=True)
 
 
 async def test_a_profile_saved_in_the_portal_replans_the_running_agent(

@@ -6,7 +6,9 @@ backoff when the central system goes.
 
 Wiring options: ``url`` (the central system, e.g. ``ws://127.0.0.1:9000/ocpp``; the charge point id is
 appended), ``charge_point_id``, ``password``, ``connector_id`` (1), ``ca`` (for a ``wss://`` central
-system: the CA file the charger trusts; OCPP security profile 2).
+system: the CA file the charger trusts; OCPP security profile 2), ``max_stack_level`` (its
+ChargeProfileMaxStackLevel, 8; 0 for a charger that refuses any other stack level, as ABB Terra AC and
+Wallbox FW5 do), ``relative_only`` (it rejects every profile but a Relative one, as Wallbox does).
 """
 
 from __future__ import annotations
@@ -42,10 +44,7 @@ FRAMES.setLevel(logging.WARNING)
 
 BACKOFF_S = (0.2, 10.0)  # wall seconds: first and longest wait before reconnecting
 MEASURANDS = {"Power.Active.Import": "W", "Energy.Active.Import.Register": "Wh", "SoC": "Percent"}
-READ_ONLY = {
-    "ChargeProfileMaxStackLevel": str(MAX_STACK_LEVEL),
-    "ChargingScheduleAllowedChargingRateUnit": "Current,Power",
-}
+READ_ONLY = ("ChargeProfileMaxStackLevel", "ChargingScheduleAllowedChargingRateUnit")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,10 +54,24 @@ class Wiring:
     password: str
     connector_id: int = 1
     ca: str | None = None
+    max_stack_level: int = MAX_STACK_LEVEL
+    relative_only: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_stack_level <= MAX_STACK_LEVEL:
+            raise ValueError(f"OCPP charger wiring: max_stack_level must be 0..{MAX_STACK_LEVEL}")
 
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> Wiring:
-        valid = {"url", "charge_point_id", "password", "connector_id", "ca"}
+        valid = {
+            "url",
+            "charge_point_id",
+            "password",
+            "connector_id",
+            "ca",
+            "max_stack_level",
+            "relative_only",
+        }
         if unknown := sorted(set(options) - valid):
             raise ValueError(f"OCPP charger wiring: unknown {unknown}; valid: {sorted(valid)}")
         return cls(**options)
@@ -104,7 +117,7 @@ class _ChargePoint(OcppChargePoint):  # type: ignore[misc]
 
     @on(Action.get_configuration)
     def on_get_configuration(self, key: list[str] | None = None) -> Any:
-        settings = {**self.charger.config, **READ_ONLY}
+        settings = {**self.charger.config, **self.charger.read_only}
         keys = key or list(settings)
         return call_result.GetConfiguration(
             configuration_key=[
@@ -137,7 +150,11 @@ class OcppCharger:
         self.step_s = step_s
         self.wiring = Wiring.parse(options)
         self.name = f"{household.id}/{device_id}"
-        self.stack = ProfileStack(self.wiring.connector_id, device.params.volts)
+        self.stack = ProfileStack(self.wiring.connector_id, device.params.volts, self.wiring.max_stack_level)
+        self.read_only = {
+            "ChargeProfileMaxStackLevel": str(self.wiring.max_stack_level),
+            "ChargingScheduleAllowedChargingRateUnit": "Current,Power",
+        }
         self.config = {
             "MeterValueSampleInterval": "60",
             "MeterValuesSampledData": "Energy.Active.Import.Register",
@@ -174,6 +191,8 @@ class OcppCharger:
 
     def set_profile(self, connector_id: int, raw: dict[str, Any]) -> str:
         now = self.clock.now()
+        if self.wiring.relative_only and raw.get("charging_profile_kind") != "Relative":
+            return "Rejected"
         try:
             profile = Profile.parse(connector_id, raw, now)
         except (KeyError, TypeError, ValueError) as err:

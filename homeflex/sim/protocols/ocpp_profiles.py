@@ -94,16 +94,17 @@ class Profile:
 class ProfileStack:
     """The profiles of one connector (and those of connector 0, which apply to every connector)."""
 
-    def __init__(self, connector_id: int, volts: float) -> None:
+    def __init__(self, connector_id: int, volts: float, max_stack_level: int = MAX_STACK_LEVEL) -> None:
         self.connector_id = connector_id
         self.volts = volts
+        self.max_stack_level = max_stack_level  # 0: a charger that takes stack level 0 only (ABB Terra AC)
         self.profiles: list[Profile] = []
 
     def set(self, profile: Profile) -> str:
         """Accepted or Rejected, as the charger answers a SetChargingProfile."""
         if profile.connector_id not in (0, self.connector_id) or profile.purpose not in PURPOSES:
             return "Rejected"
-        if not 0 <= profile.stack_level <= MAX_STACK_LEVEL or profile.unit not in ("A", "W"):
+        if not 0 <= profile.stack_level <= self.max_stack_level or profile.unit not in ("A", "W"):
             return "Rejected"
         if profile.purpose == "ChargePointMaxProfile" and profile.connector_id != 0:
             return "Rejected"
