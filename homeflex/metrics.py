@@ -1,4 +1,4 @@
-"""Prometheus metrics for the VTN, telemetry ingestion and settlement, and the /metrics handler."""
+"""Prometheus metrics for the VTN, meter ingestion (metering.ingest), settlement; the /metrics handler."""
 
 from __future__ import annotations
 

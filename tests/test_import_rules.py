@@ -213,3 +213,24 @@ def test_the_import_linter_contracts_hold() -> None:
     args = [sys.executable, "-c", LINT_IMPORTS, "--no-cache", str(PYPROJECT)]
     result = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# What a pure module must not load, even through a package's __init__ (which the AST rule cannot see).
+LOADED_IO = ("aiohttp", "aiomqtt", "aiosqlite", "asyncpg", "openleadr", "pymodbus", "sqlite3", "websockets")
+
+
+def test_importing_the_pure_modules_loads_no_database_or_network_library() -> None:
+    names = [
+        ".".join(path.relative_to(ROOT.parent).with_suffix("").parts).removesuffix(".__init__")
+        for package, edges in PURE.items()
+        for path in modules(package)
+        if path.name not in edges
+    ]
+    probe = (
+        f"import importlib, sys\nfor n in {names!r}: importlib.import_module(n)\n"
+        f"print(sorted(m for m in {LOADED_IO!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT.parent
+    )
+    assert out.stdout.strip() == "[]", f"{len(names)} pure modules loaded {out.stdout.strip()}"

@@ -1,4 +1,4 @@
-"""learn_profile: a household profile from stage-1 (manual mode) telemetry. Pure: no I/O, no clock."""
+"""learn_profile: a household profile from stage-1 (manual mode) metered data. Pure: no I/O, no clock."""
 
 from __future__ import annotations
 

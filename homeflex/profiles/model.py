@@ -33,7 +33,7 @@ class DayTypeLoad:
 
 @dataclass(frozen=True, kw_only=True)
 class Coverage:
-    """How much telemetry the profile rests on."""
+    """How much metered data the profile rests on."""
 
     days_observed: int  # local dates with at least one reading
     expected_periods: int  # UTC half-hours in the observed local days (DST days have 46 or 50)

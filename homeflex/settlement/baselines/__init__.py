@@ -16,7 +16,6 @@ from homeflex.settlement.baselines.days import (
     calendar_days,
     day_values,
     eligible_days,
-    is_weekend_day,
     local_day_periods,
     same_local_period,
 )
@@ -63,7 +62,6 @@ __all__ = [
     "day_values",
     "eligible_days",
     "insufficient_days",
-    "is_weekend_day",
     "local_day_periods",
     "match_days",
     "n_in_n",

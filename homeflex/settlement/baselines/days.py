@@ -49,11 +49,6 @@ def baseline_day_type(day: date, holidays: frozenset[date], rule: HolidayRule = 
     return {"exclude": None, "weekend": DayType.WEEKEND, "working": DayType.WORKING}[rule]
 
 
-def is_weekend_day(day: date, holidays: frozenset[date] = frozenset(), rule: HolidayRule = "weekend") -> bool:
-    """Whether a UK local date is baselined with weekend days (a holiday too, unless rule "working")."""
-    return (baseline_day_type(day, holidays, rule) or DayType.WEEKEND) is DayType.WEEKEND
-
-
 def eligible_days(
     period: datetime,
     *,

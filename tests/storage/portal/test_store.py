@@ -1,4 +1,4 @@
-"""PortalStore's contract on both backends (a fresh SQLite file, a fresh PostgreSQL schema)."""
+"""storage/portal/'s PortalStore on both backends (a fresh SQLite file, a fresh PostgreSQL schema)."""
 
 from __future__ import annotations
 
