@@ -18,7 +18,6 @@ import base64
 import binascii
 import hmac
 import logging
-import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from websockets.http11 import Request, Response
 from homeflex.core.clock import Clock, WallClock
 from homeflex.drivers import DeviceRefused, DeviceUnreachable
 from homeflex.drivers.ocpp_sessions import SESSIONS, Listener, Session16, Session201
+from homeflex.drivers.serving import listening_port, server_tls
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,7 @@ class CentralSystem:
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the OCPP central system is not running")
-        return int(next(iter(self._server.sockets)).getsockname()[1])
+        return listening_port(self._server, "OCPP central system")
 
     @property
     def url(self) -> str:
@@ -116,10 +114,7 @@ class CentralSystem:
         return f"{scheme}://{self.settings.host}:{self.port}/ocpp"
 
     async def __aenter__(self) -> CentralSystem:
-        context = None
-        if self.settings.tls_cert and self.settings.tls_key:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(self.settings.tls_cert, self.settings.tls_key)
+        context = server_tls(self.settings.tls_cert, self.settings.tls_key)
         self._server = await serve(
             self._handle,
             self.settings.host,

@@ -25,7 +25,6 @@ import hmac
 import json
 import logging
 import math
-import ssl
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -56,6 +55,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from homeflex.drivers import DeviceRefused, DeviceUnreachable
+from homeflex.drivers.serving import listening_port, server_tls
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +146,7 @@ class Cem:
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the S2 CEM endpoint is not running")
-        return int(next(iter(self._server.sockets)).getsockname()[1])
+        return listening_port(self._server, "S2 CEM endpoint")
 
     @property
     def url(self) -> str:
@@ -160,10 +158,7 @@ class Cem:
         return f"{self.url}/{household_id}"
 
     async def __aenter__(self) -> Cem:
-        context = None
-        if self.settings.tls_cert and self.settings.tls_key:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(self.settings.tls_cert, self.settings.tls_key)
+        context = server_tls(self.settings.tls_cert, self.settings.tls_key)
         self._server = await serve(
             self._handle,
             self.settings.host,
