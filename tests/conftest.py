@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -33,13 +34,7 @@ async def mqtt_url(system_mqtt: str | None) -> AsyncIterator[str]:
     if system_mqtt:
         yield system_mqtt
         return
-    from homeflex.mqtt.broker import find_mosquitto
-
-    if not find_mosquitto():
-        if os.environ.get("HOMEFLEX_REQUIRE_SERVICES") == "1":
-            pytest.fail("HOMEFLEX_REQUIRE_SERVICES=1 but no mosquitto is running or installed")
-        pytest.skip("no mosquitto on this machine")
-    async with mqtt_broker(None) as url:
+    async with _own_mosquitto("no mosquitto is running or installed") as url:
         yield url
 
 
@@ -47,11 +42,19 @@ async def mqtt_url(system_mqtt: str | None) -> AsyncIterator[str]:
 async def private_mqtt_url() -> AsyncIterator[str]:
     """A Mosquitto of this test's own, on a free port: for tests that subscribe to every household's
     topics (wildcards) and count what arrives, which another run on the shared broker would disturb."""
+    async with _own_mosquitto("mosquitto is not installed") as url:
+        yield url
+
+
+@asynccontextmanager
+async def _own_mosquitto(missing: str) -> AsyncIterator[str]:
+    """A Mosquitto started for this test on a free port (fails under HOMEFLEX_REQUIRE_SERVICES=1
+    without one, else skips)."""
     from homeflex.mqtt.broker import find_mosquitto
 
     if not find_mosquitto():
         if os.environ.get("HOMEFLEX_REQUIRE_SERVICES") == "1":
-            pytest.fail("HOMEFLEX_REQUIRE_SERVICES=1 but mosquitto is not installed")
+            pytest.fail(f"HOMEFLEX_REQUIRE_SERVICES=1 but {missing}")
         pytest.skip("no mosquitto on this machine")
     async with mqtt_broker(None) as url:
         yield url
